@@ -1,0 +1,71 @@
+import { mkdirSync } from 'node:fs'
+import { PGlite } from '@electric-sql/pglite'
+import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core'
+import { drizzle as drizzlePglite } from 'drizzle-orm/pglite'
+import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js'
+import postgres from 'postgres'
+import * as schema from './schema/index.js'
+
+export type Schema = typeof schema
+export type RingmasterDatabase = PgDatabase<PgQueryResultHKT, Schema>
+
+export type DatabaseTarget =
+  | { kind: 'postgres'; url: string; maxConnections?: number | undefined }
+  | {
+      kind: 'pglite'
+      /** Where PGlite keeps its files; undefined keeps the database in memory. */
+      dataDir?: string | undefined
+      /** Starts from a dump (`dumpDataDir`) instead of an empty cluster: tests use a migrated one. */
+      loadDataDir?: Blob | undefined
+    }
+
+export interface DatabaseConnection {
+  kind: DatabaseTarget['kind']
+  db: RingmasterDatabase
+  /** Runs `work` on one dedicated connection, for session-level locks. */
+  withSession<T>(work: (db: RingmasterDatabase) => Promise<T>): Promise<T>
+  close(): Promise<void>
+}
+
+/** The one place that chooses the driver: PostgreSQL when a URL is configured, PGlite otherwise. */
+export async function openDatabase(target: DatabaseTarget): Promise<DatabaseConnection> {
+  if (target.kind === 'postgres') {
+    const client = postgres(target.url, {
+      max: target.maxConnections ?? 10,
+      onnotice: () => {},
+      connection: { application_name: 'ringmaster' },
+    })
+    return {
+      kind: 'postgres',
+      db: drizzlePostgres(client, { schema }) as unknown as RingmasterDatabase,
+      async withSession(work) {
+        const session = postgres(target.url, { max: 1, onnotice: () => {} })
+        try {
+          return await work(drizzlePostgres(session, { schema }) as unknown as RingmasterDatabase)
+        } finally {
+          await session.end({ timeout: 5 })
+        }
+      },
+      close: () => client.end({ timeout: 5 }),
+    }
+  }
+  if (target.dataDir !== undefined) mkdirSync(target.dataDir, { recursive: true })
+  const client = await PGlite.create({
+    ...(target.dataDir !== undefined && { dataDir: target.dataDir }),
+    ...(target.loadDataDir !== undefined && { loadDataDir: target.loadDataDir }),
+  })
+  const db = drizzlePglite(client, { schema }) as unknown as RingmasterDatabase
+  return {
+    kind: 'pglite',
+    db,
+    // PGlite is a single session already.
+    withSession: (work) => work(db),
+    close: () => client.close(),
+  }
+}
+
+/** A migrated in-memory PGlite database as a dump that `loadDataDir` can start from. */
+export async function dumpPglite(connection: DatabaseConnection): Promise<Blob> {
+  const client = (connection.db as unknown as { $client: PGlite }).$client
+  return client.dumpDataDir('none')
+}

@@ -1,0 +1,437 @@
+import {
+  type ApiToken,
+  type ApiTokenRepository,
+  type AuditEvent,
+  type AuditLog,
+  ConflictError,
+  type IdempotencyClaim,
+  type IdempotencyRepository,
+  isRole,
+  type NewApiToken,
+  type NewAuditEvent,
+  type NewRing,
+  type NewScaleUnit,
+  type NewService,
+  type Ring,
+  type RingChange,
+  type RingRepository,
+  type ScaleUnit,
+  type ScaleUnitChange,
+  type ScaleUnitFilter,
+  type ScaleUnitRepository,
+  type Service,
+  type ServiceRepository,
+  type Store,
+  type StoredApiToken,
+  type StoreTransaction,
+} from '@ringmaster/domain'
+import { and, asc, count, eq, gt, inArray, isNull, sql } from 'drizzle-orm'
+import { alias } from 'drizzle-orm/pg-core'
+import type { RingmasterDatabase } from './database.js'
+import {
+  apiTokens,
+  auditEvents,
+  idempotencyKeys,
+  rings,
+  scaleUnits,
+  services,
+} from './schema/index.js'
+
+// Audit events are read in id order by pollers (`after=<id>`). Ids come from a sequence, so two
+// transactions could commit their events out of id order and a poller would skip the slower one.
+// Appending under one transaction-scoped lock makes commit order equal id order.
+const auditAppendLockKey = 0x41554454
+
+const uniqueViolation = '23505'
+
+/** Constraint names the domain checks first; hitting one means a concurrent writer got there. */
+const conflictMessages: Record<string, string> = {
+  services_name_unique: 'a service with that name was created at the same time',
+  rings_name_unique: 'a ring with that name was created at the same time',
+  rings_ring_order_unique: 'another ring took that order at the same time',
+  scale_units_name_unique: 'a scale unit with that name was created at the same time',
+}
+
+export class DrizzleStore implements Store {
+  readonly read: StoreTransaction
+
+  constructor(private readonly db: RingmasterDatabase) {
+    this.read = repositories(db)
+  }
+
+  async transaction<T>(work: (tx: StoreTransaction) => Promise<T>): Promise<T> {
+    try {
+      return await this.db.transaction((tx) =>
+        work(repositories(tx as unknown as RingmasterDatabase)),
+      )
+    } catch (error) {
+      throw translateConstraintError(error)
+    }
+  }
+}
+
+function repositories(db: RingmasterDatabase): StoreTransaction {
+  return {
+    services: new DrizzleServiceRepository(db),
+    rings: new DrizzleRingRepository(db),
+    scaleUnits: new DrizzleScaleUnitRepository(db),
+    apiTokens: new DrizzleApiTokenRepository(db),
+    auditLog: new DrizzleAuditLog(db),
+    idempotency: new DrizzleIdempotencyRepository(db),
+  }
+}
+
+function translateConstraintError(error: unknown): unknown {
+  const cause = (error as { cause?: unknown })?.cause ?? error
+  const {
+    code,
+    constraint_name: constraintName,
+    constraint,
+  } = (cause ?? {}) as {
+    code?: string
+    constraint_name?: string
+    constraint?: string
+  }
+  const name = constraintName ?? constraint
+  if (code === uniqueViolation && name && conflictMessages[name]) {
+    return new ConflictError('concurrent-change', conflictMessages[name], { constraint: name })
+  }
+  return error
+}
+
+const iso = (value: Date): string => value.toISOString()
+const isoOrNull = (value: Date | null): string | null => (value === null ? null : iso(value))
+
+class DrizzleServiceRepository implements ServiceRepository {
+  constructor(private readonly db: RingmasterDatabase) {}
+
+  async insert(service: NewService): Promise<Service> {
+    const [row] = await this.db.insert(services).values(service).returning()
+    return toService(row!)
+  }
+
+  async findByName(name: string): Promise<Service | null> {
+    const [row] = await this.db.select().from(services).where(eq(services.name, name))
+    return row ? toService(row) : null
+  }
+
+  async list(): Promise<Service[]> {
+    const rows = await this.db.select().from(services).orderBy(asc(services.name))
+    return rows.map(toService)
+  }
+}
+
+function toService(row: typeof services.$inferSelect): Service {
+  return {
+    name: row.name,
+    description: row.description,
+    owner: row.owner,
+    createdAt: iso(row.createdAt),
+    updatedAt: iso(row.updatedAt),
+  }
+}
+
+class DrizzleRingRepository implements RingRepository {
+  constructor(private readonly db: RingmasterDatabase) {}
+
+  async insert(ring: NewRing): Promise<Ring> {
+    const [row] = await this.db
+      .insert(rings)
+      .values({
+        name: ring.name,
+        ringOrder: ring.order,
+        description: ring.description,
+        policy: ring.policy,
+      })
+      .returning()
+    return toRing(row!, [])
+  }
+
+  async findByName(name: string): Promise<Ring | null> {
+    return this.findOne(eq(rings.name, name))
+  }
+
+  async findByOrder(order: number): Promise<Ring | null> {
+    return this.findOne(eq(rings.ringOrder, order))
+  }
+
+  async list(): Promise<Ring[]> {
+    const rows = await this.db.select().from(rings).orderBy(asc(rings.ringOrder))
+    const members = await this.scaleUnitNamesByRing(rows.map((row) => row.id))
+    return rows.map((row) => toRing(row, members.get(row.id) ?? []))
+  }
+
+  async update(name: string, change: RingChange): Promise<Ring> {
+    const [row] = await this.db
+      .update(rings)
+      .set({
+        ...(change.order !== undefined && { ringOrder: change.order }),
+        ...(change.description !== undefined && { description: change.description }),
+        ...(change.policy !== undefined && { policy: change.policy }),
+        updatedAt: sql`now()`,
+      })
+      .where(eq(rings.name, name))
+      .returning()
+    const members = await this.scaleUnitNamesByRing([row!.id])
+    return toRing(row!, members.get(row!.id) ?? [])
+  }
+
+  async delete(name: string): Promise<void> {
+    await this.db.delete(rings).where(eq(rings.name, name))
+  }
+
+  private async findOne(condition: ReturnType<typeof eq>): Promise<Ring | null> {
+    const [row] = await this.db.select().from(rings).where(condition)
+    if (!row) return null
+    const members = await this.scaleUnitNamesByRing([row.id])
+    return toRing(row, members.get(row.id) ?? [])
+  }
+
+  private async scaleUnitNamesByRing(ringIds: string[]): Promise<Map<string, string[]>> {
+    const byRing = new Map<string, string[]>()
+    if (ringIds.length === 0) return byRing
+    const rows = await this.db
+      .select({ ringId: scaleUnits.ringId, name: scaleUnits.name })
+      .from(scaleUnits)
+      .where(inArray(scaleUnits.ringId, ringIds))
+      .orderBy(asc(scaleUnits.name))
+    for (const row of rows) {
+      const names = byRing.get(row.ringId) ?? []
+      names.push(row.name)
+      byRing.set(row.ringId, names)
+    }
+    return byRing
+  }
+}
+
+function toRing(row: typeof rings.$inferSelect, scaleUnitNames: string[]): Ring {
+  return {
+    name: row.name,
+    order: row.ringOrder,
+    description: row.description,
+    policy: row.policy,
+    scaleUnits: scaleUnitNames,
+    createdAt: iso(row.createdAt),
+    updatedAt: iso(row.updatedAt),
+  }
+}
+
+const partner = alias(scaleUnits, 'partner')
+
+class DrizzleScaleUnitRepository implements ScaleUnitRepository {
+  constructor(private readonly db: RingmasterDatabase) {}
+
+  async insert(scaleUnit: NewScaleUnit): Promise<ScaleUnit> {
+    await this.db.insert(scaleUnits).values({
+      name: scaleUnit.name,
+      region: scaleUnit.region,
+      ringId: await this.ringId(scaleUnit.ring),
+      pairedWithId: scaleUnit.pairedWith === null ? null : await this.id(scaleUnit.pairedWith),
+      labels: scaleUnit.labels,
+    })
+    return (await this.findByName(scaleUnit.name))!
+  }
+
+  async findByName(name: string): Promise<ScaleUnit | null> {
+    const [row] = await this.select().where(eq(scaleUnits.name, name))
+    return row ? toScaleUnit(row) : null
+  }
+
+  async list(filter: ScaleUnitFilter): Promise<ScaleUnit[]> {
+    const conditions = [
+      filter.ring === undefined ? undefined : eq(rings.name, filter.ring),
+      filter.region === undefined ? undefined : eq(scaleUnits.region, filter.region),
+    ]
+    const rows = await this.select()
+      .where(and(...conditions))
+      .orderBy(asc(rings.ringOrder), asc(scaleUnits.name))
+    return rows.map(toScaleUnit)
+  }
+
+  async update(name: string, change: ScaleUnitChange): Promise<ScaleUnit> {
+    await this.db
+      .update(scaleUnits)
+      .set({
+        ...(change.region !== undefined && { region: change.region }),
+        ...(change.labels !== undefined && { labels: change.labels }),
+        ...(change.ring !== undefined && { ringId: await this.ringId(change.ring) }),
+        ...(change.pairedWith !== undefined && {
+          pairedWithId: change.pairedWith === null ? null : await this.id(change.pairedWith),
+        }),
+        updatedAt: sql`now()`,
+      })
+      .where(eq(scaleUnits.name, name))
+    return (await this.findByName(name))!
+  }
+
+  async delete(name: string): Promise<void> {
+    await this.db.delete(scaleUnits).where(eq(scaleUnits.name, name))
+  }
+
+  private select() {
+    return this.db
+      .select({ unit: scaleUnits, ring: rings.name, pairedWith: partner.name })
+      .from(scaleUnits)
+      .innerJoin(rings, eq(rings.id, scaleUnits.ringId))
+      .leftJoin(partner, eq(partner.id, scaleUnits.pairedWithId))
+      .$dynamic()
+  }
+
+  private async ringId(name: string): Promise<string> {
+    const [row] = await this.db.select({ id: rings.id }).from(rings).where(eq(rings.name, name))
+    return row!.id
+  }
+
+  private async id(name: string): Promise<string> {
+    const [row] = await this.db
+      .select({ id: scaleUnits.id })
+      .from(scaleUnits)
+      .where(eq(scaleUnits.name, name))
+    return row!.id
+  }
+}
+
+function toScaleUnit(row: {
+  unit: typeof scaleUnits.$inferSelect
+  ring: string
+  pairedWith: string | null
+}): ScaleUnit {
+  return {
+    name: row.unit.name,
+    region: row.unit.region,
+    ring: row.ring,
+    pairedWith: row.pairedWith,
+    labels: row.unit.labels,
+    createdAt: iso(row.unit.createdAt),
+    updatedAt: iso(row.unit.updatedAt),
+  }
+}
+
+class DrizzleApiTokenRepository implements ApiTokenRepository {
+  constructor(private readonly db: RingmasterDatabase) {}
+
+  async insert(token: NewApiToken): Promise<ApiToken> {
+    const [row] = await this.db
+      .insert(apiTokens)
+      .values({ ...token, expiresAt: token.expiresAt === null ? null : new Date(token.expiresAt) })
+      .returning()
+    return toApiToken(row!)
+  }
+
+  async findById(id: string): Promise<ApiToken | null> {
+    const [row] = await this.db.select().from(apiTokens).where(eq(apiTokens.id, id))
+    return row ? toApiToken(row) : null
+  }
+
+  async findLiveByPrefix(prefix: string): Promise<StoredApiToken[]> {
+    const rows = await this.db
+      .select()
+      .from(apiTokens)
+      .where(and(eq(apiTokens.prefix, prefix), isNull(apiTokens.revokedAt)))
+    return rows.map((row) => ({ ...toApiToken(row), secretHash: row.secretHash }))
+  }
+
+  async list(): Promise<ApiToken[]> {
+    const rows = await this.db.select().from(apiTokens).orderBy(asc(apiTokens.createdAt))
+    return rows.map(toApiToken)
+  }
+
+  async countLiveWithRole(role: ApiToken['role']): Promise<number> {
+    const [row] = await this.db
+      .select({ count: count() })
+      .from(apiTokens)
+      .where(and(eq(apiTokens.role, role), isNull(apiTokens.revokedAt)))
+    return row?.count ?? 0
+  }
+
+  async revoke(id: string, at: string): Promise<ApiToken> {
+    const [row] = await this.db
+      .update(apiTokens)
+      .set({ revokedAt: new Date(at) })
+      .where(eq(apiTokens.id, id))
+      .returning()
+    return toApiToken(row!)
+  }
+
+  async touch(id: string, at: string): Promise<void> {
+    await this.db
+      .update(apiTokens)
+      .set({ lastUsedAt: new Date(at) })
+      .where(eq(apiTokens.id, id))
+  }
+}
+
+function toApiToken(row: typeof apiTokens.$inferSelect): ApiToken {
+  if (!isRole(row.role)) throw new Error(`token ${row.id} has an unknown role in the database`)
+  return {
+    id: row.id,
+    name: row.name,
+    role: row.role,
+    subject: row.subject,
+    prefix: row.prefix,
+    createdAt: iso(row.createdAt),
+    createdBy: row.createdBy,
+    expiresAt: isoOrNull(row.expiresAt),
+    lastUsedAt: isoOrNull(row.lastUsedAt),
+    revokedAt: isoOrNull(row.revokedAt),
+  }
+}
+
+class DrizzleAuditLog implements AuditLog {
+  constructor(private readonly db: RingmasterDatabase) {}
+
+  async append(event: NewAuditEvent): Promise<AuditEvent> {
+    await this.db.execute(sql`select pg_advisory_xact_lock(${auditAppendLockKey})`)
+    const [row] = await this.db.insert(auditEvents).values(event).returning()
+    return toAuditEvent(row!)
+  }
+
+  async listAfter(after: number, limit: number): Promise<AuditEvent[]> {
+    const rows = await this.db
+      .select()
+      .from(auditEvents)
+      .where(gt(auditEvents.id, after))
+      .orderBy(asc(auditEvents.id))
+      .limit(limit)
+    return rows.map(toAuditEvent)
+  }
+}
+
+function toAuditEvent(row: typeof auditEvents.$inferSelect): AuditEvent {
+  return {
+    id: row.id,
+    at: iso(row.at),
+    actor: row.actor,
+    action: row.action,
+    subject: row.subject,
+    data: row.data,
+    requestId: row.requestId,
+  }
+}
+
+class DrizzleIdempotencyRepository implements IdempotencyRepository {
+  constructor(private readonly db: RingmasterDatabase) {}
+
+  async claim(scope: string, key: string, fingerprint: string): Promise<IdempotencyClaim> {
+    // A concurrent transaction inserting the same key makes this insert wait for it to finish.
+    const claimed = await this.db
+      .insert(idempotencyKeys)
+      .values({ scope, key, fingerprint })
+      .onConflictDoNothing()
+      .returning({ key: idempotencyKeys.key })
+    if (claimed.length > 0) return { outcome: 'claimed' }
+    const [existing] = await this.db
+      .select()
+      .from(idempotencyKeys)
+      .where(and(eq(idempotencyKeys.scope, scope), eq(idempotencyKeys.key, key)))
+    if (!existing || existing.fingerprint !== fingerprint) return { outcome: 'mismatch' }
+    return { outcome: 'replay', result: existing.result }
+  }
+
+  async complete(scope: string, key: string, result: unknown): Promise<void> {
+    await this.db
+      .update(idempotencyKeys)
+      .set({ result })
+      .where(and(eq(idempotencyKeys.scope, scope), eq(idempotencyKeys.key, key)))
+  }
+}

@@ -1,0 +1,5 @@
+export * from './database.js'
+export * from './drizzle-store.js'
+export * from './memory-store.js'
+export * from './migrations.js'
+export * as schema from './schema/index.js'

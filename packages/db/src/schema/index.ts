@@ -1,0 +1,3 @@
+export * from './audit.js'
+export * from './auth.js'
+export * from './topology.js'

@@ -1,0 +1,89 @@
+import type { ApiToken, NewApiToken, StoredApiToken } from './api-token.js'
+import type { AuditEvent, NewAuditEvent } from './audit-event.js'
+import type {
+  NewRing,
+  NewScaleUnit,
+  NewService,
+  Ring,
+  RingChange,
+  ScaleUnit,
+  ScaleUnitChange,
+  ScaleUnitFilter,
+  Service,
+} from './topology.js'
+
+export interface ServiceRepository {
+  insert(service: NewService): Promise<Service>
+  findByName(name: string): Promise<Service | null>
+  list(): Promise<Service[]>
+}
+
+export interface RingRepository {
+  insert(ring: NewRing): Promise<Ring>
+  findByName(name: string): Promise<Ring | null>
+  findByOrder(order: number): Promise<Ring | null>
+  list(): Promise<Ring[]>
+  update(name: string, change: RingChange): Promise<Ring>
+  delete(name: string): Promise<void>
+}
+
+export interface ScaleUnitRepository {
+  insert(scaleUnit: NewScaleUnit): Promise<ScaleUnit>
+  findByName(name: string): Promise<ScaleUnit | null>
+  list(filter: ScaleUnitFilter): Promise<ScaleUnit[]>
+  update(name: string, change: ScaleUnitChange): Promise<ScaleUnit>
+  delete(name: string): Promise<void>
+}
+
+export interface ApiTokenRepository {
+  insert(token: NewApiToken): Promise<ApiToken>
+  findById(id: string): Promise<ApiToken | null>
+  /** Live (not revoked) tokens whose stored prefix equals `prefix`. */
+  findLiveByPrefix(prefix: string): Promise<StoredApiToken[]>
+  list(): Promise<ApiToken[]>
+  countLiveWithRole(role: ApiToken['role']): Promise<number>
+  revoke(id: string, at: string): Promise<ApiToken>
+  touch(id: string, at: string): Promise<void>
+}
+
+export interface AuditLog {
+  append(event: NewAuditEvent): Promise<AuditEvent>
+  listAfter(after: number, limit: number): Promise<AuditEvent[]>
+}
+
+export type IdempotencyClaim =
+  | { outcome: 'claimed' }
+  | { outcome: 'replay'; result: unknown }
+  | { outcome: 'mismatch' }
+
+export interface IdempotencyRepository {
+  /**
+   * Claims `key` for this scope inside the current transaction. A concurrent claim of the same key
+   * waits until the first transaction ends, then sees its stored response.
+   */
+  claim(scope: string, key: string, fingerprint: string): Promise<IdempotencyClaim>
+  complete(scope: string, key: string, result: unknown): Promise<void>
+}
+
+/** The repositories as seen from inside one transaction. */
+export interface StoreTransaction {
+  services: ServiceRepository
+  rings: RingRepository
+  scaleUnits: ScaleUnitRepository
+  apiTokens: ApiTokenRepository
+  auditLog: AuditLog
+  idempotency: IdempotencyRepository
+}
+
+export interface Store {
+  /** Runs `work` in one transaction: everything it wrote commits together or not at all. */
+  transaction<T>(work: (tx: StoreTransaction) => Promise<T>): Promise<T>
+  /** Reads that need no transaction. */
+  read: StoreTransaction
+}
+
+export interface Clock {
+  now(): Date
+}
+
+export const systemClock: Clock = { now: () => new Date() }

@@ -1,0 +1,75 @@
+import { randomUUID } from 'node:crypto'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import type { DatabaseTarget } from '@ringmaster/db'
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import { adminBootstrapPlugin } from './plugins/app/admin-bootstrap.js'
+import { domainServicesPlugin } from './plugins/app/domain-services.js'
+import { authPlugin } from './plugins/infra/auth.js'
+import { databasePlugin } from './plugins/infra/database.js'
+import { errorHandlerPlugin } from './plugins/infra/error-handler.js'
+import { swaggerPlugin } from './plugins/infra/swagger.js'
+import { validationPlugin } from './plugins/infra/validation.js'
+import { eventRoutes } from './routes/events/event-routes.js'
+import { healthRoutes } from './routes/health/health-routes.js'
+import { ringRoutes } from './routes/rings/ring-routes.js'
+import { scaleUnitRoutes } from './routes/scale-units/scale-unit-routes.js'
+import { serviceRoutes } from './routes/services/service-routes.js'
+import { tokenRoutes } from './routes/tokens/token-routes.js'
+
+export interface AppOptions {
+  database: DatabaseTarget
+  adminToken?: string | undefined
+}
+
+/** The whole control plane as one plugin, in registration order: infra, app, routes. */
+export async function app(fastify: FastifyInstance, options: AppOptions): Promise<void> {
+  await fastify.register(errorHandlerPlugin)
+  await fastify.register(validationPlugin)
+  await fastify.register(databasePlugin, { target: options.database })
+  await fastify.register(domainServicesPlugin)
+  await fastify.register(authPlugin)
+  await fastify.register(swaggerPlugin)
+  await fastify.register(adminBootstrapPlugin, { adminToken: options.adminToken })
+
+  await fastify.register(healthRoutes)
+  await fastify.register(tokenRoutes)
+  await fastify.register(serviceRoutes)
+  await fastify.register(ringRoutes)
+  await fastify.register(scaleUnitRoutes)
+  await fastify.register(eventRoutes)
+}
+
+const requestIdPattern = /^[A-Za-z0-9._:-]{1,128}$/
+
+/** Fastify options that must be set when the instance is made, shared by the server and tests. */
+export function serverOptions(logger: FastifyServerOptions['logger']): FastifyServerOptions {
+  return {
+    logger,
+    // A caller's X-Request-Id is kept when it is sane, so one id follows a request across systems.
+    requestIdHeader: false,
+    genReqId: (request) => {
+      const incoming = request.headers['x-request-id']
+      return typeof incoming === 'string' && requestIdPattern.test(incoming)
+        ? incoming
+        : randomUUID()
+    },
+    bodyLimit: 1024 * 1024,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+    routerOptions: { ignoreTrailingSlash: true },
+  }
+}
+
+/** Builds a ready app; the server listens on it, tests inject into it. */
+export async function buildApp(
+  options: AppOptions,
+  logger: FastifyServerOptions['logger'] = false,
+): Promise<FastifyInstance> {
+  const fastify = Fastify(serverOptions(logger)).withTypeProvider<TypeBoxTypeProvider>()
+  fastify.addHook('onSend', async (request, reply) => {
+    reply.header('x-request-id', request.id)
+  })
+  await fastify.register(app, options)
+  await fastify.ready()
+  return fastify
+}

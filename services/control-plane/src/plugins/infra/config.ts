@@ -1,0 +1,65 @@
+import { resolve } from 'node:path'
+
+export const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
+export type LogLevel = (typeof logLevels)[number]
+
+export interface Config {
+  port: number
+  host: string
+  /** PostgreSQL URL; undefined means the embedded PGlite database. */
+  databaseUrl: string | undefined
+  /** Where PGlite keeps its files (ignored with a database URL). */
+  dataDir: string
+  /** The bootstrap admin secret; undefined means one is generated and printed on first start. */
+  adminToken: string | undefined
+  logLevel: LogLevel
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((problem) => `  - ${problem}`).join('\n')}`)
+    this.name = 'ConfigError'
+  }
+}
+
+/** Reads and checks the environment once at start; every problem is reported together. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const problems: string[] = []
+  const port = readPort(env.PORT, problems)
+  const host = env.HOST?.trim() || '127.0.0.1'
+  const databaseUrl = env.DATABASE_URL?.trim() || undefined
+  if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    problems.push(
+      'DATABASE_URL must be a PostgreSQL URL (postgres://user@host:5432/db); unset it to use the embedded database',
+    )
+  }
+  const adminToken = env.RINGMASTER_ADMIN_TOKEN || undefined
+  if (adminToken !== undefined && adminToken.length < 24) {
+    problems.push(
+      'RINGMASTER_ADMIN_TOKEN must be at least 24 characters; unset it to have one generated',
+    )
+  }
+  const logLevel = (env.LOG_LEVEL?.trim() || 'info') as LogLevel
+  if (!logLevels.includes(logLevel)) {
+    problems.push(`LOG_LEVEL must be one of ${logLevels.join(', ')}; got '${env.LOG_LEVEL}'`)
+  }
+  if (problems.length > 0) throw new ConfigError(problems)
+  return {
+    port,
+    host,
+    databaseUrl,
+    dataDir: resolve(env.RINGMASTER_DATA_DIR?.trim() || './data'),
+    adminToken,
+    logLevel,
+  }
+}
+
+function readPort(value: string | undefined, problems: string[]): number {
+  if (value === undefined || value.trim() === '') return 3000
+  const port = Number(value)
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    problems.push(`PORT must be a whole number from 0 to 65535; got '${value}'`)
+    return 0
+  }
+  return port
+}

@@ -1,0 +1,154 @@
+import {
+  ConflictError,
+  DomainError,
+  ForbiddenError,
+  InvalidInputError,
+  NotFoundError,
+  UnauthenticatedError,
+} from '@ringmaster/domain'
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import fp from 'fastify-plugin'
+import type { Problem } from '../../schemas/problem.js'
+
+const problemContentType = 'application/problem+json; charset=utf-8'
+
+const domainStatus = new Map<Function, number>([
+  [InvalidInputError, 400],
+  [UnauthenticatedError, 401],
+  [ForbiddenError, 403],
+  [NotFoundError, 404],
+  [ConflictError, 409],
+])
+
+const titles: Record<number, string> = {
+  400: 'Bad request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not found',
+  405: 'Method not allowed',
+  406: 'Not acceptable',
+  409: 'Conflict',
+  413: 'Request body too large',
+  415: 'Unsupported media type',
+  422: 'Unprocessable content',
+  429: 'Too many requests',
+  500: 'Internal server error',
+  503: 'Service unavailable',
+}
+
+/** Fastify's own client errors, by code, with the stable problem type each becomes. */
+const fastifyErrorTypes: Record<string, string> = {
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'unsupported-media-type',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'invalid-content-length',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'empty-body',
+  FST_ERR_CTP_INVALID_JSON_BODY: 'malformed-json',
+  FST_ERR_CTP_BODY_TOO_LARGE: 'body-too-large',
+  FST_ERR_BAD_URL: 'bad-url',
+}
+
+export interface ProblemInit {
+  status: number
+  type: string
+  detail: string
+  extra?: Record<string, unknown> | undefined
+}
+
+export function sendProblem(request: FastifyRequest, reply: FastifyReply, init: ProblemInit) {
+  const problem: Problem = {
+    ...init.extra,
+    type: `/problems/${init.type}`,
+    title: titles[init.status] ?? 'Error',
+    status: init.status,
+    detail: init.detail,
+    instance: request.url.split('?')[0] ?? request.url,
+    requestId: String(request.id),
+  }
+  if (init.status === 401) reply.header('www-authenticate', 'Bearer realm="ringmaster"')
+  return reply.code(init.status).type(problemContentType).send(problem)
+}
+
+/**
+ * One place turns every error into application/problem+json. Client mistakes get a 4xx with a
+ * message a person can act on; anything else is a 500 whose details go to the log only.
+ */
+export const errorHandlerPlugin = fp(
+  async (fastify: FastifyInstance) => {
+    fastify.setErrorHandler((error: FastifyError, request, reply) => {
+      if (error instanceof DomainError) {
+        const status = domainStatus.get(error.constructor) ?? 400
+        return sendProblem(request, reply, {
+          status,
+          type: error.code,
+          detail: error.message,
+          extra: error.details,
+        })
+      }
+      if (error.validation) {
+        const errors = error.validation.map((issue) => describeValidationIssue(error, issue))
+        return sendProblem(request, reply, {
+          status: 400,
+          type: 'validation-failed',
+          detail: errors.map((issue) => `${issue.path}: ${issue.message}`).join('; '),
+          extra: { errors },
+        })
+      }
+      const status = error.statusCode ?? 500
+      if (status >= 400 && status < 500) {
+        return sendProblem(request, reply, {
+          status,
+          type: fastifyErrorTypes[error.code] ?? 'bad-request',
+          detail: error.message,
+        })
+      }
+      request.log.error({ err: error }, 'request failed')
+      return sendProblem(request, reply, {
+        status: status >= 500 && status < 600 ? status : 500,
+        type: 'internal-error',
+        detail: 'The server could not complete the request. Quote the requestId when reporting it.',
+      })
+    })
+
+    fastify.setNotFoundHandler((request, reply) =>
+      sendProblem(request, reply, {
+        status: 404,
+        type: 'route-not-found',
+        detail: `no route ${request.method} ${request.url.split('?')[0]}; the API is described at /docs`,
+      }),
+    )
+  },
+  { name: 'error-handler' },
+)
+
+interface ValidationIssue {
+  instancePath: string
+  keyword: string
+  message?: string | undefined
+  params: Record<string, unknown>
+}
+
+function describeValidationIssue(
+  error: FastifyError,
+  issue: ValidationIssue,
+): { path: string; message: string } {
+  const part = error.validationContext ?? 'body'
+  const base = `${part}${issue.instancePath}`
+  switch (issue.keyword) {
+    case 'additionalProperties':
+      return {
+        path: `${base}/${String(issue.params.additionalProperty)}`,
+        message: `unknown field '${String(issue.params.additionalProperty)}' is not allowed`,
+      }
+    case 'required':
+      return {
+        path: `${base}/${String(issue.params.missingProperty)}`,
+        message: `'${String(issue.params.missingProperty)}' is required`,
+      }
+    case 'enum':
+      return {
+        path: base,
+        message: `must be one of ${(issue.params.allowedValues as unknown[]).map((value) => JSON.stringify(value)).join(', ')}`,
+      }
+    default:
+      return { path: base, message: issue.message ?? 'is invalid' }
+  }
+}

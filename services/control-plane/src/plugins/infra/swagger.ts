@@ -1,0 +1,73 @@
+import swagger from '@fastify/swagger'
+import swaggerUi from '@fastify/swagger-ui'
+import type { FastifyInstance } from 'fastify'
+import fp from 'fastify-plugin'
+import { Problem } from '../../schemas/problem.js'
+import type { RouteAccess } from './auth.js'
+
+export const apiVersion = '0.1.0'
+
+/**
+ * The OpenAPI document is generated from the route schemas; `pnpm openapi` writes it to
+ * openapi/control-plane.json. Each operation's description ends with the roles that may call it.
+ */
+export const swaggerPlugin = fp(
+  async (fastify: FastifyInstance) => {
+    fastify.addSchema(Problem)
+    await fastify.register(swagger, {
+      openapi: {
+        openapi: '3.1.0',
+        info: {
+          title: 'Ringmaster control plane',
+          version: apiVersion,
+          description:
+            'Deployment rings, scale units and the services released through them. Errors are RFC 9457 problem details (application/problem+json). Authenticate with `Authorization: Bearer <token>`.',
+        },
+        components: {
+          securitySchemes: {
+            bearerToken: {
+              type: 'http',
+              scheme: 'bearer',
+              description: 'An API token from POST /v1/tokens (or the bootstrap admin token)',
+            },
+          },
+        },
+        tags: [
+          { name: 'health', description: 'Liveness and readiness' },
+          { name: 'tokens', description: 'API tokens and their roles' },
+          { name: 'services', description: 'The services being released' },
+          { name: 'rings', description: 'Deployment rings and their promotion policies' },
+          {
+            name: 'scale-units',
+            description: 'Deployable stamps, each in one region and one ring',
+          },
+          { name: 'events', description: 'The audit trail of every change' },
+        ],
+      },
+      refResolver: {
+        buildLocalReference: (json, _baseUri, _fragment, i) => String(json.$id ?? `def-${i}`),
+      },
+      transform: ({ schema, url, route }) => {
+        const access = route.config?.access as RouteAccess | undefined
+        if (!schema || access === undefined) return { schema, url }
+        const rolesLine =
+          access === 'public' ? 'Public: no token needed.' : `Roles: ${access.join(', ')}.`
+        return {
+          url,
+          schema: {
+            ...schema,
+            description: [schema.description, rolesLine].filter(Boolean).join('\n\n'),
+            ...(access !== 'public' && { security: [{ bearerToken: [] }] }),
+          },
+        }
+      },
+    })
+    await fastify.register(swaggerUi, { routePrefix: '/docs' })
+    fastify.get(
+      '/openapi.json',
+      { schema: { hide: true }, config: { access: 'public' } },
+      async () => fastify.swagger(),
+    )
+  },
+  { name: 'swagger' },
+)

@@ -1,0 +1,30 @@
+import { Ajv, type Options } from 'ajv'
+import addFormatsModule from 'ajv-formats'
+import type { FastifyInstance, FastifySchema } from 'fastify'
+import fp from 'fastify-plugin'
+
+// ajv-formats is CommonJS; under NodeNext its default export arrives as the module object.
+const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv
+
+const shared: Options = {
+  allErrors: true,
+  // Fastify's default drops unknown fields silently; we reject them and name them instead.
+  removeAdditional: false,
+  useDefaults: true,
+  strict: false,
+}
+
+/**
+ * Bodies are validated as sent: a string "3" is not the integer 3. Query strings, path parameters
+ * and headers arrive as text, so those are coerced to the declared types.
+ */
+export const validationPlugin = fp(
+  async (fastify: FastifyInstance) => {
+    const bodies = addFormats(new Ajv({ ...shared, coerceTypes: false }))
+    const textParts = addFormats(new Ajv({ ...shared, coerceTypes: 'array' }))
+    fastify.setValidatorCompiler<FastifySchema>(({ schema, httpPart }) =>
+      (httpPart === 'body' ? bodies : textParts).compile(schema as object),
+    )
+  },
+  { name: 'validation' },
+)

@@ -1,0 +1,41 @@
+import closeWithGrace from 'close-with-grace'
+import { buildApp } from './app.js'
+import { ConfigError, loadConfig } from './plugins/infra/config.js'
+
+let config: ReturnType<typeof loadConfig>
+try {
+  config = loadConfig()
+} catch (error) {
+  if (error instanceof ConfigError) {
+    process.stderr.write(`${error.message}\n`)
+    process.exit(2)
+  }
+  throw error
+}
+
+const app = await buildApp(
+  {
+    database: config.databaseUrl
+      ? { kind: 'postgres', url: config.databaseUrl }
+      : { kind: 'pglite', dataDir: config.dataDir },
+    adminToken: config.adminToken,
+  },
+  {
+    level: config.logLevel,
+    redact: { paths: ['req.headers.authorization', 'req.headers.cookie'], censor: '[redacted]' },
+  },
+)
+
+// SIGTERM/SIGINT: stop accepting, let in-flight requests finish, close the database, exit.
+closeWithGrace({ delay: 10_000 }, async ({ signal, err }) => {
+  if (err) app.log.error({ err }, 'shutting down after an error')
+  else app.log.info({ signal }, 'shutting down')
+  await app.close()
+})
+
+await app.listen({ port: config.port, host: config.host })
+app.log.info(
+  config.databaseUrl
+    ? 'using PostgreSQL from DATABASE_URL'
+    : `using the embedded database in ${config.dataDir}`,
+)
