@@ -46,7 +46,7 @@ export async function openDatabase(target: DatabaseTarget): Promise<DatabaseConn
           await session.end({ timeout: 5 })
         }
       },
-      close: () => client.end({ timeout: 5 }),
+      close: once(() => client.end({ timeout: 5 })),
     }
   }
   if (target.dataDir !== undefined) mkdirSync(target.dataDir, { recursive: true })
@@ -60,7 +60,16 @@ export async function openDatabase(target: DatabaseTarget): Promise<DatabaseConn
     db,
     // PGlite is a single session already.
     withSession: (work) => work(db),
-    close: () => client.close(),
+    close: once(() => client.close()),
+  }
+}
+
+/** Closing twice (a failed readiness test, then teardown) must not throw. */
+function once(close: () => Promise<void>): () => Promise<void> {
+  let closing: Promise<void> | undefined
+  return () => {
+    closing ??= close()
+    return closing
   }
 }
 

@@ -81,6 +81,12 @@ export class TokenService {
       const before = await tx.apiTokens.findById(id)
       if (!before) throw new NotFoundError('token-not-found', `no token with id '${id}'`)
       if (before.revokedAt !== null) return before
+      if (before.role === 'admin' && (await tx.apiTokens.countLiveWithRole('admin')) === 1) {
+        throw new ConflictError(
+          'last-admin-token',
+          'this is the last live admin token; create another admin token before revoking it',
+        )
+      }
       const after = await tx.apiTokens.revoke(id, this.clock.now().toISOString())
       await audit(tx, context, 'token.revoked', `token:${id}`, { before, after })
       return after

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { DatabaseTarget } from '@ringmaster/db'
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import fp from 'fastify-plugin'
 import { adminBootstrapPlugin } from './plugins/app/admin-bootstrap.js'
 import { domainServicesPlugin } from './plugins/app/domain-services.js'
 import { authPlugin } from './plugins/infra/auth.js'
@@ -21,8 +22,14 @@ export interface AppOptions {
   adminToken?: string | undefined
 }
 
-/** The whole control plane as one plugin, in registration order: infra, app, routes. */
-export async function app(fastify: FastifyInstance, options: AppOptions): Promise<void> {
+/**
+ * The whole control plane as one plugin, in registration order: infra, app, routes. It is not
+ * encapsulated, so whoever builds it (the server, a test) sees its decorators.
+ */
+export const app = fp(async function ringmaster(fastify: FastifyInstance, options: AppOptions) {
+  fastify.addHook('onSend', async (request, reply) => {
+    reply.header('x-request-id', request.id)
+  })
   await fastify.register(errorHandlerPlugin)
   await fastify.register(validationPlugin)
   await fastify.register(databasePlugin, { target: options.database })
@@ -37,14 +44,28 @@ export async function app(fastify: FastifyInstance, options: AppOptions): Promis
   await fastify.register(ringRoutes)
   await fastify.register(scaleUnitRoutes)
   await fastify.register(eventRoutes)
-}
+})
 
 const requestIdPattern = /^[A-Za-z0-9._:-]{1,128}$/
 
+export interface LoggingOptions {
+  level: string
+  /** Where log lines go; stdout when omitted. */
+  stream?: { write(line: string): void } | undefined
+}
+
 /** Fastify options that must be set when the instance is made, shared by the server and tests. */
-export function serverOptions(logger: FastifyServerOptions['logger']): FastifyServerOptions {
+export function serverOptions(logging: LoggingOptions | false): FastifyServerOptions {
   return {
-    logger,
+    logger: logging && {
+      level: logging.level,
+      ...(logging.stream && { stream: logging.stream }),
+      // Tokens travel in these headers; they must never reach a log line.
+      redact: {
+        paths: ['req.headers.authorization', 'req.headers.cookie'],
+        censor: '[redacted]',
+      },
+    },
     // A caller's X-Request-Id is kept when it is sane, so one id follows a request across systems.
     requestIdHeader: false,
     genReqId: (request) => {
@@ -63,12 +84,9 @@ export function serverOptions(logger: FastifyServerOptions['logger']): FastifySe
 /** Builds a ready app; the server listens on it, tests inject into it. */
 export async function buildApp(
   options: AppOptions,
-  logger: FastifyServerOptions['logger'] = false,
+  logging: LoggingOptions | false = false,
 ): Promise<FastifyInstance> {
-  const fastify = Fastify(serverOptions(logger)).withTypeProvider<TypeBoxTypeProvider>()
-  fastify.addHook('onSend', async (request, reply) => {
-    reply.header('x-request-id', request.id)
-  })
+  const fastify = Fastify(serverOptions(logging)).withTypeProvider<TypeBoxTypeProvider>()
   await fastify.register(app, options)
   await fastify.ready()
   return fastify

@@ -20,10 +20,7 @@ const app = await buildApp(
       : { kind: 'pglite', dataDir: config.dataDir },
     adminToken: config.adminToken,
   },
-  {
-    level: config.logLevel,
-    redact: { paths: ['req.headers.authorization', 'req.headers.cookie'], censor: '[redacted]' },
-  },
+  { level: config.logLevel },
 )
 
 // SIGTERM/SIGINT: stop accepting, let in-flight requests finish, close the database, exit.

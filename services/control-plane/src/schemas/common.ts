@@ -34,5 +34,10 @@ export const IdempotencyHeaders = Type.Object({
 export const Labels = Type.Record(
   Type.String({ pattern: '^[A-Za-z0-9]([A-Za-z0-9._/-]{0,61}[A-Za-z0-9])?$' }),
   Type.String({ maxLength: 253 }),
-  { maxProperties: 64, description: 'Free-form key/value labels (at most 64)' },
+  {
+    maxProperties: 64,
+    additionalProperties: false,
+    description:
+      'Free-form key/value labels (at most 64); keys are letters, digits and . _ / - (63 at most)',
+  },
 )

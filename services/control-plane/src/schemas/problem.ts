@@ -36,10 +36,15 @@ export type Problem = Static<typeof Problem>
 
 export const problemRef = Type.Unsafe<Problem>(Type.Ref('Problem'))
 
+const problemResponse = {
+  description: 'A problem (RFC 9457)',
+  content: { 'application/problem+json': { schema: problemRef } },
+}
+
 /** The error responses a route can produce, to spread into its `response` schema. */
 export function problemResponses<const Code extends number>(...codes: Code[]) {
-  return Object.fromEntries(codes.map((code) => [code, problemRef])) as Record<
+  return Object.fromEntries(codes.map((code) => [code, problemResponse])) as Record<
     Code,
-    typeof problemRef
+    typeof problemResponse
   >
 }

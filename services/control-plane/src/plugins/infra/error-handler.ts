@@ -12,13 +12,13 @@ import type { Problem } from '../../schemas/problem.js'
 
 const problemContentType = 'application/problem+json; charset=utf-8'
 
-const domainStatus = new Map<Function, number>([
+const domainStatuses: [typeof DomainError, number][] = [
   [InvalidInputError, 400],
   [UnauthenticatedError, 401],
   [ForbiddenError, 403],
   [NotFoundError, 404],
   [ConflictError, 409],
-])
+]
 
 const titles: Record<number, string> = {
   400: 'Bad request',
@@ -75,7 +75,7 @@ export const errorHandlerPlugin = fp(
   async (fastify: FastifyInstance) => {
     fastify.setErrorHandler((error: FastifyError, request, reply) => {
       if (error instanceof DomainError) {
-        const status = domainStatus.get(error.constructor) ?? 400
+        const status = domainStatuses.find(([type]) => error instanceof type)?.[1] ?? 400
         return sendProblem(request, reply, {
           status,
           type: error.code,
@@ -97,7 +97,10 @@ export const errorHandlerPlugin = fp(
         return sendProblem(request, reply, {
           status,
           type: fastifyErrorTypes[error.code] ?? 'bad-request',
-          detail: error.message,
+          detail:
+            error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE'
+              ? `content type '${request.headers['content-type']}' is not accepted; send JSON with Content-Type: application/json`
+              : error.message,
         })
       }
       request.log.error({ err: error }, 'request failed')

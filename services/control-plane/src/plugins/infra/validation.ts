@@ -22,6 +22,8 @@ export const validationPlugin = fp(
   async (fastify: FastifyInstance) => {
     const bodies = addFormats(new Ajv({ ...shared, coerceTypes: false }))
     const textParts = addFormats(new Ajv({ ...shared, coerceTypes: 'array' }))
+    // The API speaks JSON only: a text/plain body is a 415, not a string that fails validation.
+    fastify.removeContentTypeParser('text/plain')
     fastify.setValidatorCompiler<FastifySchema>(({ schema, httpPart }) =>
       (httpPart === 'body' ? bodies : textParts).compile(schema as object),
     )

@@ -1,0 +1,83 @@
+#!/usr/bin/env node
+/**
+ * Runs a test command (default `tap`) once on PGlite and once more on PostgreSQL when the test
+ * server answers. Each pass migrates one template; every test database is a copy of it.
+ *
+ *   node packages/db/dist/testing/run-with-databases.js [command args…]
+ *
+ * RINGMASTER_TEST_POSTGRES_URL picks the server (default postgres://postgres@127.0.0.1:5432/postgres);
+ * RINGMASTER_TEST_DATABASES=pglite runs the PGlite pass only.
+ */
+import { spawnSync } from 'node:child_process'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { delimiter, join } from 'node:path'
+import postgres from 'postgres'
+import { openDatabase } from '../database.js'
+import { migrateDatabase } from '../migrations.js'
+import { migratedPgliteDump, testPostgresUrl, withDatabase } from './test-database.js'
+
+const [command = 'tap', ...args] = process.argv.slice(2)
+const outcomes: string[] = []
+let failed = false
+
+function pass(kind: string, env: Record<string, string>): void {
+  process.stdout.write(`\n# ── ${kind} ─────────────────────────────────────────────\n`)
+  const result = spawnSync(command, args, {
+    stdio: 'inherit',
+    shell: process.platform === 'win32',
+    env: {
+      ...process.env,
+      // The package's own tools (tap) are found as they are under `pnpm test`.
+      PATH: `${join(process.cwd(), 'node_modules', '.bin')}${delimiter}${process.env.PATH ?? ''}`,
+      RINGMASTER_TEST_DATABASE: kind,
+      ...env,
+    },
+  })
+  if (result.error) process.stderr.write(`could not run ${command}: ${result.error.message}\n`)
+  const ok = result.status === 0
+  failed ||= !ok
+  outcomes.push(`${kind}: ${ok ? 'passed' : `failed (exit ${result.status ?? result.signal})`}`)
+}
+
+const scratch = mkdtempSync(join(tmpdir(), 'ringmaster-test-'))
+try {
+  const dumpFile = join(scratch, 'pglite-template.tar')
+  writeFileSync(dumpFile, Buffer.from(await (await migratedPgliteDump()).arrayBuffer()))
+  pass('pglite', { RINGMASTER_TEST_PGLITE_DUMP: dumpFile })
+
+  if (process.env.RINGMASTER_TEST_DATABASES !== 'pglite') {
+    const server = testPostgresUrl()
+    const template = `ringmaster_template_${process.pid}_${Date.now()}`
+    const admin = postgres(server, { max: 1, onnotice: () => {}, connect_timeout: 3 })
+    let reachable = true
+    try {
+      await admin`select 1`
+    } catch (error) {
+      reachable = false
+      outcomes.push(
+        `postgres: not run, ${new URL(server).host} unreachable (${(error as Error).message})`,
+      )
+    }
+    if (reachable) {
+      try {
+        await admin.unsafe(`create database "${template}"`)
+        const connection = await openDatabase({
+          kind: 'postgres',
+          url: withDatabase(server, template),
+        })
+        await migrateDatabase(connection)
+        await connection.close()
+        pass('postgres', { RINGMASTER_TEST_POSTGRES_TEMPLATE: template })
+      } finally {
+        await admin.unsafe(`drop database if exists "${template}" with (force)`)
+      }
+    }
+    await admin.end({ timeout: 5 })
+  }
+} finally {
+  rmSync(scratch, { recursive: true, force: true })
+}
+
+process.stdout.write(`\n# databases: ${outcomes.join('; ')}\n`)
+process.exit(failed ? 1 : 0)

@@ -1,0 +1,109 @@
+import { randomUUID } from 'node:crypto'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import type { DatabaseTarget } from '@ringmaster/db'
+import { createTestDatabase } from '@ringmaster/db/testing'
+import type { Role } from '@ringmaster/domain'
+import Fastify, { type FastifyInstance, type RouteOptions } from 'fastify'
+import type { Test } from 'tap'
+import { app, type LoggingOptions, serverOptions } from '../../src/app.js'
+
+export interface TestApp {
+  app: FastifyInstance
+  /** Every route the app registered, with its declared access. */
+  routes: RouteOptions[]
+  adminToken: string
+  /** A new token with this role; its subject defaults to `<role>-<random>`. */
+  tokenFor(role: Role, subject?: string): Promise<string>
+  request(init: ApiRequest): Promise<ApiResponse>
+}
+
+export interface ApiRequest {
+  method: 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE'
+  url: string
+  token?: string | null
+  body?: unknown
+  headers?: Record<string, string>
+}
+
+export interface ApiResponse {
+  status: number
+  headers: Record<string, string | string[] | number | undefined>
+  // biome-ignore lint/suspicious/noExplicitAny: JSON bodies are asserted field by field in tests.
+  body: any
+}
+
+export interface BuildOptions {
+  /** Use this database instead of a fresh copy of the migrated template. */
+  database?: DatabaseTarget
+  logging?: LoggingOptions
+}
+
+/**
+ * Builds the app the way the server does, on its own fresh database, and tears both down when
+ * the test ends.
+ */
+export async function build(t: Test, options: BuildOptions = {}): Promise<TestApp> {
+  const testDatabase = options.database ? undefined : await createTestDatabase()
+  const adminToken = `test-admin-${randomUUID()}`
+  const routes: RouteOptions[] = []
+  const fastify = Fastify(
+    serverOptions(options.logging ?? false),
+  ).withTypeProvider<TypeBoxTypeProvider>()
+  fastify.addHook('onRoute', (route) => {
+    routes.push(route)
+  })
+  await fastify.register(app, {
+    database: options.database ?? testDatabase!.target,
+    adminToken,
+  })
+  await fastify.ready()
+  t.teardown(async () => {
+    await fastify.close()
+    await testDatabase?.dispose()
+  })
+
+  const request = async (init: ApiRequest): Promise<ApiResponse> => {
+    const token = init.token === undefined ? adminToken : init.token
+    const response = await fastify.inject({
+      method: init.method,
+      url: init.url,
+      headers: {
+        ...(token !== null && { authorization: `Bearer ${token}` }),
+        ...(init.body !== undefined && { 'content-type': 'application/json' }),
+        ...init.headers,
+      },
+      ...(init.body !== undefined && {
+        payload: typeof init.body === 'string' ? init.body : JSON.stringify(init.body),
+      }),
+    })
+    const text = response.body
+    return {
+      status: response.statusCode,
+      headers: response.headers,
+      body: text === '' ? undefined : JSON.parse(text),
+    }
+  }
+
+  return {
+    app: fastify,
+    routes,
+    adminToken,
+    request,
+    async tokenFor(role, subject = `${role}-${randomUUID().slice(0, 8)}`) {
+      const response = await request({
+        method: 'POST',
+        url: '/v1/tokens',
+        body: { name: `${role}-token`, role, subject },
+      })
+      if (response.status !== 201) {
+        throw new Error(`could not create a ${role} token: ${JSON.stringify(response.body)}`)
+      }
+      return response.body.secret as string
+    },
+  }
+}
+
+/** A name no other test uses. */
+export function uniqueName(prefix: string): string {
+  return `${prefix}-${randomUUID().slice(0, 8)}`
+}

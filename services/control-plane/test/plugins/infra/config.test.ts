@@ -1,0 +1,45 @@
+import { resolve } from 'node:path'
+import t from 'tap'
+import { ConfigError, loadConfig } from '../../../src/plugins/infra/config.js'
+
+t.test('defaults: embedded database in ./data, port 3000, loopback', async (t) => {
+  t.same(loadConfig({}), {
+    port: 3000,
+    host: '127.0.0.1',
+    databaseUrl: undefined,
+    dataDir: resolve('./data'),
+    adminToken: undefined,
+    logLevel: 'info',
+  })
+})
+
+t.test('every variable is read', async (t) => {
+  const config = loadConfig({
+    PORT: '8080',
+    HOST: '0.0.0.0',
+    DATABASE_URL: 'postgresql://ringmaster@db:5432/ringmaster',
+    RINGMASTER_DATA_DIR: '/var/lib/ringmaster',
+    RINGMASTER_ADMIN_TOKEN: 'a-long-enough-bootstrap-secret',
+    LOG_LEVEL: 'debug',
+  })
+  t.same(config, {
+    port: 8080,
+    host: '0.0.0.0',
+    databaseUrl: 'postgresql://ringmaster@db:5432/ringmaster',
+    dataDir: '/var/lib/ringmaster',
+    adminToken: 'a-long-enough-bootstrap-secret',
+    logLevel: 'debug',
+  })
+})
+
+t.test('problems are reported together', async (t) => {
+  const error = t.throws(() => loadConfig({ PORT: '70000', LOG_LEVEL: 'chatty' })) as ConfigError
+  t.type(error, ConfigError)
+  t.same(error.problems, [
+    "PORT must be a whole number from 0 to 65535; got '70000'",
+    "LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent; got 'chatty'",
+  ])
+  for (const port of ['1.5', '-1', 'http']) {
+    t.throws(() => loadConfig({ PORT: port }), ConfigError, `PORT=${port}`)
+  }
+})

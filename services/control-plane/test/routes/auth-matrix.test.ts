@@ -1,0 +1,100 @@
+import { randomUUID } from 'node:crypto'
+import { type Role, roles } from '@ringmaster/domain'
+import t from 'tap'
+import type { RouteAccess } from '../../src/plugins/infra/auth.js'
+import { build } from '../helpers/build.js'
+
+// Every route × every role, from the routes the app really registered: a new route is covered the
+// moment it exists, and a route that forgets to declare its roles fails the app at start-up.
+
+const expectedPublicRoutes = ['GET /healthz', 'GET /openapi.json', 'GET /readyz']
+
+t.test('every route declares who may call it', async (t) => {
+  const { routes } = await build(t)
+  const undeclared = routes
+    .filter((route) => !route.url.startsWith('/docs'))
+    .filter((route) => route.config?.access === undefined)
+    .map((route) => `${route.method} ${route.url}`)
+  t.same(undeclared, [])
+  const publicRoutes = routes
+    .filter((route) => route.config?.access === 'public' && route.method !== 'HEAD')
+    .map((route) => `${route.method} ${route.url}`)
+    .sort()
+  t.same(publicRoutes, expectedPublicRoutes)
+})
+
+t.test('auth matrix: no token, a bad token, and every role on every protected route', async (t) => {
+  const { routes, request, tokenFor } = await build(t)
+  const tokens = new Map<Role, string>()
+  for (const role of roles) tokens.set(role, await tokenFor(role))
+
+  const protectedRoutes = routes.filter(
+    (route) => Array.isArray(route.config?.access) && route.method !== 'HEAD',
+  )
+  t.ok(protectedRoutes.length >= 17, `found ${protectedRoutes.length} protected routes`)
+
+  for (const route of protectedRoutes) {
+    const method = route.method as 'GET' | 'POST' | 'PATCH' | 'DELETE'
+    const access = route.config!.access as Exclude<RouteAccess, 'public'>
+    const url = route.url.replace(':id', randomUUID()).replace(':name', 'no-such-thing')
+    const body = method === 'POST' || method === 'PATCH' ? {} : undefined
+    const label = `${method} ${route.url}`
+
+    const anonymous = await request({ method, url, token: null, body })
+    t.equal(anonymous.status, 401, `${label} without a token`)
+    t.equal(anonymous.body.type, '/problems/missing-token', `${label} without a token: type`)
+    t.equal(anonymous.headers['www-authenticate'], 'Bearer realm="ringmaster"')
+
+    const forged = await request({ method, url, token: `rm_${randomUUID()}`, body })
+    t.equal(forged.status, 401, `${label} with a forged token`)
+    t.equal(forged.body.type, '/problems/invalid-token', `${label} with a forged token: type`)
+
+    for (const role of roles) {
+      const response = await request({ method, url, token: tokens.get(role)!, body })
+      if (access.includes(role)) {
+        t.not(response.status, 401, `${label} as ${role} is authenticated`)
+        t.not(response.status, 403, `${label} as ${role} is allowed`)
+      } else {
+        t.equal(response.status, 403, `${label} as ${role} is refused`)
+        t.equal(response.body.type, '/problems/role-not-allowed')
+        t.match(response.body.detail, `role '${role}' may not call this route`)
+      }
+    }
+  }
+})
+
+t.test('a revoked token stops working at once', async (t) => {
+  const { request } = await build(t)
+  const created = await request({
+    method: 'POST',
+    url: '/v1/tokens',
+    body: { name: 'short-lived', role: 'viewer', subject: 'sam' },
+  })
+  const secret = created.body.secret as string
+  t.equal((await request({ method: 'GET', url: '/v1/rings', token: secret })).status, 200)
+  const revoked = await request({ method: 'DELETE', url: `/v1/tokens/${created.body.token.id}` })
+  t.equal(revoked.status, 200)
+  t.type(revoked.body.revokedAt, 'string')
+  const after = await request({ method: 'GET', url: '/v1/rings', token: secret })
+  t.equal(after.status, 401)
+  t.equal(after.body.type, '/problems/invalid-token')
+})
+
+t.test('the Authorization header must be a bearer token', async (t) => {
+  const { app, adminToken } = await build(t)
+  for (const authorization of [adminToken, `Basic ${adminToken}`, 'Bearer', 'Bearer a b']) {
+    const response = await app.inject({
+      method: 'GET',
+      url: '/v1/rings',
+      headers: { authorization },
+    })
+    t.equal(response.statusCode, 401, `Authorization: ${authorization.slice(0, 12)}…`)
+    t.equal(response.json().type, '/problems/missing-token')
+  }
+  const lowercase = await app.inject({
+    method: 'GET',
+    url: '/v1/rings',
+    headers: { authorization: `bearer ${adminToken}` },
+  })
+  t.equal(lowercase.statusCode, 200, 'the scheme is case-insensitive (RFC 7235)')
+})
