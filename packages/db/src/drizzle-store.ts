@@ -12,6 +12,7 @@ import {
   type NewRing,
   type NewScaleUnit,
   type NewService,
+  type ReadOptions,
   type Ring,
   type RingChange,
   type RingRepository,
@@ -43,6 +44,9 @@ import {
 const auditAppendLockKey = 0x41554454
 
 const uniqueViolation = '23505'
+const foreignKeyViolation = '23503'
+const retryableCodes = new Set(['40P01', '40001'])
+const maxAttempts = 3
 
 /** Constraint names the domain checks first; hitting one means a concurrent writer got there. */
 const conflictMessages: Record<string, string> = {
@@ -60,12 +64,17 @@ export class DrizzleStore implements Store {
   }
 
   async transaction<T>(work: (tx: StoreTransaction) => Promise<T>): Promise<T> {
-    try {
-      return await this.db.transaction((tx) =>
-        work(repositories(tx as unknown as RingmasterDatabase)),
-      )
-    } catch (error) {
-      throw translateConstraintError(error)
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        return await this.db.transaction((tx) =>
+          work(repositories(tx as unknown as RingmasterDatabase)),
+        )
+      } catch (error) {
+        // Two commands locking the same rows in opposite order: PostgreSQL aborts one. Nothing
+        // it wrote survived, so running it again is safe.
+        if (attempt < maxAttempts && retryableCodes.has(pgErrorOf(error).code ?? '')) continue
+        throw translateConstraintError(error)
+      }
     }
   }
 }
@@ -81,20 +90,29 @@ function repositories(db: RingmasterDatabase): StoreTransaction {
   }
 }
 
+interface PgError {
+  code?: string
+  constraint_name?: string
+  constraint?: string
+}
+
+/** drizzle wraps driver errors; postgres-js and PGlite name the constraint differently. */
+function pgErrorOf(error: unknown): PgError {
+  return ((error as { cause?: unknown })?.cause ?? error ?? {}) as PgError
+}
+
 function translateConstraintError(error: unknown): unknown {
-  const cause = (error as { cause?: unknown })?.cause ?? error
-  const {
-    code,
-    constraint_name: constraintName,
-    constraint,
-  } = (cause ?? {}) as {
-    code?: string
-    constraint_name?: string
-    constraint?: string
-  }
+  const { code, constraint_name: constraintName, constraint } = pgErrorOf(error)
   const name = constraintName ?? constraint
   if (code === uniqueViolation && name && conflictMessages[name]) {
     return new ConflictError('concurrent-change', conflictMessages[name], { constraint: name })
+  }
+  if (code === foreignKeyViolation) {
+    return new ConflictError(
+      'concurrent-change',
+      'a ring or scale unit this change refers to was changed or deleted at the same time; read it again and retry',
+      { constraint: name },
+    )
   }
   return error
 }
@@ -232,7 +250,16 @@ class DrizzleScaleUnitRepository implements ScaleUnitRepository {
     return (await this.findByName(scaleUnit.name))!
   }
 
-  async findByName(name: string): Promise<ScaleUnit | null> {
+  async findByName(name: string, options: ReadOptions = {}): Promise<ScaleUnit | null> {
+    if (options.forUpdate) {
+      // Lock first, read after: a locking read that had to wait re-checks only the locked row, so
+      // in the same statement the joined partner name would still come from the old snapshot.
+      await this.db
+        .select({ id: scaleUnits.id })
+        .from(scaleUnits)
+        .where(eq(scaleUnits.name, name))
+        .for('update')
+    }
     const [row] = await this.select().where(eq(scaleUnits.name, name))
     return row ? toScaleUnit(row) : null
   }
@@ -336,11 +363,18 @@ class DrizzleApiTokenRepository implements ApiTokenRepository {
     return rows.map(toApiToken)
   }
 
-  async countLiveWithRole(role: ApiToken['role']): Promise<number> {
-    const [row] = await this.db
-      .select({ count: count() })
-      .from(apiTokens)
-      .where(and(eq(apiTokens.role, role), isNull(apiTokens.revokedAt)))
+  async countLiveWithRole(role: ApiToken['role'], options: ReadOptions = {}): Promise<number> {
+    const live = and(eq(apiTokens.role, role), isNull(apiTokens.revokedAt))
+    if (options.forUpdate) {
+      // Aggregates cannot be locked; lock the rows and count them.
+      const rows = await this.db
+        .select({ id: apiTokens.id })
+        .from(apiTokens)
+        .where(live)
+        .for('update')
+      return rows.length
+    }
+    const [row] = await this.db.select({ count: count() }).from(apiTokens).where(live)
     return row?.count ?? 0
   }
 

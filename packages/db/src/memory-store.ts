@@ -169,7 +169,7 @@ function memoryRepositories(state: () => MemoryState, clock: Clock): StoreTransa
       async list() {
         return [...state().apiTokens.values()].map(publicToken)
       },
-      async countLiveWithRole(role) {
+      async countLiveWithRole(role, _options) {
         return [...state().apiTokens.values()].filter(
           (token) => token.role === role && token.revokedAt === null,
         ).length

@@ -53,6 +53,12 @@ export interface MigrationStatus {
 /** Whether the newest checked-in migration has been applied (for readiness checks). */
 export async function migrationStatus(connection: DatabaseConnection): Promise<MigrationStatus> {
   const latest = latestMigration()
+  const table = await connection.db.execute(
+    sql`select to_regclass('drizzle.__drizzle_migrations') is not null as present`,
+  )
+  if (!rowsOf<{ present: boolean }>(table)[0]?.present) {
+    return { migrated: false, expected: latest.tag, appliedAt: null }
+  }
   const result = await connection.db.execute(
     sql`select created_at from drizzle.__drizzle_migrations order by created_at desc limit 1`,
   )

@@ -41,7 +41,7 @@ export const defaultRingPolicy: RingPolicy = Object.freeze({
 export function resolveRingPolicy(input: RingPolicyInput | undefined): RingPolicy {
   const policy: RingPolicy = {
     ...defaultRingPolicy,
-    ...input,
+    ...definedFields(input ?? {}),
     health: { ...(input?.health ?? {}) },
   }
   assertRingPolicy(policy)
@@ -50,7 +50,12 @@ export function resolveRingPolicy(input: RingPolicyInput | undefined): RingPolic
 
 /** Applies a partial change to a stored policy; `health` is replaced as a whole when given. */
 export function mergeRingPolicy(current: RingPolicy, change: RingPolicyInput): RingPolicy {
-  return resolveRingPolicy({ ...current, ...change })
+  return resolveRingPolicy({ ...current, ...definedFields(change) })
+}
+
+/** `{ bakeMinutes: undefined }` means "not given", not "unset the default". */
+function definedFields(input: RingPolicyInput): RingPolicyInput {
+  return Object.fromEntries(Object.entries(input).filter(([, value]) => value !== undefined))
 }
 
 function assertRingPolicy(policy: RingPolicy): void {

@@ -27,9 +27,14 @@ export interface RingRepository {
   delete(name: string): Promise<void>
 }
 
+/** Inside a transaction, `forUpdate` locks the rows read until the transaction ends. */
+export interface ReadOptions {
+  forUpdate?: boolean
+}
+
 export interface ScaleUnitRepository {
   insert(scaleUnit: NewScaleUnit): Promise<ScaleUnit>
-  findByName(name: string): Promise<ScaleUnit | null>
+  findByName(name: string, options?: ReadOptions): Promise<ScaleUnit | null>
   list(filter: ScaleUnitFilter): Promise<ScaleUnit[]>
   update(name: string, change: ScaleUnitChange): Promise<ScaleUnit>
   delete(name: string): Promise<void>
@@ -41,7 +46,7 @@ export interface ApiTokenRepository {
   /** Live (not revoked) tokens whose stored prefix equals `prefix`. */
   findLiveByPrefix(prefix: string): Promise<StoredApiToken[]>
   list(): Promise<ApiToken[]>
-  countLiveWithRole(role: ApiToken['role']): Promise<number>
+  countLiveWithRole(role: ApiToken['role'], options?: ReadOptions): Promise<number>
   revoke(id: string, at: string): Promise<ApiToken>
   touch(id: string, at: string): Promise<void>
 }

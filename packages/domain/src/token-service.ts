@@ -35,7 +35,11 @@ export class TokenService {
   ) {}
 
   async create(context: CommandContext, input: CreateTokenInput): Promise<IssuedToken> {
-    if (input.expiresAt && Date.parse(input.expiresAt) <= this.clock.now().getTime()) {
+    const expiresAt = input.expiresAt ? Date.parse(input.expiresAt) : null
+    if (expiresAt !== null && Number.isNaN(expiresAt)) {
+      throw new InvalidInputError('invalid-expiry', 'expiresAt must be an ISO 8601 date-time')
+    }
+    if (expiresAt !== null && expiresAt <= this.clock.now().getTime()) {
       throw new InvalidInputError('invalid-expiry', 'expiresAt must be in the future')
     }
     // The secret is made outside the transaction so a replayed request never sees a new secret.
@@ -51,7 +55,7 @@ export class TokenService {
           prefix: this.secrets.prefixOf(secret),
           secretHash: this.secrets.hash(secret),
           createdBy: context.actor.subject,
-          expiresAt: input.expiresAt ?? null,
+          expiresAt: expiresAt === null ? null : new Date(expiresAt).toISOString(),
         })
         await audit(tx, context, 'token.created', `token:${token.id}`, { after: token })
         return { token, secret }
@@ -81,7 +85,11 @@ export class TokenService {
       const before = await tx.apiTokens.findById(id)
       if (!before) throw new NotFoundError('token-not-found', `no token with id '${id}'`)
       if (before.revokedAt !== null) return before
-      if (before.role === 'admin' && (await tx.apiTokens.countLiveWithRole('admin')) === 1) {
+      const liveAdmins =
+        before.role === 'admin'
+          ? await tx.apiTokens.countLiveWithRole('admin', { forUpdate: true })
+          : Number.POSITIVE_INFINITY
+      if (liveAdmins === 1) {
         throw new ConflictError(
           'last-admin-token',
           'this is the last live admin token; create another admin token before revoking it',

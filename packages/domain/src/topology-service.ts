@@ -156,7 +156,9 @@ export class TopologyService {
   }
 
   async getScaleUnit(name: string): Promise<ScaleUnit> {
-    return requireScaleUnit(this.store.read, name)
+    const scaleUnit = await this.store.read.scaleUnits.findByName(name)
+    if (!scaleUnit) throw new NotFoundError('scale-unit-not-found', `no scale unit named '${name}'`)
+    return scaleUnit
   }
 
   async updateScaleUnit(
@@ -233,8 +235,9 @@ async function requireRingReference(tx: StoreTransaction, name: string): Promise
   return ring
 }
 
+/** Locked for the rest of the transaction: pairing changes touch two rows and must not interleave. */
 async function requireScaleUnit(tx: StoreTransaction, name: string): Promise<ScaleUnit> {
-  const scaleUnit = await tx.scaleUnits.findByName(name)
+  const scaleUnit = await tx.scaleUnits.findByName(name, { forUpdate: true })
   if (!scaleUnit) throw new NotFoundError('scale-unit-not-found', `no scale unit named '${name}'`)
   return scaleUnit
 }
@@ -255,7 +258,7 @@ async function assertPairable(tx: StoreTransaction, name: string, partner: strin
   if (partner === name) {
     throw new InvalidInputError('invalid-pair', `scale unit '${name}' cannot be paired with itself`)
   }
-  const other = await tx.scaleUnits.findByName(partner)
+  const other = await tx.scaleUnits.findByName(partner, { forUpdate: true })
   if (!other) {
     throw new InvalidInputError(
       'unknown-scale-unit',

@@ -201,3 +201,12 @@ t.test('policies that break a rule are refused with invalid-ring-policy', async 
     }
   }
 })
+
+t.test('a field given as undefined keeps its default or current value', async (t) => {
+  t.same(resolveRingPolicy({ maxParallel: undefined, bakeMinutes: 5 }), {
+    ...defaultRingPolicy,
+    bakeMinutes: 5,
+  })
+  const current = resolveRingPolicy({ maxParallel: 4 })
+  t.equal(mergeRingPolicy(current, { maxParallel: undefined }).maxParallel, 4)
+})

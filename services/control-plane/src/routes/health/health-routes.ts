@@ -11,7 +11,7 @@ const Health = Type.Object(
 
 const Readiness = Type.Object(
   {
-    status: Type.Literal('ready'),
+    status: Type.Literal('ready', { description: 'Always ready when the status is 200' }),
     database: Type.String({ description: 'pglite (embedded) or postgres' }),
     migration: Type.String({ description: 'The newest migration, applied' }),
   },

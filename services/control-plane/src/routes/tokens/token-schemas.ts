@@ -25,7 +25,7 @@ export const ApiToken = Type.Object(
     lastUsedAt: Nullable(Timestamp('Last authenticated use, to the minute; null if never used')),
     revokedAt: Nullable(Timestamp('When the token was revoked; null while it works')),
   },
-  { additionalProperties: false },
+  { additionalProperties: false, description: 'An API token, without its secret' },
 )
 
 export const CreateTokenBody = Type.Object(
