@@ -25,10 +25,12 @@ import {
   type Store,
   type StoredApiToken,
   type StoreTransaction,
+  type WebhookOutbox,
 } from '@ringmaster/domain'
 import { and, asc, count, eq, gt, inArray, isNull, sql } from 'drizzle-orm'
 import { alias } from 'drizzle-orm/pg-core'
 import type { RingmasterDatabase } from './database.js'
+import { releaseRepositories } from './release-store.js'
 import {
   apiTokens,
   auditEvents,
@@ -36,7 +38,11 @@ import {
   rings,
   scaleUnits,
   services,
+  webhookDeliveries,
+  webhooks,
 } from './schema/index.js'
+import { iso, isoOrNull } from './timestamps.js'
+import { DrizzleWebhookRepository } from './webhook-store.js'
 
 // Audit events are read in id order by pollers (`after=<id>`). Ids come from a sequence, so two
 // transactions could commit their events out of id order and a poller would skip the slower one.
@@ -54,6 +60,11 @@ const conflictMessages: Record<string, string> = {
   rings_name_unique: 'a ring with that name was created at the same time',
   rings_ring_order_unique: 'another ring took that order at the same time',
   scale_units_name_unique: 'a scale unit with that name was created at the same time',
+  release_stages_release_id_position_unique:
+    'the stages of this release were planned at the same time; read the release again',
+  // deployments.insertMany skips these rows; only another way of inserting could hit it.
+  deployments_stage_id_scale_unit_kind_unique:
+    'this deployment was created at the same time; read the release again',
 }
 
 export class DrizzleStore implements Store {
@@ -87,6 +98,9 @@ function repositories(db: RingmasterDatabase): StoreTransaction {
     apiTokens: new DrizzleApiTokenRepository(db),
     auditLog: new DrizzleAuditLog(db),
     idempotency: new DrizzleIdempotencyRepository(db),
+    webhookOutbox: new DrizzleWebhookOutbox(db),
+    webhooks: new DrizzleWebhookRepository(db),
+    ...releaseRepositories(db),
   }
 }
 
@@ -110,15 +124,12 @@ function translateConstraintError(error: unknown): unknown {
   if (code === foreignKeyViolation) {
     return new ConflictError(
       'concurrent-change',
-      'a ring or scale unit this change refers to was changed or deleted at the same time; read it again and retry',
+      'something this change refers to (a service, ring, scale unit or release) was changed or deleted at the same time; read it again and retry',
       { constraint: name },
     )
   }
   return error
 }
-
-const iso = (value: Date): string => value.toISOString()
-const isoOrNull = (value: Date | null): string | null => (value === null ? null : iso(value))
 
 class DrizzleServiceRepository implements ServiceRepository {
   constructor(private readonly db: RingmasterDatabase) {}
@@ -128,8 +139,9 @@ class DrizzleServiceRepository implements ServiceRepository {
     return toService(row!)
   }
 
-  async findByName(name: string): Promise<Service | null> {
-    const [row] = await this.db.select().from(services).where(eq(services.name, name))
+  async findByName(name: string, options: ReadOptions = {}): Promise<Service | null> {
+    const query = this.db.select().from(services).where(eq(services.name, name)).$dynamic()
+    const [row] = await (options.forUpdate ? query.for('update') : query)
     return row ? toService(row) : null
   }
 
@@ -467,5 +479,41 @@ class DrizzleIdempotencyRepository implements IdempotencyRepository {
       .update(idempotencyKeys)
       .set({ result })
       .where(and(eq(idempotencyKeys.scope, scope), eq(idempotencyKeys.key, key)))
+  }
+}
+
+class DrizzleWebhookOutbox implements WebhookOutbox {
+  constructor(private readonly db: RingmasterDatabase) {}
+
+  async enqueue(service: string, event: string, payload: Record<string, unknown>): Promise<void> {
+    // One statement: a delivery per enabled webhook of the service that wants this event (an
+    // empty events list wants all). The column list is unqualified, as INSERT requires.
+    await this.db.execute(sql`
+      insert into ${webhookDeliveries} (webhook_id, event, payload)
+      select ${webhooks.id}, ${event}::text, ${JSON.stringify(payload)}::jsonb
+      from ${webhooks}
+      inner join ${services} on ${services.id} = ${webhooks.serviceId}
+      where ${services.name} = ${service}
+        and ${webhooks.disabledAt} is null
+        and (cardinality(${webhooks.events}) = 0 or ${event}::text = any(${webhooks.events}))`)
+  }
+
+  async enqueueMany(
+    service: string,
+    event: string,
+    payloads: Record<string, unknown>[],
+  ): Promise<void> {
+    if (payloads.length === 0) return
+    // The same statement as enqueue, once per payload of the array, in array order.
+    await this.db.execute(sql`
+      insert into ${webhookDeliveries} (webhook_id, event, payload)
+      select ${webhooks.id}, ${event}::text, payload.value
+      from ${webhooks}
+      inner join ${services} on ${services.id} = ${webhooks.serviceId}
+      cross join jsonb_array_elements(${JSON.stringify(payloads)}::jsonb) with ordinality as payload
+      where ${services.name} = ${service}
+        and ${webhooks.disabledAt} is null
+        and (cardinality(${webhooks.events}) = 0 or ${event}::text = any(${webhooks.events}))
+      order by ${webhooks.id}, payload.ordinality`)
   }
 }

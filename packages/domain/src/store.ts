@@ -1,5 +1,6 @@
 import type { ApiToken, NewApiToken, StoredApiToken } from './api-token.js'
 import type { AuditEvent, NewAuditEvent } from './audit-event.js'
+import type { ReleaseStoreTransaction } from './release/release-store.js'
 import type {
   NewRing,
   NewScaleUnit,
@@ -11,10 +12,12 @@ import type {
   ScaleUnitFilter,
   Service,
 } from './topology.js'
+import type { WebhookRepository } from './webhook/webhook-store.js'
 
 export interface ServiceRepository {
   insert(service: NewService): Promise<Service>
-  findByName(name: string): Promise<Service | null>
+  /** With `forUpdate`, serializes every change to the service's releases (see ReleaseEngine). */
+  findByName(name: string, options?: ReadOptions): Promise<Service | null>
   list(): Promise<Service[]>
 }
 
@@ -30,6 +33,8 @@ export interface RingRepository {
 /** Inside a transaction, `forUpdate` locks the rows read until the transaction ends. */
 export interface ReadOptions {
   forUpdate?: boolean
+  /** Locks the rows read against changes (FOR SHARE) while other readers may share the lock. */
+  forShare?: boolean
 }
 
 export interface ScaleUnitRepository {
@@ -70,14 +75,27 @@ export interface IdempotencyRepository {
   complete(scope: string, key: string, result: unknown): Promise<void>
 }
 
+/** Push delivery to executors: rows written with the change, sent after it commits. */
+export interface WebhookOutbox {
+  /**
+   * Queues one signed delivery of `event` to every webhook of `service`, in the current
+   * transaction, so a change and its notifications commit (or vanish) together.
+   */
+  enqueue(service: string, event: string, payload: Record<string, unknown>): Promise<void>
+  /** `enqueue` for many payloads of one event in one statement (a wave's deployments). */
+  enqueueMany(service: string, event: string, payloads: Record<string, unknown>[]): Promise<void>
+}
+
 /** The repositories as seen from inside one transaction. */
-export interface StoreTransaction {
+export interface StoreTransaction extends ReleaseStoreTransaction {
   services: ServiceRepository
   rings: RingRepository
   scaleUnits: ScaleUnitRepository
   apiTokens: ApiTokenRepository
   auditLog: AuditLog
   idempotency: IdempotencyRepository
+  webhookOutbox: WebhookOutbox
+  webhooks: WebhookRepository
 }
 
 export interface Store {

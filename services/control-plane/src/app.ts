@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { DatabaseTarget } from '@ringmaster/db'
+import type { Clock } from '@ringmaster/domain'
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import fp from 'fastify-plugin'
 import { adminBootstrapPlugin } from './plugins/app/admin-bootstrap.js'
@@ -10,16 +11,30 @@ import { databasePlugin } from './plugins/infra/database.js'
 import { errorHandlerPlugin } from './plugins/infra/error-handler.js'
 import { swaggerPlugin } from './plugins/infra/swagger.js'
 import { validationPlugin } from './plugins/infra/validation.js'
+import { deploymentRoutes } from './routes/deployments/deployment-routes.js'
 import { eventRoutes } from './routes/events/event-routes.js'
+import { eventStreamRoutes } from './routes/events/event-stream-routes.js'
+import { freezeWindowRoutes } from './routes/freeze-windows/freeze-window-routes.js'
+import { haltRoutes } from './routes/halts/halt-routes.js'
 import { healthRoutes } from './routes/health/health-routes.js'
+import { releaseRoutes } from './routes/releases/release-routes.js'
 import { ringRoutes } from './routes/rings/ring-routes.js'
 import { scaleUnitRoutes } from './routes/scale-units/scale-unit-routes.js'
 import { serviceRoutes } from './routes/services/service-routes.js'
 import { tokenRoutes } from './routes/tokens/token-routes.js'
+import { webhookRoutes } from './routes/webhooks/webhook-routes.js'
+import { promotionWorkerPlugin } from './workers/promotion-worker.js'
+import { webhookSenderPlugin } from './workers/webhook-sender.js'
 
 export interface AppOptions {
   database: DatabaseTarget
   adminToken?: string | undefined
+  /** Where time comes from; tests pass one they can move. */
+  clock?: Clock | undefined
+  /** How often the promotion worker looks for due releases; 0 turns the timer off. */
+  engineIntervalMs?: number | undefined
+  /** How often the webhook sender looks for due deliveries; 0 turns the timer off. */
+  webhookIntervalMs?: number | undefined
 }
 
 /**
@@ -33,10 +48,12 @@ export const app = fp(async function ringmaster(fastify: FastifyInstance, option
   await fastify.register(errorHandlerPlugin)
   await fastify.register(validationPlugin)
   await fastify.register(databasePlugin, { target: options.database })
-  await fastify.register(domainServicesPlugin)
+  await fastify.register(domainServicesPlugin, { clock: options.clock })
   await fastify.register(authPlugin)
   await fastify.register(swaggerPlugin)
   await fastify.register(adminBootstrapPlugin, { adminToken: options.adminToken })
+  await fastify.register(promotionWorkerPlugin, { intervalMs: options.engineIntervalMs ?? 1000 })
+  await fastify.register(webhookSenderPlugin, { intervalMs: options.webhookIntervalMs ?? 1000 })
 
   await fastify.register(healthRoutes)
   await fastify.register(tokenRoutes)
@@ -44,6 +61,12 @@ export const app = fp(async function ringmaster(fastify: FastifyInstance, option
   await fastify.register(ringRoutes)
   await fastify.register(scaleUnitRoutes)
   await fastify.register(eventRoutes)
+  await fastify.register(eventStreamRoutes)
+  await fastify.register(releaseRoutes)
+  await fastify.register(deploymentRoutes)
+  await fastify.register(haltRoutes)
+  await fastify.register(freezeWindowRoutes)
+  await fastify.register(webhookRoutes)
 })
 
 const requestIdPattern = /^[A-Za-z0-9._:-]{1,128}$/
@@ -75,6 +98,8 @@ export function serverOptions(logging: LoggingOptions | false): FastifyServerOpt
         : randomUUID()
     },
     bodyLimit: 1024 * 1024,
+    // Opening PGlite and migrating a fresh data directory can take longer than the 10 s default.
+    pluginTimeout: 120_000,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     routerOptions: { ignoreTrailingSlash: true },

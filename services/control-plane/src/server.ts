@@ -19,6 +19,7 @@ const app = await buildApp(
       ? { kind: 'postgres', url: config.databaseUrl }
       : { kind: 'pglite', dataDir: config.dataDir },
     adminToken: config.adminToken,
+    engineIntervalMs: config.engineIntervalMs,
   },
   { level: config.logLevel },
 )

@@ -1,3 +1,7 @@
 export * from './audit.js'
 export * from './auth.js'
+export * from './fleet.js'
+export * from './line-stops.js'
+export * from './releases.js'
 export * from './topology.js'
+export * from './webhooks.js'

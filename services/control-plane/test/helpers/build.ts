@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { DatabaseTarget } from '@ringmaster/db'
 import { createTestDatabase } from '@ringmaster/db/testing'
-import type { Role } from '@ringmaster/domain'
+import type { Clock, Role } from '@ringmaster/domain'
 import Fastify, { type FastifyInstance, type RouteOptions } from 'fastify'
 import type { Test } from 'tap'
 import { app, type LoggingOptions, serverOptions } from '../../src/app.js'
@@ -15,6 +15,10 @@ export interface TestApp {
   /** A new token with this role; its subject defaults to `<role>-<random>`. */
   tokenFor(role: Role, subject?: string): Promise<string>
   request(init: ApiRequest): Promise<ApiResponse>
+  /** Waits until the promotion engine has nothing running. */
+  settle(): Promise<void>
+  /** Runs one promotion tick (what the timer does) and waits for it. */
+  tick(): Promise<void>
 }
 
 export interface ApiRequest {
@@ -36,6 +40,11 @@ export interface BuildOptions {
   /** Use this database instead of a fresh copy of the migrated template. */
   database?: DatabaseTarget
   logging?: LoggingOptions
+  clock?: Clock
+  /** The promotion timer; off by default so tests decide when time-driven work runs. */
+  engineIntervalMs?: number
+  /** The webhook sender's timer; off by default, like the promotion timer. */
+  webhookIntervalMs?: number
 }
 
 /**
@@ -55,6 +64,9 @@ export async function build(t: Test, options: BuildOptions = {}): Promise<TestAp
   await fastify.register(app, {
     database: options.database ?? testDatabase!.target,
     adminToken,
+    clock: options.clock,
+    engineIntervalMs: options.engineIntervalMs ?? 0,
+    webhookIntervalMs: options.webhookIntervalMs ?? 0,
   })
   await fastify.ready()
   t.teardown(async () => {
@@ -89,6 +101,11 @@ export async function build(t: Test, options: BuildOptions = {}): Promise<TestAp
     routes,
     adminToken,
     request,
+    settle: () => fastify.promotionWorker.settle(),
+    async tick() {
+      await fastify.promotionWorker.tick()
+      await fastify.promotionWorker.settle()
+    },
     async tokenFor(role, subject = `${role}-${randomUUID().slice(0, 8)}`) {
       const response = await request({
         method: 'POST',

@@ -1,22 +1,52 @@
-import { AuditService, TokenService, TopologyService } from '@ringmaster/domain'
+import {
+  AuditService,
+  type Clock,
+  DeploymentService,
+  ReleaseEngine,
+  ReleaseService,
+  StopTheLineService,
+  systemClock,
+  TokenService,
+  TopologyService,
+  WebhookService,
+} from '@ringmaster/domain'
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import { tokenSecrets } from '../infra/token-secrets.js'
+import { webhookSecrets } from '../infra/webhook-secrets.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
     topology: TopologyService
     tokens: TokenService
     audit: AuditService
+    releases: ReleaseService
+    deployments: DeploymentService
+    stopTheLine: StopTheLineService
+    releaseEngine: ReleaseEngine
+    webhooks: WebhookService
   }
+}
+
+export interface DomainServicesOptions {
+  /** Where time comes from; tests pass one they can move. */
+  clock?: Clock | undefined
 }
 
 /** The domain services, built once over the store and shared by the routes. */
 export const domainServicesPlugin = fp(
-  async (fastify: FastifyInstance) => {
+  async (fastify: FastifyInstance, options: DomainServicesOptions) => {
+    const clock = options.clock ?? systemClock
+    // The promotion worker is registered after this plugin; commands reach it when they run.
+    const changed = (releaseIds: number[]) => fastify.promotionWorker?.kick(releaseIds)
     fastify.decorate('topology', new TopologyService(fastify.store))
     fastify.decorate('tokens', new TokenService(fastify.store, tokenSecrets))
     fastify.decorate('audit', new AuditService(fastify.store))
+    fastify.decorate('releases', new ReleaseService(fastify.store, clock, changed))
+    fastify.decorate('deployments', new DeploymentService(fastify.store, clock, changed))
+    fastify.decorate('stopTheLine', new StopTheLineService(fastify.store, clock, changed))
+    fastify.decorate('releaseEngine', new ReleaseEngine(fastify.store, clock))
+    fastify.decorate('webhooks', new WebhookService(fastify.store, webhookSecrets, clock))
   },
   { name: 'domain-services', dependencies: ['database'] },
 )

@@ -13,6 +13,8 @@ export interface Config {
   /** The bootstrap admin secret; undefined means one is generated and printed on first start. */
   adminToken: string | undefined
   logLevel: LogLevel
+  /** How often the promotion worker looks for due releases. */
+  engineIntervalMs: number
 }
 
 export class ConfigError extends Error {
@@ -43,6 +45,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (!logLevels.includes(logLevel)) {
     problems.push(`LOG_LEVEL must be one of ${logLevels.join(', ')}; got '${env.LOG_LEVEL}'`)
   }
+  const engineIntervalMs = readInterval(env.RINGMASTER_ENGINE_INTERVAL_MS, problems)
   if (problems.length > 0) throw new ConfigError(problems)
   return {
     port,
@@ -51,7 +54,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dataDir: resolve(env.RINGMASTER_DATA_DIR?.trim() || './data'),
     adminToken,
     logLevel,
+    engineIntervalMs,
   }
+}
+
+function readInterval(value: string | undefined, problems: string[]): number {
+  if (value === undefined || value.trim() === '') return 1000
+  const interval = Number(value)
+  if (!Number.isInteger(interval) || interval < 50 || interval > 60_000) {
+    problems.push(
+      `RINGMASTER_ENGINE_INTERVAL_MS must be a whole number from 50 to 60000; got '${value}'`,
+    )
+    return 1000
+  }
+  return interval
 }
 
 function readPort(value: string | undefined, problems: string[]): number {

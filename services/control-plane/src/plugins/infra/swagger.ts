@@ -41,7 +41,18 @@ export const swaggerPlugin = fp(
             name: 'scale-units',
             description: 'Deployable stamps, each in one region and one ring',
           },
-          { name: 'events', description: 'The audit trail of every change' },
+          { name: 'events', description: 'The audit trail of every change, paged or streamed' },
+          {
+            name: 'releases',
+            description: 'Releases walking the rings: approvals, promotion, halt, roll back',
+          },
+          {
+            name: 'deployments',
+            description: 'Executors: desired state, deployment progress, health reports',
+          },
+          { name: 'halts', description: 'Stop the line, for everything or one service or ring' },
+          { name: 'freeze-windows', description: 'Planned periods when promotions wait' },
+          { name: 'webhooks', description: 'Signed push delivery of work to executors' },
         ],
       },
       refResolver: {

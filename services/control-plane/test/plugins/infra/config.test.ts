@@ -10,6 +10,7 @@ t.test('defaults: embedded database in ./data, port 3000, loopback', async (t) =
     dataDir: resolve('./data'),
     adminToken: undefined,
     logLevel: 'info',
+    engineIntervalMs: 1000,
   })
 })
 
@@ -21,6 +22,7 @@ t.test('every variable is read', async (t) => {
     RINGMASTER_DATA_DIR: '/var/lib/ringmaster',
     RINGMASTER_ADMIN_TOKEN: 'a-long-enough-bootstrap-secret',
     LOG_LEVEL: 'debug',
+    RINGMASTER_ENGINE_INTERVAL_MS: '250',
   })
   t.same(config, {
     port: 8080,
@@ -29,6 +31,7 @@ t.test('every variable is read', async (t) => {
     dataDir: '/var/lib/ringmaster',
     adminToken: 'a-long-enough-bootstrap-secret',
     logLevel: 'debug',
+    engineIntervalMs: 250,
   })
 })
 
@@ -39,6 +42,13 @@ t.test('problems are reported together', async (t) => {
     "PORT must be a whole number from 0 to 65535; got '70000'",
     "LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent; got 'chatty'",
   ])
+  for (const interval of ['0', '10', '1.5', 'soon']) {
+    t.throws(
+      () => loadConfig({ RINGMASTER_ENGINE_INTERVAL_MS: interval }),
+      ConfigError,
+      `RINGMASTER_ENGINE_INTERVAL_MS=${interval}`,
+    )
+  }
   for (const port of ['1.5', '-1', 'http']) {
     t.throws(() => loadConfig({ PORT: port }), ConfigError, `PORT=${port}`)
   }

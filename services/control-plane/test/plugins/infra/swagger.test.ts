@@ -33,7 +33,9 @@ t.test('every operation is named, summarised, tagged and fully described', async
   const spec = app.swagger() as unknown as {
     paths: Record<string, Record<string, Record<string, unknown>>>
     components: { schemas: Record<string, Schema> }
+    tags: { name: string; description: string }[]
   }
+  const declaredTags = new Set(spec.tags.map((tag) => tag.name))
   const operationIds = new Set<string>()
   let operations = 0
   for (const [path, methods] of Object.entries(spec.paths)) {
@@ -46,6 +48,9 @@ t.test('every operation is named, summarised, tagged and fully described', async
       operationIds.add(operationId)
       t.ok(operation.summary, `${label} has a summary`)
       t.ok((operation.tags as string[] | undefined)?.length, `${label} has tags`)
+      for (const tag of (operation.tags as string[] | undefined) ?? []) {
+        t.ok(declaredTags.has(tag), `${label}: tag ${tag} is declared with a description`)
+      }
       t.match(operation.description, /Roles: |Public: /, `${label} says who may call it`)
 
       const parameters = (operation.parameters ?? []) as { name: string; description?: string }[]

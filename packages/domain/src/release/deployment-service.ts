@@ -1,0 +1,406 @@
+import { type CommandContext, systemActor } from '../actor.js'
+import { executeCommand } from '../command.js'
+import { ConflictError, InvalidInputError, NotFoundError } from '../errors.js'
+import type { Clock, Store, StoreTransaction } from '../store.js'
+import { systemClock } from '../store.js'
+import { audit } from '../topology-service.js'
+import { haltsCovering } from './freeze-window.js'
+import { evaluateHealth } from './health-gate.js'
+import type { Deployment, HealthReport, HealthStatus, Release } from './release.js'
+import {
+  createRollbackDeployments,
+  deploymentSubject,
+  lockRelease,
+  releaseSubject,
+  rollbackRelease,
+} from './release-operations.js'
+import { assertDeploymentTransition, assertReleaseTransition } from './release-states.js'
+
+/** What should run on a scale unit, and the open work an executor should pick up there. */
+export interface DesiredState {
+  scaleUnit: string
+  services: Record<string, string>
+  deployments: Deployment[]
+}
+
+export interface CompleteDeploymentInput {
+  result: 'succeeded' | 'failed'
+  message?: string | undefined
+  logsUrl?: string | undefined
+}
+
+export interface HealthReportInput {
+  service: string
+  status: HealthStatus
+  signals?: Record<string, number> | undefined
+}
+
+export interface HealthGateVerdict {
+  releaseId: number
+  ring: string
+  passed: boolean
+  reasons: string[]
+  /** What the failed gate did to the release. */
+  action: 'none' | 'halted' | 'rolled_back'
+}
+
+export interface HealthReportResult {
+  report: HealthReport
+  verdicts: HealthGateVerdict[]
+}
+
+/**
+ * The executor side: what runs where, executors reporting progress and results, retries, and
+ * health reports that gate a stage's bake.
+ */
+export class DeploymentService {
+  constructor(
+    private readonly store: Store,
+    private readonly clock: Clock = systemClock,
+    private readonly changed: (releaseIds: number[]) => void = () => {},
+  ) {}
+
+  async getDeployment(id: number): Promise<Deployment> {
+    const deployment = await this.store.read.deployments.findById(id)
+    if (!deployment) throw new NotFoundError('deployment-not-found', `no deployment with id ${id}`)
+    return deployment
+  }
+
+  async desiredState(scaleUnit: string): Promise<DesiredState> {
+    const read = this.store.read
+    if (!(await read.scaleUnits.findByName(scaleUnit))) {
+      throw new NotFoundError('scale-unit-not-found', `no scale unit named '${scaleUnit}'`)
+    }
+    const [services, open] = await Promise.all([
+      read.installedVersions.listForScaleUnit(scaleUnit),
+      read.deployments.listOpenForScaleUnit(scaleUnit),
+    ])
+    const releases = new Map<number, Release | null>()
+    for (const deployment of open) {
+      if (!releases.has(deployment.releaseId)) {
+        releases.set(deployment.releaseId, await read.releases.findById(deployment.releaseId))
+      }
+    }
+    // Work that has not started stays off the list while its release or the line is halted.
+    const halts = await read.halts.listActive()
+    const deployments = open.filter(
+      (d) =>
+        d.kind === 'rollback' ||
+        d.state === 'in_progress' ||
+        (releases.get(d.releaseId)?.state !== 'halted' &&
+          haltsCovering(halts, { service: d.service, ring: d.ring }).length === 0),
+    )
+    for (const deployment of deployments) {
+      if (deployment.version === null) delete services[deployment.service]
+      else services[deployment.service] = deployment.version
+    }
+    return { scaleUnit, services, deployments }
+  }
+
+  async start(context: CommandContext, deploymentId: number): Promise<Deployment> {
+    return executeCommand(this.store, context, async (tx) => {
+      const { deployment, release } = await lockDeployment(tx, deploymentId, 'shared')
+      if (deployment.state === 'in_progress') return deployment
+      if (deployment.state !== 'pending') {
+        throw new ConflictError(
+          'deployment-not-pending',
+          `deployment ${deployment.id} is ${deployment.state}; only a pending deployment can start`,
+          { state: deployment.state },
+        )
+      }
+      if (deployment.kind === 'deploy') await assertLineOpen(tx, deployment, release)
+      assertDeploymentTransition(deployment.id, deployment.state, 'in_progress')
+      const started = await tx.deployments.update(deployment.id, {
+        state: 'in_progress',
+        startedAt: this.clock.now().toISOString(),
+      })
+      await audit(tx, context, 'deployment.started', deploymentSubject(deployment), {
+        deploymentId: deployment.id,
+        kind: deployment.kind,
+        version: deployment.version,
+      })
+      return started
+    })
+  }
+
+  async complete(
+    context: CommandContext,
+    deploymentId: number,
+    input: CompleteDeploymentInput,
+  ): Promise<Deployment> {
+    const completed = await executeCommand(this.store, context, async (tx) => {
+      const { deployment, release } = await lockDeployment(tx, deploymentId, 'shared')
+      // The same report twice (an executor retrying after a timeout) is answered, not refused.
+      if (deployment.state === input.result) return deployment
+      if (deployment.state !== 'pending' && deployment.state !== 'in_progress') {
+        throw new ConflictError(
+          'deployment-already-completed',
+          `deployment ${deployment.id} is already ${deployment.state}${deployment.state === 'rolled_back' ? ' (withdrawn or undone)' : ''}; it cannot become ${input.result}`,
+          { state: deployment.state },
+        )
+      }
+      if (deployment.state === 'pending' && deployment.kind === 'deploy') {
+        await assertLineOpen(tx, deployment, release)
+      }
+      assertDeploymentTransition(deployment.id, deployment.state, input.result)
+      const at = this.clock.now().toISOString()
+      const updated = await tx.deployments.update(deployment.id, {
+        state: input.result,
+        message: input.message ?? null,
+        logsUrl: input.logsUrl ?? null,
+        startedAt: deployment.startedAt ?? at,
+        finishedAt: at,
+      })
+      if (input.result === 'succeeded') await this.recordInstalled(tx, context, updated, release)
+      // Last: appending the event takes the audit lock, held until commit (see ADR 0001).
+      await audit(tx, context, `deployment.${input.result}`, deploymentSubject(deployment), {
+        deploymentId: deployment.id,
+        kind: deployment.kind,
+        version: deployment.version,
+        message: input.message ?? null,
+        logsUrl: input.logsUrl ?? null,
+      })
+      return updated
+    })
+    this.changed([completed.releaseId])
+    return completed
+  }
+
+  async retry(context: CommandContext, deploymentId: number): Promise<Deployment> {
+    const retried = await executeCommand(this.store, context, async (tx) => {
+      const { deployment, release } = await lockDeployment(tx, deploymentId, 'exclusive')
+      if (deployment.state !== 'failed') {
+        throw new ConflictError(
+          'deployment-not-failed',
+          `deployment ${deployment.id} is ${deployment.state}; only a failed deployment can be retried`,
+          { state: deployment.state },
+        )
+      }
+      if (!['in_progress', 'halted'].includes(release.state) && deployment.kind === 'deploy') {
+        throw new ConflictError(
+          'release-finished',
+          `release ${release.id} has finished (${release.state}); its deployments cannot be retried`,
+          { state: release.state },
+        )
+      }
+      assertDeploymentTransition(deployment.id, deployment.state, 'pending')
+      const pending = await tx.deployments.update(deployment.id, {
+        state: 'pending',
+        attempt: deployment.attempt + 1,
+        message: null,
+        logsUrl: null,
+        startedAt: null,
+        finishedAt: null,
+      })
+      await tx.webhookOutbox.enqueue(deployment.service, 'deployment.requested', {
+        deployment: pending,
+      })
+      await audit(tx, context, 'deployment.retried', deploymentSubject(deployment), {
+        deploymentId: deployment.id,
+        attempt: pending.attempt,
+      })
+      // A release stopped only by failed deployments goes on once none of them is failed any more.
+      if (release.state === 'halted' && release.halt?.cause === 'deployment_failed') {
+        const stillFailed = (
+          await tx.deployments.listByStageWave(deployment.stageId, deployment.wave)
+        ).some((d) => d.state === 'failed')
+        if (!stillFailed) {
+          assertReleaseTransition(release.id, release.state, release.halt.resumeTo)
+          await tx.releases.update(release.id, {
+            state: release.halt.resumeTo,
+            halt: null,
+            nextCheckAt: null,
+          })
+          await audit(tx, context, 'release.resumed', releaseSubject(release), {
+            reason: `retrying deployment ${deployment.id}`,
+          })
+        }
+      }
+      return pending
+    })
+    this.changed([retried.releaseId])
+    return retried
+  }
+
+  async reportHealth(
+    context: CommandContext,
+    scaleUnit: string,
+    input: HealthReportInput,
+  ): Promise<HealthReportResult> {
+    const result = await executeCommand(this.store, context, async (tx) => {
+      if (!(await tx.scaleUnits.findByName(scaleUnit))) {
+        throw new NotFoundError('scale-unit-not-found', `no scale unit named '${scaleUnit}'`)
+      }
+      if (!(await tx.services.findByName(input.service))) {
+        throw new InvalidInputError('unknown-service', `service '${input.service}' does not exist`)
+      }
+      const gated = await tx.deployments.listHealthGated(input.service, scaleUnit)
+      const report = await tx.healthReports.insert({
+        scaleUnit,
+        service: input.service,
+        status: input.status,
+        signals: input.signals ?? {},
+        reportedBy: context.actor.subject,
+      })
+      const verdicts: HealthGateVerdict[] = []
+      for (const releaseId of new Set(gated.map((d) => d.releaseId))) {
+        verdicts.push(await this.applyHealthGate(tx, context, releaseId, report))
+      }
+      return { report, verdicts }
+    })
+    this.changed(result.verdicts.map((verdict) => verdict.releaseId))
+    return result
+  }
+
+  private async applyHealthGate(
+    tx: StoreTransaction,
+    context: CommandContext,
+    releaseId: number,
+    report: HealthReport,
+  ): Promise<HealthGateVerdict> {
+    const release = await lockRelease(tx, releaseId)
+    const stage = (await tx.stages.listByRelease(releaseId)).find(
+      (s) => s.state === 'deploying' || s.state === 'baking',
+    )
+    if (!stage || release.state !== 'in_progress') {
+      return { releaseId, ring: stage?.ring ?? '', passed: true, reasons: [], action: 'none' }
+    }
+    const verdict = evaluateHealth(stage.policy.health, report)
+    if (verdict.passed) {
+      return { releaseId, ring: stage.ring, passed: true, reasons: [], action: 'none' }
+    }
+    const reason = `health gate failed on ${report.scaleUnit} in ${stage.ring}: ${verdict.reasons.join('; ')}`
+    await audit(tx, context, 'health-gate.failed', `release:${releaseId}:${stage.ring}`, {
+      scaleUnit: report.scaleUnit,
+      reportId: report.id,
+      reasons: verdict.reasons,
+      autoRollback: stage.policy.autoRollback,
+    })
+    if (stage.policy.autoRollback) {
+      await rollbackRelease(
+        tx,
+        { ...context, actor: systemActor },
+        release,
+        reason,
+        this.clock.now(),
+      )
+      return {
+        releaseId,
+        ring: stage.ring,
+        passed: false,
+        reasons: verdict.reasons,
+        action: 'rolled_back',
+      }
+    }
+    assertReleaseTransition(release.id, release.state, 'halted')
+    await tx.releases.update(release.id, {
+      state: 'halted',
+      halt: {
+        by: 'health gate',
+        reason,
+        cause: 'health_failed',
+        at: this.clock.now().toISOString(),
+        resumeTo: 'in_progress',
+      },
+      nextCheckAt: null,
+    })
+    await audit(tx, { ...context, actor: systemActor }, 'release.halted', releaseSubject(release), {
+      cause: 'health_failed',
+      reason,
+    })
+    return {
+      releaseId,
+      ring: stage.ring,
+      passed: false,
+      reasons: verdict.reasons,
+      action: 'halted',
+    }
+  }
+
+  /** Keeps "what runs where" true, and finishes the undo of a rolled-back release. */
+  private async recordInstalled(
+    tx: StoreTransaction,
+    context: CommandContext,
+    deployment: Deployment,
+    release: Release,
+  ): Promise<void> {
+    await tx.installedVersions.set(deployment.service, deployment.scaleUnit, deployment.version)
+    if (deployment.kind === 'rollback') {
+      const undone = (
+        await tx.deployments.listByStageWave(deployment.stageId, deployment.wave)
+      ).find((d) => d.scaleUnit === deployment.scaleUnit && d.state === 'succeeded')
+      if (undone) {
+        await tx.deployments.update(undone.id, { state: 'rolled_back' })
+        await audit(tx, context, 'deployment.rolled_back', deploymentSubject(undone), {
+          deploymentId: undone.id,
+          by: deployment.id,
+        })
+      }
+      return
+    }
+    // It finished after its release was rolled back: undo it too.
+    if (release.state === 'rolled_back') {
+      const [rollback] = await createRollbackDeployments(tx, [deployment])
+      if (rollback) {
+        await audit(
+          tx,
+          { ...context, actor: systemActor },
+          'deployment.rollback-requested',
+          deploymentSubject(deployment),
+          {
+            deploymentId: deployment.id,
+            rollbackDeploymentId: rollback.id,
+          },
+        )
+      }
+    }
+  }
+}
+
+/**
+ * Executor reports (`shared`) lock only the release row, and only against changes to the release:
+ * reports for one release run side by side, while a rollback, a halt or the engine (which lock
+ * the release exclusively) wait for them, and they for it. Retries change the release and take
+ * the full service-then-release lock (`exclusive`).
+ */
+async function lockDeployment(
+  tx: StoreTransaction,
+  deploymentId: number,
+  mode: 'shared' | 'exclusive',
+): Promise<{ deployment: Deployment; release: Release }> {
+  const unlocked = await tx.deployments.findById(deploymentId)
+  if (!unlocked) {
+    throw new NotFoundError('deployment-not-found', `no deployment with id ${deploymentId}`)
+  }
+  const release =
+    mode === 'exclusive'
+      ? await lockRelease(tx, unlocked.releaseId)
+      : (await tx.releases.findById(unlocked.releaseId, { forShare: true }))!
+  const deployment = (await tx.deployments.findById(deploymentId, { forUpdate: true }))!
+  return { deployment, release }
+}
+
+/** Stop the line: new work does not start under a halt; work already running may finish. */
+async function assertLineOpen(
+  tx: StoreTransaction,
+  deployment: Deployment,
+  release: Release,
+): Promise<void> {
+  if (release.state === 'halted') {
+    throw new ConflictError(
+      'release-halted',
+      `release ${release.id} is halted by ${release.halt?.by ?? 'someone'}: ${release.halt?.reason ?? ''}; do not start new work`,
+    )
+  }
+  const [halt] = haltsCovering(await tx.halts.listActive(), {
+    service: deployment.service,
+    ring: deployment.ring,
+  })
+  if (halt) {
+    throw new ConflictError(
+      'line-halted',
+      `the line is halted by ${halt.createdBy} (${halt.scope}${halt.target ? ` ${halt.target}` : ''}): ${halt.reason}; do not start new work`,
+      { haltId: halt.id },
+    )
+  }
+}

@@ -1,0 +1,214 @@
+import { type CommandContext, systemActor } from '../actor.js'
+import type { Clock, Store, StoreTransaction } from '../store.js'
+import { systemClock } from '../store.js'
+import { audit } from '../topology-service.js'
+import type { Release, Stage } from './release.js'
+import {
+  deploymentSubject,
+  lockRelease,
+  releaseSubject,
+  situationOf,
+  stageSubject,
+} from './release-operations.js'
+import { assertReleaseTransition, assertStageTransition } from './release-states.js'
+import { decideNextStep, type ReleaseStep } from './release-step.js'
+
+/** A waiting release is looked at again after this long even if nobody says it changed. */
+const safetyRecheckMs = 30_000
+/** How long a replica owns the releases it leased in one tick. */
+const leaseMs = 30_000
+/** A release never takes more steps than this in one transaction (a guard against a rule loop). */
+const maxStepsPerAdvance = 10_000
+
+const engineContext: CommandContext = { actor: systemActor }
+
+/**
+ * Walks releases through their stages. `advance` applies the promotion rules to one release until
+ * they say wait; `tick` finds releases that are due and advances them. Both are safe to run on
+ * several replicas at once: leases spread the work, and the service-then-release row locks taken
+ * by `advance` make two replicas advancing the same release take turns.
+ */
+export class ReleaseEngine {
+  constructor(
+    private readonly store: Store,
+    private readonly clock: Clock = systemClock,
+  ) {}
+
+  /** Advances one release as far as it can go now; returns the steps taken. */
+  async advance(releaseId: number): Promise<ReleaseStep[]> {
+    return this.store.transaction(async (tx) => {
+      const found = await tx.releases.findById(releaseId)
+      if (!found || (found.state !== 'queued' && found.state !== 'in_progress')) return []
+      // Taken before the release lock: a halt waits for every advance that read no halt.
+      await tx.halts.lockLine('shared')
+      let release = await lockRelease(tx, releaseId)
+      let stages = await tx.stages.listByRelease(releaseId)
+      const taken: ReleaseStep[] = []
+      for (let count = 0; count < maxStepsPerAdvance; count += 1) {
+        const now = this.clock.now()
+        const step = decideNextStep(await situationOf(tx, release, stages), now)
+        if (step.kind === 'wait') {
+          const recheck = new Date(now.getTime() + safetyRecheckMs).toISOString()
+          const nextCheckAt =
+            release.state === 'queued' || release.state === 'in_progress'
+              ? step.nextCheckAt !== null && step.nextCheckAt < recheck
+                ? step.nextCheckAt
+                : recheck
+              : null
+          await tx.releases.update(release.id, { nextCheckAt })
+          break
+        }
+        taken.push(step)
+        ;({ release, stages } = await this.apply(tx, release, stages, step, now))
+      }
+      return taken
+    })
+  }
+
+  /** Leases due releases for `owner` and advances each; returns how many it advanced. */
+  async tick(owner: string, limit = 50): Promise<number[]> {
+    const now = this.clock.now()
+    const ids = await this.store.transaction((tx) =>
+      tx.releases.leaseDue(
+        owner,
+        now.toISOString(),
+        new Date(now.getTime() + leaseMs).toISOString(),
+        limit,
+      ),
+    )
+    for (const id of ids) await this.advance(id)
+    return ids
+  }
+
+  private async apply(
+    tx: StoreTransaction,
+    release: Release,
+    stages: Stage[],
+    step: Exclude<ReleaseStep, { kind: 'wait' }>,
+    now: Date,
+  ): Promise<{ release: Release; stages: Stage[] }> {
+    const at = now.toISOString()
+    const replaceStage = (updated: Stage) =>
+      stages.map((stage) => (stage.id === updated.id ? updated : stage))
+
+    switch (step.kind) {
+      case 'move-stage': {
+        const { stage, to } = step
+        assertStageTransition(stage.ring, stage.state, to)
+        const updated = await tx.stages.update(stage.id, {
+          state: to,
+          gate: step.gate ?? null,
+          ...(stage.state === 'pending' && { startedAt: at }),
+          ...(to === 'baking' && { deployedAt: at, bakeUntil: step.bakeUntil ?? at }),
+          ...(to === 'succeeded' && { finishedAt: at }),
+        })
+        await audit(tx, engineContext, `stage.${to}`, stageSubject(stage), {
+          ring: stage.ring,
+          from: stage.state,
+          to,
+          note: step.note,
+          ...(to === 'baking' && { bakeUntil: updated.bakeUntil }),
+        })
+        return { release: await this.markStarted(tx, release, at), stages: replaceStage(updated) }
+      }
+
+      case 'start-wave': {
+        const { stage, wave } = step
+        const scaleUnits = stage.waves[wave] ?? []
+        const installed = await tx.installedVersions.getMany(release.service, scaleUnits)
+        const created = await tx.deployments.insertMany(
+          scaleUnits.map((scaleUnit) => ({
+            releaseId: release.id,
+            stageId: stage.id,
+            ring: stage.ring,
+            service: release.service,
+            scaleUnit,
+            wave,
+            kind: 'deploy' as const,
+            version: release.version,
+            previousVersion: installed.get(scaleUnit) ?? null,
+          })),
+        )
+        await tx.webhookOutbox.enqueueMany(
+          release.service,
+          'deployment.requested',
+          created.map((deployment) => ({ deployment })),
+        )
+        const updated = await tx.stages.update(stage.id, { currentWave: wave })
+        await audit(tx, engineContext, 'wave.started', stageSubject(stage), {
+          ring: stage.ring,
+          wave: wave + 1,
+          of: stage.waves.length,
+          scaleUnits,
+          deployments: created.map((d) => d.id),
+        })
+        return { release, stages: replaceStage(updated) }
+      }
+
+      case 'halt-on-failed-deployments': {
+        assertReleaseTransition(release.id, release.state, 'halted')
+        const failedText = step.failed
+          .map((d) => `${d.scaleUnit}${d.message ? ` (${d.message})` : ''}`)
+          .join(', ')
+        const halted = await tx.releases.update(release.id, {
+          state: 'halted',
+          halt: {
+            by: 'system',
+            reason: `deployment failed on ${failedText}; retry it or roll back`,
+            cause: 'deployment_failed',
+            at,
+            resumeTo: 'in_progress',
+          },
+        })
+        await audit(tx, engineContext, 'release.halted', releaseSubject(release), {
+          cause: 'deployment_failed',
+          failedDeployments: step.failed.map((d) => ({ id: d.id, subject: deploymentSubject(d) })),
+        })
+        return { release: halted, stages }
+      }
+
+      case 'fail-on-rejection': {
+        const { stage, rejection } = step
+        assertStageTransition(stage.ring, stage.state, 'failed')
+        assertReleaseTransition(release.id, release.state, 'failed')
+        const updated = await tx.stages.update(stage.id, { state: 'failed', finishedAt: at })
+        const failed = await tx.releases.update(release.id, {
+          state: 'failed',
+          outcome: `rejected by ${rejection.subject} at ${stage.ring}: ${rejection.comment}`,
+          finishedAt: at,
+          nextCheckAt: null,
+        })
+        await audit(tx, engineContext, 'release.failed', releaseSubject(release), {
+          cause: 'rejected',
+          ring: stage.ring,
+          by: rejection.subject,
+        })
+        return { release: failed, stages: replaceStage(updated) }
+      }
+
+      case 'succeed': {
+        assertReleaseTransition(release.id, release.state, 'succeeded')
+        const succeeded = await tx.releases.update(release.id, {
+          state: 'succeeded',
+          outcome: `reached ${release.ringTo}`,
+          finishedAt: at,
+          nextCheckAt: null,
+        })
+        await audit(tx, engineContext, 'release.succeeded', releaseSubject(release), {
+          service: release.service,
+          version: release.version,
+          rings: `${release.ringFrom}..${release.ringTo}`,
+        })
+        return { release: succeeded, stages }
+      }
+    }
+  }
+
+  private async markStarted(tx: StoreTransaction, release: Release, at: string): Promise<Release> {
+    if (release.state !== 'queued') return release
+    assertReleaseTransition(release.id, release.state, 'in_progress')
+    const started = await tx.releases.update(release.id, { state: 'in_progress' })
+    await audit(tx, engineContext, 'release.started', releaseSubject(release), { at })
+    return started
+  }
+}

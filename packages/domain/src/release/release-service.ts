@@ -1,0 +1,516 @@
+import type { CommandContext } from '../actor.js'
+import { executeCommand } from '../command.js'
+import { ConflictError, InvalidInputError, NotFoundError } from '../errors.js'
+import type { Clock, Store, StoreTransaction } from '../store.js'
+import { systemClock } from '../store.js'
+import { audit } from '../topology-service.js'
+import { assertMayDecide, evaluateApprovalGate, type GateStatus } from './approval-gate.js'
+import type {
+  Approval,
+  ApprovalDecision,
+  ApprovalGateName,
+  BlockedBy,
+  Deployment,
+  Release,
+  ReleaseKind,
+  Stage,
+} from './release.js'
+import {
+  lockRelease,
+  releaseSubject,
+  requireRelease,
+  rollbackRelease,
+  situationOf,
+  stageSubject,
+} from './release-operations.js'
+import { planRelease, type RingRange } from './release-plan.js'
+import {
+  assertReleaseTransition,
+  assertStageTransition,
+  type ReleaseState,
+} from './release-states.js'
+import { currentStage, decideNextStep, describeReleaseHalt, openGate } from './release-step.js'
+
+export interface CreateReleaseInput {
+  service: string
+  version: string
+  commit?: string | undefined
+  commitTime?: string | undefined
+  buildUrl?: string | undefined
+  notes?: string | undefined
+  rings?: RingRange | undefined
+  kind?: ReleaseKind | undefined
+  reason?: string | undefined
+}
+
+export interface StageView extends Stage {
+  deployments: Deployment[]
+  approvals: Approval[]
+}
+
+/** A release with everything a person needs to see where it is and why it is not moving. */
+export interface ReleaseView extends Release {
+  stages: StageView[]
+  blockedBy: BlockedBy[]
+}
+
+export interface ApprovalResult {
+  approval: Approval
+  gate: { name: ApprovalGateName } & Omit<GateStatus, 'rejection'>
+  release: Release
+}
+
+export interface ReleaseListFilter {
+  service?: string | undefined
+  state?: ReleaseState | undefined
+  beforeId?: number | undefined
+  limit?: number | undefined
+}
+
+export const maxReleasePageSize = 200
+
+/**
+ * What people and pipelines do to releases: create them, approve their gates, promote, stop,
+ * resume, roll back and cancel them. Moving a release forward is the ReleaseEngine's job; every
+ * command here reports which releases it touched through `changed` so the engine looks at them.
+ */
+export class ReleaseService {
+  constructor(
+    private readonly store: Store,
+    private readonly clock: Clock = systemClock,
+    private readonly changed: (releaseIds: number[]) => void = () => {},
+  ) {}
+
+  async createRelease(context: CommandContext, input: CreateReleaseInput): Promise<ReleaseView> {
+    const kind = input.kind ?? 'standard'
+    if (kind === 'hotfix' && !input.reason?.trim()) {
+      throw new InvalidInputError(
+        'hotfix-needs-reason',
+        'a hotfix needs a reason: say what it fixes',
+      )
+    }
+    const view = await executeCommand(this.store, context, async (tx) => {
+      const service = await tx.services.findByName(input.service, { forUpdate: true })
+      if (!service) {
+        throw new InvalidInputError(
+          'unknown-service',
+          `service '${input.service}' does not exist; create it with POST /v1/services first`,
+        )
+      }
+      const [rings, scaleUnits] = await Promise.all([tx.rings.list(), tx.scaleUnits.list({})])
+      const plan = planRelease(rings, scaleUnits, input.rings ?? {}, kind)
+      const release = await tx.releases.insert({
+        service: service.name,
+        version: input.version,
+        commit: input.commit ?? null,
+        commitTime: input.commitTime ?? null,
+        buildUrl: input.buildUrl ?? null,
+        notes: input.notes ?? '',
+        kind,
+        reason: input.reason ?? null,
+        requester: context.actor.subject,
+        ringFrom: plan.ringFrom,
+        ringTo: plan.ringTo,
+      })
+      const stages = await tx.stages.insertMany(
+        plan.stages.map((stage) => ({ ...stage, releaseId: release.id })),
+      )
+      await audit(tx, context, 'release.created', releaseSubject(release), {
+        service: release.service,
+        version: release.version,
+        kind,
+        requester: release.requester,
+        rings: `${release.ringFrom}..${release.ringTo}`,
+        stages: stages.map((stage) => ({
+          ring: stage.ring,
+          waves: stage.waves.length,
+          scaleUnits: stage.waves.flat().length,
+        })),
+      })
+      await this.supersedeQueued(tx, context, release)
+      return this.viewOf(tx, release)
+    })
+    this.changed([view.id])
+    return view
+  }
+
+  async listReleases(filter: ReleaseListFilter): Promise<Release[]> {
+    return this.store.read.releases.list({
+      service: filter.service,
+      states: filter.state === undefined ? undefined : [filter.state],
+      beforeId: filter.beforeId,
+      limit: Math.min(filter.limit ?? 50, maxReleasePageSize),
+    })
+  }
+
+  async getRelease(id: number): Promise<ReleaseView> {
+    const release = await requireRelease(this.store.read, id)
+    return this.viewOf(this.store.read, release)
+  }
+
+  async decideApproval(
+    context: CommandContext,
+    releaseId: number,
+    ring: string,
+    input: { decision: ApprovalDecision; comment?: string | undefined },
+  ): Promise<ApprovalResult> {
+    const result = await executeCommand(this.store, context, async (tx) => {
+      const release = await lockRelease(tx, releaseId)
+      if (release.state === 'superseded' || release.state === 'cancelled') {
+        throw new ConflictError(
+          'release-void',
+          `release ${release.id} is ${release.state}; approvals on it are void`,
+          { state: release.state },
+        )
+      }
+      if (!['queued', 'in_progress', 'halted'].includes(release.state)) {
+        throw new ConflictError(
+          'release-finished',
+          `release ${release.id} has finished (${release.state}); there is nothing left to approve`,
+          { state: release.state },
+        )
+      }
+      const stage = await requireStage(tx, release, ring)
+      const open = openGate(stage)
+      if (!open) {
+        throw new ConflictError(
+          'no-open-gate',
+          stage.policy.preApproval || stage.policy.postApproval
+            ? `the ${ring} stage of release ${release.id} is ${stage.state}; none of its approval gates is open now`
+            : `${ring} requires no approval`,
+          { stageState: stage.state },
+        )
+      }
+      const now = this.clock.now()
+      const existing = (await tx.approvals.listByStage(stage.id)).filter(
+        (approval) => approval.gate === open.name,
+      )
+      assertMayDecide({
+        actor: context.actor,
+        release,
+        ring,
+        gateName: open.name,
+        gate: open.gate,
+        existing,
+        now,
+      })
+      const approval = await tx.approvals.insert({
+        releaseId: release.id,
+        stageId: stage.id,
+        ring,
+        gate: open.name,
+        subject: context.actor.subject,
+        role: context.actor.role,
+        decision: input.decision,
+        comment: input.comment ?? '',
+      })
+      await audit(
+        tx,
+        context,
+        input.decision === 'approve' ? 'approval.granted' : 'approval.rejected',
+        stageSubject(stage),
+        { ring, gate: open.name, comment: approval.comment },
+      )
+      let after = release
+      if (input.decision === 'reject') {
+        after = await this.failOnRejection(tx, context, release, stage, approval)
+      }
+      const { rejection: _rejection, ...status } = evaluateApprovalGate(
+        open.gate,
+        [...existing, approval],
+        now,
+      )
+      return { approval, gate: { name: open.name, ...status }, release: after }
+    })
+    this.changed([releaseId])
+    return result
+  }
+
+  async promote(context: CommandContext, releaseId: number, reason: string): Promise<ReleaseView> {
+    const view = await executeCommand(this.store, context, async (tx) => {
+      const release = await lockRelease(tx, releaseId)
+      if (release.state !== 'in_progress') {
+        throw new ConflictError(
+          'release-not-in-progress',
+          `release ${release.id} is ${release.state}; only a release in progress can be promoted`,
+          { state: release.state },
+        )
+      }
+      const stages = await tx.stages.listByRelease(release.id)
+      const stage = currentStage(stages)
+      if (!stage || (stage.state !== 'baking' && stage.state !== 'awaiting_promotion')) {
+        throw new ConflictError(
+          'nothing-to-promote',
+          `release ${release.id} is ${stage ? `${stage.state} on ${stage.ring}` : 'done'}; promotion applies to a stage that is baking or awaiting promotion`,
+          { stageState: stage?.state ?? null },
+        )
+      }
+      const now = this.clock.now()
+      if (stage.policy.postApproval) {
+        const approvals = (await tx.approvals.listByStage(stage.id)).filter(
+          (a) => a.gate === 'post',
+        )
+        const status = evaluateApprovalGate(stage.policy.postApproval, approvals, now)
+        if (!status.satisfied) {
+          throw new ConflictError(
+            'post-approval-required',
+            `${stage.ring} needs ${status.missing} more post-approval${status.missing === 1 ? '' : 's'} from role ${stage.policy.postApproval.role} before it can be promoted`,
+          )
+        }
+      }
+      assertStageTransition(stage.ring, stage.state, 'succeeded')
+      await tx.stages.update(stage.id, { state: 'succeeded', finishedAt: now.toISOString() })
+      await audit(tx, context, 'release.promoted', stageSubject(stage), {
+        ring: stage.ring,
+        from: stage.state,
+        reason,
+        ...(stage.state === 'baking' && {
+          bakeCutShortAt: now.toISOString(),
+          bakeUntil: stage.bakeUntil,
+        }),
+      })
+      return this.viewOf(tx, release)
+    })
+    this.changed([releaseId])
+    return view
+  }
+
+  async halt(context: CommandContext, releaseId: number, reason: string): Promise<ReleaseView> {
+    return executeCommand(this.store, context, async (tx) => {
+      const release = await lockRelease(tx, releaseId)
+      // Stopping something already stopped is not a mistake worth an error.
+      if (release.state === 'halted') return this.viewOf(tx, release)
+      if (release.state !== 'queued' && release.state !== 'in_progress') {
+        throw new ConflictError(
+          'release-finished',
+          `release ${release.id} has finished (${release.state}); there is nothing to halt`,
+          { state: release.state },
+        )
+      }
+      assertReleaseTransition(release.id, release.state, 'halted')
+      const halted = await tx.releases.update(release.id, {
+        state: 'halted',
+        halt: {
+          by: context.actor.subject,
+          reason,
+          cause: 'manual',
+          at: this.clock.now().toISOString(),
+          resumeTo: release.state,
+        },
+        nextCheckAt: null,
+      })
+      await audit(tx, context, 'release.halted', releaseSubject(release), {
+        cause: 'manual',
+        reason,
+      })
+      return this.viewOf(tx, halted)
+    })
+  }
+
+  async resume(context: CommandContext, releaseId: number, reason: string): Promise<ReleaseView> {
+    const view = await executeCommand(this.store, context, async (tx) => {
+      const release = await lockRelease(tx, releaseId)
+      if (release.state !== 'halted' || release.halt === null) {
+        throw new ConflictError(
+          'release-not-halted',
+          `release ${release.id} is ${release.state}; only a halted release can be resumed`,
+          { state: release.state },
+        )
+      }
+      const stage = currentStage(await tx.stages.listByRelease(release.id))
+      if (stage && stage.currentWave >= 0) {
+        const failed = (await tx.deployments.listByStageWave(stage.id, stage.currentWave)).filter(
+          (d) => d.state === 'failed',
+        )
+        if (failed.length > 0) {
+          throw new ConflictError(
+            'failed-deployments',
+            `deployments ${failed.map((d) => `${d.id} (${d.scaleUnit})`).join(', ')} failed; retry them with POST /v1/deployments/{id}/retry or roll the release back`,
+            { deploymentIds: failed.map((d) => d.id) },
+          )
+        }
+      }
+      const to = release.halt.resumeTo
+      assertReleaseTransition(release.id, release.state, to)
+      const resumed = await tx.releases.update(release.id, {
+        state: to,
+        halt: null,
+        nextCheckAt: null,
+      })
+      await audit(tx, context, 'release.resumed', releaseSubject(release), {
+        reason,
+        haltedBy: release.halt.by,
+        haltReason: release.halt.reason,
+      })
+      return this.viewOf(tx, resumed)
+    })
+    this.changed([releaseId])
+    return view
+  }
+
+  async rollback(context: CommandContext, releaseId: number, reason: string): Promise<ReleaseView> {
+    return executeCommand(this.store, context, async (tx) => {
+      const release = await lockRelease(tx, releaseId)
+      const outcome = await rollbackRelease(tx, context, release, reason, this.clock.now())
+      return this.viewOf(tx, outcome.release)
+    })
+  }
+
+  async cancel(context: CommandContext, releaseId: number, reason: string): Promise<ReleaseView> {
+    return executeCommand(this.store, context, async (tx) => {
+      const release = await lockRelease(tx, releaseId)
+      assertReleaseTransition(release.id, release.state, 'cancelled')
+      const at = this.clock.now().toISOString()
+      const withdrawn = await tx.deployments.withdrawPending(
+        release.id,
+        `withdrawn before it started: release cancelled (${reason})`,
+        at,
+      )
+      const cancelled = await tx.releases.update(release.id, {
+        state: 'cancelled',
+        halt: null,
+        outcome: `cancelled by ${context.actor.subject}: ${reason}`,
+        finishedAt: at,
+        nextCheckAt: null,
+      })
+      await audit(tx, context, 'release.cancelled', releaseSubject(release), {
+        from: release.state,
+        reason,
+        withdrawnDeployments: withdrawn,
+      })
+      return this.viewOf(tx, cancelled)
+    })
+  }
+
+  /** Lets a release enter a frozen ring; only admins, always with a reason, always audited. */
+  async overrideFreeze(
+    context: CommandContext,
+    releaseId: number,
+    ring: string,
+    reason: string,
+  ): Promise<ReleaseView> {
+    const view = await executeCommand(this.store, context, async (tx) => {
+      const release = await lockRelease(tx, releaseId)
+      const stage = await requireStage(tx, release, ring)
+      if (stage.state !== 'pending') {
+        throw new ConflictError(
+          'stage-already-entered',
+          `release ${release.id} has already entered ${ring} (${stage.state}); a freeze override only applies before it enters`,
+        )
+      }
+      const freezeOverride = {
+        by: context.actor.subject,
+        reason,
+        at: this.clock.now().toISOString(),
+      }
+      await tx.stages.update(stage.id, { freezeOverride })
+      await audit(tx, context, 'freeze.overridden', stageSubject(stage), { ring, reason })
+      return this.viewOf(tx, release)
+    })
+    this.changed([releaseId])
+    return view
+  }
+
+  private async failOnRejection(
+    tx: StoreTransaction,
+    context: CommandContext,
+    release: Release,
+    stage: Stage,
+    rejection: Approval,
+  ): Promise<Release> {
+    const at = this.clock.now().toISOString()
+    assertStageTransition(stage.ring, stage.state, 'failed')
+    assertReleaseTransition(release.id, release.state, 'failed')
+    await tx.stages.update(stage.id, { state: 'failed', finishedAt: at })
+    await tx.deployments.withdrawPending(
+      release.id,
+      `withdrawn before it started: rejected at ${stage.ring}`,
+      at,
+    )
+    const failed = await tx.releases.update(release.id, {
+      state: 'failed',
+      halt: null,
+      outcome: `rejected by ${rejection.subject} at ${stage.ring}${rejection.comment ? `: ${rejection.comment}` : ''}`,
+      finishedAt: at,
+      nextCheckAt: null,
+    })
+    await audit(tx, context, 'release.failed', releaseSubject(release), {
+      cause: 'rejected',
+      ring: stage.ring,
+      gate: rejection.gate,
+    })
+    return failed
+  }
+
+  /** A newer release makes older ones that have not started pointless: they would go out of date. */
+  private async supersedeQueued(
+    tx: StoreTransaction,
+    context: CommandContext,
+    newer: Release,
+  ): Promise<void> {
+    const queued = await tx.releases.list({
+      service: newer.service,
+      states: ['queued'],
+      limit: 1000,
+    })
+    const at = this.clock.now().toISOString()
+    for (const older of queued) {
+      if (older.id >= newer.id) continue
+      const stages = await tx.stages.listByRelease(older.id)
+      if (stages.some((stage) => stage.state !== 'pending')) continue
+      assertReleaseTransition(older.id, older.state, 'superseded')
+      await tx.releases.update(older.id, {
+        state: 'superseded',
+        outcome: `superseded by release ${newer.id} (${newer.version})`,
+        finishedAt: at,
+        nextCheckAt: null,
+      })
+      await audit(tx, context, 'release.superseded', releaseSubject(older), {
+        by: newer.id,
+        version: newer.version,
+      })
+    }
+  }
+
+  private async viewOf(tx: StoreTransaction, release: Release): Promise<ReleaseView> {
+    const [fresh, stages, deployments, approvals] = await Promise.all([
+      tx.releases.findById(release.id),
+      tx.stages.listByRelease(release.id),
+      tx.deployments.listByRelease(release.id),
+      tx.approvals.listByRelease(release.id),
+    ])
+    const current = fresh ?? release
+    return {
+      ...current,
+      stages: stages.map((stage) => ({
+        ...stage,
+        deployments: deployments.filter((d) => d.stageId === stage.id),
+        approvals: approvals.filter((a) => a.stageId === stage.id),
+      })),
+      blockedBy: await this.blockedBy(tx, current, stages),
+    }
+  }
+
+  private async blockedBy(
+    tx: StoreTransaction,
+    release: Release,
+    stages: readonly Stage[],
+  ): Promise<BlockedBy[]> {
+    const halt = describeReleaseHalt(release)
+    if (halt) return [halt]
+    if (release.state !== 'queued' && release.state !== 'in_progress') return []
+    const step = decideNextStep(await situationOf(tx, release, stages), this.clock.now())
+    return step.kind === 'wait' ? step.blockedBy : []
+  }
+}
+
+async function requireStage(tx: StoreTransaction, release: Release, ring: string): Promise<Stage> {
+  const stage = (await tx.stages.listByRelease(release.id)).find((s) => s.ring === ring)
+  if (!stage) {
+    throw new NotFoundError(
+      'stage-not-found',
+      `release ${release.id} goes through ${release.ringFrom}..${release.ringTo}, not '${ring}'`,
+    )
+  }
+  return stage
+}

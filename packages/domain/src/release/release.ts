@@ -1,0 +1,161 @@
+import type { RingPolicy } from '../ring-policy.js'
+import type { DeploymentState, ReleaseState, StageState } from './release-states.js'
+
+export const releaseKinds = ['standard', 'hotfix'] as const
+export type ReleaseKind = (typeof releaseKinds)[number]
+
+/** Why a release stopped moving: a person stopped it, a deployment failed, or health failed. */
+export type ReleaseHaltCause = 'manual' | 'deployment_failed' | 'health_failed'
+
+export interface ReleaseHalt {
+  by: string
+  reason: string
+  cause: ReleaseHaltCause
+  at: string
+  /** The state to return to on resume. */
+  resumeTo: 'queued' | 'in_progress'
+}
+
+/** One version of one service on its way through a range of rings. */
+export interface Release {
+  id: number
+  service: string
+  version: string
+  commit: string | null
+  commitTime: string | null
+  buildUrl: string | null
+  notes: string
+  kind: ReleaseKind
+  reason: string | null
+  requester: string
+  ringFrom: string
+  ringTo: string
+  state: ReleaseState
+  halt: ReleaseHalt | null
+  /** The last word on why the release ended (failure, rollback, cancel), for people. */
+  outcome: string | null
+  createdAt: string
+  updatedAt: string
+  finishedAt: string | null
+}
+
+export type ApprovalGateName = 'pre' | 'post'
+
+/** A release's passage through one ring; policy and waves are copied when the release is made. */
+export interface Stage {
+  id: number
+  releaseId: number
+  position: number
+  ring: string
+  ringOrder: number
+  policy: RingPolicy
+  /** Scale unit names, one array per wave, in deployment order. */
+  waves: string[][]
+  state: StageState
+  /** Index of the latest wave started; -1 before the first. */
+  currentWave: number
+  /** The approval gate the stage is waiting on, when it is `awaiting_approval`. */
+  gate: ApprovalGateName | null
+  startedAt: string | null
+  deployedAt: string | null
+  bakeUntil: string | null
+  finishedAt: string | null
+  freezeOverride: { by: string; reason: string; at: string } | null
+}
+
+export const deploymentKinds = ['deploy', 'rollback'] as const
+export type DeploymentKind = (typeof deploymentKinds)[number]
+
+/** One release (or its rollback) on one scale unit: the unit of work an executor picks up. */
+export interface Deployment {
+  id: number
+  releaseId: number
+  stageId: number
+  ring: string
+  service: string
+  scaleUnit: string
+  wave: number
+  kind: DeploymentKind
+  /** What should run after this deployment; null on a rollback means "remove the service". */
+  version: string | null
+  previousVersion: string | null
+  state: DeploymentState
+  attempt: number
+  message: string | null
+  logsUrl: string | null
+  createdAt: string
+  startedAt: string | null
+  finishedAt: string | null
+}
+
+export const approvalDecisions = ['approve', 'reject'] as const
+export type ApprovalDecision = (typeof approvalDecisions)[number]
+
+export interface Approval {
+  id: number
+  releaseId: number
+  stageId: number
+  ring: string
+  gate: ApprovalGateName
+  subject: string
+  role: string
+  decision: ApprovalDecision
+  comment: string
+  at: string
+}
+
+export const haltScopes = ['global', 'service', 'ring'] as const
+export type HaltScope = (typeof haltScopes)[number]
+
+/** Stop the line: while a halt is active no new wave starts anywhere it covers. */
+export interface Halt {
+  id: number
+  scope: HaltScope
+  target: string | null
+  reason: string
+  createdBy: string
+  createdAt: string
+  liftedBy: string | null
+  liftedAt: string | null
+}
+
+/** Every week on these days (0 = Sunday), from `start` (HH:MM, UTC) for `durationMinutes`. */
+export interface WeeklySchedule {
+  daysOfWeek: number[]
+  start: string
+  durationMinutes: number
+}
+
+/** A period in which no release may be promoted into the rings it covers. */
+export interface FreezeWindow {
+  id: number
+  name: string
+  scope: HaltScope
+  target: string | null
+  startsAt: string | null
+  endsAt: string | null
+  schedule: WeeklySchedule | null
+  reason: string
+  createdBy: string
+  createdAt: string
+}
+
+export const healthStatuses = ['healthy', 'degraded', 'unhealthy'] as const
+export type HealthStatus = (typeof healthStatuses)[number]
+
+export interface HealthReport {
+  id: number
+  scaleUnit: string
+  service: string
+  status: HealthStatus
+  signals: Record<string, number>
+  reportedBy: string
+  at: string
+}
+
+/** What a person reads to learn why a release is not moving. */
+export interface BlockedBy {
+  kind: 'approval' | 'bake' | 'halt' | 'freeze' | 'ring-occupied' | 'deployments' | 'promotion'
+  message: string
+  until?: string | undefined
+}

@@ -1,0 +1,39 @@
+// Every benchmark in sequence (`pnpm bench`): builds what they need, runs the flag evaluator bench
+// and the promotion engine bench with their default settings, and exits non-zero if either fails.
+import { spawnSync } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+
+const root = fileURLToPath(new URL('../../', import.meta.url))
+const shell = process.platform === 'win32'
+
+function run(title, command, args) {
+  console.log(`\n== ${title}: ${[command, ...args].join(' ')}\n`)
+  const result = spawnSync(command, args, { cwd: root, stdio: 'inherit', shell })
+  if (result.error) console.error(`${title}: ${result.error.message}`)
+  return result.status === 0
+}
+
+const built = run('build', 'pnpm', [
+  'turbo',
+  'run',
+  'build',
+  '--filter=@ringmaster/flag-evaluator',
+  '--filter=@ringmaster/control-plane...',
+])
+if (!built) process.exit(1)
+
+const results = [
+  [
+    'flag evaluator',
+    run('flag evaluator', process.execPath, ['scripts/bench/flag-evaluator.bench.mjs']),
+  ],
+  [
+    'promotion engine',
+    run('promotion engine', 'pnpm', ['exec', 'tsx', 'scripts/bench/promotion.ts']),
+  ],
+]
+const failed = results.filter(([, ok]) => !ok).map(([name]) => name)
+if (failed.length > 0) {
+  console.error(`\nfailed: ${failed.join(', ')}`)
+  process.exit(1)
+}

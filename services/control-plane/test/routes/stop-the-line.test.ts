@@ -1,0 +1,671 @@
+import t from 'tap'
+import { build } from '../helpers/build.js'
+import {
+  createTopology,
+  expectStatus,
+  getRelease,
+  ManualClock,
+  runExecutor,
+} from '../helpers/release-fixtures.js'
+
+t.test('a global halt stops new waves everywhere until it is lifted', async (t) => {
+  const api = await build(t)
+  const topology = await createTopology(api, [{ policy: { maxParallel: 1 }, scaleUnits: 2 }])
+  const pipeline = await api.tokenFor('pipeline')
+  const viewer = await api.tokenFor('viewer', 'intern-ivy')
+  const created = await expectStatus(
+    api.request({
+      method: 'POST',
+      url: '/v1/releases',
+      token: pipeline,
+      body: { service: topology.service, version: '1.0.0' },
+    }),
+    201,
+  )
+  await api.settle()
+  const [first, second] = topology.scaleUnits[0]!
+  // An executor has already started the first wave when someone stops the line.
+  const firstDeployment = (await getRelease(api, created.body.id)).stages[0].deployments[0]
+  await expectStatus(
+    api.request({
+      method: 'POST',
+      url: `/v1/deployments/${firstDeployment.id}/start`,
+      token: pipeline,
+    }),
+    200,
+  )
+
+  const byPipeline = await api.request({
+    method: 'POST',
+    url: '/v1/halts',
+    token: pipeline,
+    body: { scope: 'global', reason: 'x' },
+  })
+  t.equal(byPipeline.status, 403, 'a pipeline cannot stop the line')
+  // Anyone else can, even a viewer.
+  const halt = await expectStatus(
+    api.request({
+      method: 'POST',
+      url: '/v1/halts',
+      token: viewer,
+      body: { scope: 'global', reason: 'db alarms' },
+    }),
+    201,
+  )
+  t.match(halt.body, {
+    scope: 'global',
+    target: null,
+    reason: 'db alarms',
+    createdBy: 'intern-ivy',
+    liftedAt: null,
+  })
+
+  // The deployment already running may finish; the next wave must not start.
+  await runExecutor(api, pipeline, [first!])
+  t.equal((await getRelease(api, created.body.id)).stages[0].deployments[0].state, 'succeeded')
+  let release = await getRelease(api, created.body.id)
+  t.equal(release.stages[0].currentWave, 0)
+  t.strictSame(release.blockedBy, [
+    { kind: 'halt', message: 'halted by intern-ivy (everywhere): db alarms' },
+  ])
+  const desired = await api.request({
+    method: 'GET',
+    url: `/v1/scale-units/${second}/desired`,
+    token: pipeline,
+  })
+  t.strictSame(desired.body.deployments, [])
+
+  const active = await api.request({ method: 'GET', url: '/v1/halts?active=true' })
+  t.equal(active.body.halts.length, 1)
+  const liftByViewer = await api.request({
+    method: 'DELETE',
+    url: `/v1/halts/${halt.body.id}`,
+    token: viewer,
+  })
+  t.equal(liftByViewer.status, 403)
+  const sre = await api.tokenFor('sre', 'sam')
+  const lifted = await expectStatus(
+    api.request({ method: 'DELETE', url: `/v1/halts/${halt.body.id}`, token: sre }),
+    200,
+  )
+  t.match(lifted.body, { liftedBy: 'sam' })
+  t.type(lifted.body.liftedAt, 'string')
+  const liftedAgain = await expectStatus(
+    api.request({ method: 'DELETE', url: `/v1/halts/${halt.body.id}`, token: sre }),
+    200,
+  )
+  t.equal(liftedAgain.body.liftedAt, lifted.body.liftedAt, 'lifting twice changes nothing')
+  await api.settle()
+  release = await getRelease(api, created.body.id)
+  t.equal(release.stages[0].currentWave, 1)
+  await runExecutor(api, pipeline, [second!])
+  t.equal((await getRelease(api, created.body.id)).state, 'succeeded')
+})
+
+t.test(
+  'halt scopes: a service halt leaves other services alone; bad targets are 400s',
+  async (t) => {
+    const api = await build(t)
+    const a = await createTopology(api, [{ scaleUnits: 1 }])
+    const other = `${a.service}-other`
+    await expectStatus(
+      api.request({ method: 'POST', url: '/v1/services', body: { name: other } }),
+      201,
+    )
+    const pipeline = await api.tokenFor('pipeline')
+    const admin = api.adminToken
+    await expectStatus(
+      api.request({
+        method: 'POST',
+        url: '/v1/halts',
+        token: admin,
+        body: { scope: 'service', target: a.service, reason: 'bad config' },
+      }),
+      201,
+    )
+    const halted = await expectStatus(
+      api.request({
+        method: 'POST',
+        url: '/v1/releases',
+        token: pipeline,
+        body: { service: a.service, version: '1.0.0' },
+      }),
+      201,
+    )
+    const free = await expectStatus(
+      api.request({
+        method: 'POST',
+        url: '/v1/releases',
+        token: pipeline,
+        body: { service: other, version: '1.0.0' },
+      }),
+      201,
+    )
+    await api.settle()
+    t.equal((await getRelease(api, halted.body.id)).stages[0].currentWave, -1)
+    t.match((await getRelease(api, halted.body.id)).blockedBy, [
+      {
+        kind: 'halt',
+        message: new RegExp(`^halted by .+ \\(service ${a.service}\\): bad config$`),
+      },
+    ])
+    t.equal((await getRelease(api, free.body.id)).stages[0].currentWave, 0)
+
+    for (const body of [
+      { scope: 'global', target: 'x', reason: 'r' },
+      { scope: 'service', reason: 'r' },
+      { scope: 'ring', target: 'no-such-ring', reason: 'r' },
+    ]) {
+      const response = await api.request({ method: 'POST', url: '/v1/halts', token: admin, body })
+      t.equal(response.status, 400, JSON.stringify(body))
+      t.equal(response.body.type, '/problems/invalid-scope-target')
+    }
+  },
+)
+
+t.test('manual halt, resume, cancel and their rules', async (t) => {
+  const api = await build(t)
+  const topology = await createTopology(api, [{ scaleUnits: 1 }, { scaleUnits: 1 }])
+  const pipeline = await api.tokenFor('pipeline')
+  const approver = await api.tokenFor('approver', 'ann')
+  const sre = await api.tokenFor('sre')
+  const created = await expectStatus(
+    api.request({
+      method: 'POST',
+      url: '/v1/releases',
+      token: pipeline,
+      body: { service: topology.service, version: '1.0.0' },
+    }),
+    201,
+  )
+  await api.settle()
+  const id = created.body.id
+  const halted = await expectStatus(
+    api.request({
+      method: 'POST',
+      url: `/v1/releases/${id}/halt`,
+      token: approver,
+      body: { reason: 'customer report' },
+    }),
+    200,
+  )
+  t.match(halted.body, {
+    state: 'halted',
+    halt: { by: 'ann', cause: 'manual', reason: 'customer report', resumeTo: 'in_progress' },
+  })
+  t.strictSame(halted.body.blockedBy, [{ kind: 'halt', message: 'halted by ann: customer report' }])
+  const again = await expectStatus(
+    api.request({
+      method: 'POST',
+      url: `/v1/releases/${id}/halt`,
+      token: approver,
+      body: { reason: 'twice' },
+    }),
+    200,
+  )
+  t.equal(
+    again.body.halt.reason,
+    'customer report',
+    'halting a halted release keeps the first reason',
+  )
+
+  // Pending work of a halted release is not handed out and cannot start.
+  const [unit] = topology.scaleUnits[0]!
+  const desired = await api.request({
+    method: 'GET',
+    url: `/v1/scale-units/${unit}/desired`,
+    token: pipeline,
+  })
+  t.strictSame(desired.body.deployments, [])
+  const deploymentId = halted.body.stages[0].deployments[0].id
+  const start = await api.request({
+    method: 'POST',
+    url: `/v1/deployments/${deploymentId}/start`,
+    token: pipeline,
+  })
+  t.equal(start.status, 409)
+  t.equal(start.body.type, '/problems/release-halted')
+
+  const resumeByApprover = await api.request({
+    method: 'POST',
+    url: `/v1/releases/${id}/resume`,
+    token: approver,
+    body: { reason: 'ok' },
+  })
+  t.equal(resumeByApprover.status, 403)
+  const resumed = await expectStatus(
+    api.request({
+      method: 'POST',
+      url: `/v1/releases/${id}/resume`,
+      token: sre,
+      body: { reason: 'false alarm' },
+    }),
+    200,
+  )
+  t.equal(resumed.body.state, 'in_progress')
+  t.equal(resumed.body.halt, null)
+
+  const cancelled = await expectStatus(
+    api.request({
+      method: 'POST',
+      url: `/v1/releases/${id}/cancel`,
+      token: pipeline,
+      body: { reason: 'wrong build' },
+    }),
+    200,
+  )
+  t.equal(cancelled.body.state, 'cancelled')
+  t.match(cancelled.body.stages[0].deployments[0], {
+    state: 'rolled_back',
+    message: /withdrawn before it started: release cancelled \(wrong build\)/,
+  })
+  const resumeCancelled = await api.request({
+    method: 'POST',
+    url: `/v1/releases/${id}/resume`,
+    token: sre,
+    body: { reason: 'x' },
+  })
+  t.equal(resumeCancelled.status, 409)
+  t.equal(resumeCancelled.body.type, '/problems/release-not-halted')
+  const cancelAgain = await api.request({
+    method: 'POST',
+    url: `/v1/releases/${id}/cancel`,
+    token: pipeline,
+    body: { reason: 'x' },
+  })
+  t.equal(cancelAgain.status, 409)
+  t.equal(cancelAgain.body.type, '/problems/illegal-release-transition')
+  const missingReason = await api.request({
+    method: 'POST',
+    url: `/v1/releases/${id}/halt`,
+    token: sre,
+    body: {},
+  })
+  t.equal(missingReason.status, 400)
+})
+
+t.test(
+  'an unhealthy report during the bake rolls the release back to the previous version',
+  async (t) => {
+    const clock = new ManualClock()
+    const api = await build(t, { clock })
+    const topology = await createTopology(api, [
+      {
+        policy: {
+          maxParallel: 2,
+          bakeMinutes: 30,
+          autoRollback: true,
+          health: { maxErrorRate: 0.05 },
+        },
+        scaleUnits: 2,
+      },
+    ])
+    const pipeline = await api.tokenFor('pipeline', 'executor')
+    const units = topology.scaleUnits[0]!
+    const release = async (version: string) => {
+      const created = await expectStatus(
+        api.request({
+          method: 'POST',
+          url: '/v1/releases',
+          token: pipeline,
+          body: { service: topology.service, version },
+        }),
+        201,
+      )
+      await api.settle()
+      await runExecutor(api, pipeline, units)
+      return created.body.id as number
+    }
+    const v1 = await release('1.0.0')
+    clock.advanceMinutes(31)
+    await api.tick()
+    t.equal((await getRelease(api, v1)).state, 'succeeded')
+
+    const v2 = await release('2.0.0')
+    t.equal((await getRelease(api, v2)).stages[0].state, 'baking')
+    const healthy = await expectStatus(
+      api.request({
+        method: 'POST',
+        url: `/v1/scale-units/${units[0]}/health`,
+        token: pipeline,
+        body: {
+          service: topology.service,
+          status: 'healthy',
+          signals: { errorRate: 0.01, p99Ms: 300 },
+        },
+      }),
+      201,
+    )
+    t.strictSame(healthy.body.verdicts, [
+      { releaseId: v2, ring: topology.rings[0], passed: true, reasons: [], action: 'none' },
+    ])
+    const bad = await expectStatus(
+      api.request({
+        method: 'POST',
+        url: `/v1/scale-units/${units[1]}/health`,
+        token: pipeline,
+        body: { service: topology.service, status: 'degraded', signals: { errorRate: 0.2 } },
+      }),
+      201,
+    )
+    t.strictSame(bad.body.verdicts, [
+      {
+        releaseId: v2,
+        ring: topology.rings[0],
+        passed: false,
+        reasons: ["errorRate 0.2 is above the ring's maxErrorRate 0.05"],
+        action: 'rolled_back',
+      },
+    ])
+    let view = await getRelease(api, v2)
+    t.equal(view.state, 'rolled_back')
+    t.match(view.outcome, /health gate failed on/)
+    const rollbacks = view.stages[0].deployments.filter(
+      (d: { kind: string }) => d.kind === 'rollback',
+    )
+    t.equal(rollbacks.length, 2)
+    t.ok(
+      rollbacks.every(
+        (d: { version: string; previousVersion: string; state: string }) =>
+          d.version === '1.0.0' && d.previousVersion === '2.0.0' && d.state === 'pending',
+      ),
+    )
+
+    const desired = await api.request({
+      method: 'GET',
+      url: `/v1/scale-units/${units[0]}/desired`,
+      token: pipeline,
+    })
+    t.equal(
+      desired.body.services[topology.service],
+      '1.0.0',
+      'desired state already says the previous version',
+    )
+    await runExecutor(api, pipeline, units)
+    view = await getRelease(api, v2)
+    t.ok(
+      view.stages[0].deployments
+        .filter((d: { kind: string }) => d.kind === 'deploy')
+        .every((d: { state: string }) => d.state === 'rolled_back'),
+      'the deploys are marked rolled back once the rollbacks succeed',
+    )
+    const settled = await api.request({
+      method: 'GET',
+      url: `/v1/scale-units/${units[1]}/desired`,
+      token: pipeline,
+    })
+    t.strictSame(settled.body, {
+      scaleUnit: units[1],
+      services: { [topology.service]: '1.0.0' },
+      deployments: [],
+    })
+  },
+)
+
+t.test(
+  'without autoRollback a failed health gate halts, and health outside a bake gates nothing',
+  async (t) => {
+    const clock = new ManualClock()
+    const api = await build(t, { clock })
+    const topology = await createTopology(api, [
+      { policy: { bakeMinutes: 10, autoRollback: false }, scaleUnits: 1 },
+    ])
+    const pipeline = await api.tokenFor('pipeline')
+    const [unit] = topology.scaleUnits[0]!
+    const created = await expectStatus(
+      api.request({
+        method: 'POST',
+        url: '/v1/releases',
+        token: pipeline,
+        body: { service: topology.service, version: '1.0.0' },
+      }),
+      201,
+    )
+    await api.settle()
+    const early = await expectStatus(
+      api.request({
+        method: 'POST',
+        url: `/v1/scale-units/${unit}/health`,
+        token: pipeline,
+        body: { service: topology.service, status: 'unhealthy' },
+      }),
+      201,
+    )
+    t.strictSame(early.body.verdicts, [], 'nothing deployed there yet, nothing gated')
+    await runExecutor(api, pipeline, [unit!])
+    const report = await expectStatus(
+      api.request({
+        method: 'POST',
+        url: `/v1/scale-units/${unit}/health`,
+        token: pipeline,
+        body: { service: topology.service, status: 'unhealthy' },
+      }),
+      201,
+    )
+    t.match(report.body.verdicts, [
+      { passed: false, reasons: ['reported unhealthy'], action: 'halted' },
+    ])
+    const view = await getRelease(api, created.body.id)
+    t.match(view, { state: 'halted', halt: { cause: 'health_failed', by: 'health gate' } })
+    const unknown = await api.request({
+      method: 'POST',
+      url: `/v1/scale-units/${unit}/health`,
+      token: pipeline,
+      body: { service: 'nope', status: 'healthy' },
+    })
+    t.equal(unknown.status, 400)
+    t.equal(unknown.body.type, '/problems/unknown-service')
+  },
+)
+
+t.test('manual promotion, cutting a bake short, and a manual rollback', async (t) => {
+  const clock = new ManualClock()
+  const api = await build(t, { clock })
+  const topology = await createTopology(api, [
+    { policy: { bakeMinutes: 120, manualPromotion: true }, scaleUnits: 1 },
+    { scaleUnits: 1 },
+  ])
+  const pipeline = await api.tokenFor('pipeline')
+  const approver = await api.tokenFor('approver', 'pat')
+  const created = await expectStatus(
+    api.request({
+      method: 'POST',
+      url: '/v1/releases',
+      token: pipeline,
+      body: { service: topology.service, version: '1.0.0' },
+    }),
+    201,
+  )
+  await api.settle()
+  const id = created.body.id
+  const tooEarly = await api.request({
+    method: 'POST',
+    url: `/v1/releases/${id}/promote`,
+    token: approver,
+    body: { reason: 'go' },
+  })
+  t.equal(tooEarly.status, 409)
+  t.equal(tooEarly.body.type, '/problems/nothing-to-promote')
+  await runExecutor(api, pipeline, topology.scaleUnits[0]!)
+  const byPipeline = await api.request({
+    method: 'POST',
+    url: `/v1/releases/${id}/promote`,
+    token: pipeline,
+    body: { reason: 'go' },
+  })
+  t.equal(byPipeline.status, 403)
+  const promoted = await expectStatus(
+    api.request({
+      method: 'POST',
+      url: `/v1/releases/${id}/promote`,
+      token: approver,
+      body: { reason: 'incident fix, verified by hand' },
+    }),
+    200,
+  )
+  t.equal(promoted.body.stages[0].state, 'succeeded')
+  await api.settle()
+  await runExecutor(api, pipeline, topology.scaleUnits[1]!)
+  t.equal((await getRelease(api, id)).state, 'succeeded')
+  const events = await api.request({ method: 'GET', url: '/v1/events?limit=500' })
+  const promotedEvent = events.body.events.find(
+    (e: { action: string }) => e.action === 'release.promoted',
+  )
+  t.match(promotedEvent, {
+    actor: 'pat',
+    data: { reason: 'incident fix, verified by hand', bakeUntil: '2026-11-23T11:00:00.000Z' },
+  })
+
+  const sre = await api.tokenFor('sre')
+  const rolledBack = await expectStatus(
+    api.request({
+      method: 'POST',
+      url: `/v1/releases/${id}/rollback`,
+      token: sre,
+      body: { reason: 'memory leak' },
+    }),
+    200,
+  )
+  t.equal(rolledBack.body.state, 'rolled_back')
+  const rollbacks = rolledBack.body.stages
+    .flatMap((s: { deployments: Array<{ kind: string; version: string | null }> }) => s.deployments)
+    .filter((d: { kind: string }) => d.kind === 'rollback')
+  t.equal(rollbacks.length, 2)
+  t.ok(
+    rollbacks.every((d: { version: string | null }) => d.version === null),
+    'there was no earlier version: the rollback removes the service',
+  )
+  await runExecutor(api, pipeline, [...topology.scaleUnits[0]!, ...topology.scaleUnits[1]!])
+  const desired = await api.request({
+    method: 'GET',
+    url: `/v1/scale-units/${topology.scaleUnits[1]![0]}/desired`,
+    token: pipeline,
+  })
+  t.strictSame(desired.body.services, {})
+})
+
+t.test(
+  'freeze windows hold promotions into the rings they cover; an admin may override',
+  async (t) => {
+    const clock = new ManualClock('2026-11-27T10:00:00.000Z')
+    const api = await build(t, { clock })
+    const topology = await createTopology(api, [{ scaleUnits: 1 }, { scaleUnits: 1 }])
+    const pipeline = await api.tokenFor('pipeline')
+    const freeze = await expectStatus(
+      api.request({
+        method: 'POST',
+        url: '/v1/freeze-windows',
+        body: {
+          name: 'black friday',
+          scope: 'ring',
+          target: topology.rings[1],
+          startsAt: '2026-11-27T00:00:00Z',
+          endsAt: '2026-11-28T00:00:00Z',
+          reason: 'peak traffic',
+        },
+      }),
+      201,
+    )
+    t.match(freeze.body, {
+      name: 'black friday',
+      activeUntil: '2026-11-28T00:00:00.000Z',
+      schedule: null,
+    })
+    const created = await expectStatus(
+      api.request({
+        method: 'POST',
+        url: '/v1/releases',
+        token: pipeline,
+        body: { service: topology.service, version: '1.0.0' },
+      }),
+      201,
+    )
+    await api.settle()
+    await runExecutor(api, pipeline, topology.scaleUnits[0]!)
+    let view = await getRelease(api, created.body.id)
+    t.equal(view.stages[0].state, 'succeeded')
+    t.equal(view.stages[1].state, 'pending')
+    t.strictSame(view.blockedBy, [
+      {
+        kind: 'freeze',
+        message: "freeze window 'black friday' until 2026-11-28T00:00:00.000Z: peak traffic",
+        until: '2026-11-28T00:00:00.000Z',
+      },
+    ])
+
+    const bySre = await api.request({
+      method: 'POST',
+      url: `/v1/releases/${created.body.id}/stages/${topology.rings[1]}/freeze-override`,
+      token: await api.tokenFor('sre'),
+      body: { reason: 'fix for the outage' },
+    })
+    t.equal(bySre.status, 403)
+    const overridden = await expectStatus(
+      api.request({
+        method: 'POST',
+        url: `/v1/releases/${created.body.id}/stages/${topology.rings[1]}/freeze-override`,
+        body: { reason: 'fix for the outage' },
+      }),
+      200,
+    )
+    t.match(overridden.body.stages[1].freezeOverride, { by: 'admin', reason: 'fix for the outage' })
+    await api.settle()
+    view = await getRelease(api, created.body.id)
+    t.equal(view.stages[1].state, 'deploying')
+
+    const weekly = await expectStatus(
+      api.request({
+        method: 'POST',
+        url: '/v1/freeze-windows',
+        body: {
+          name: 'weekend',
+          scope: 'global',
+          schedule: { daysOfWeek: [5], start: '18:00', durationMinutes: 3840 },
+          reason: 'nobody on call',
+        },
+      }),
+      201,
+    )
+    t.equal(weekly.body.activeUntil, null, 'Friday 10:00 is before the weekend freeze starts')
+    const both = await api.request({
+      method: 'POST',
+      url: '/v1/freeze-windows',
+      body: {
+        name: 'x',
+        scope: 'global',
+        startsAt: '2026-12-01T00:00:00Z',
+        endsAt: '2026-12-02T00:00:00Z',
+        schedule: { daysOfWeek: [1], start: '00:00', durationMinutes: 10 },
+        reason: 'r',
+      },
+    })
+    t.equal(both.status, 400)
+    t.equal(both.body.type, '/problems/invalid-freeze-window')
+    const backwards = await api.request({
+      method: 'POST',
+      url: '/v1/freeze-windows',
+      body: {
+        name: 'x',
+        scope: 'global',
+        startsAt: '2026-12-02T00:00:00Z',
+        endsAt: '2026-12-01T00:00:00Z',
+        reason: 'r',
+      },
+    })
+    t.equal(backwards.status, 400)
+    const listed = await api.request({ method: 'GET', url: '/v1/freeze-windows' })
+    t.strictSame(
+      listed.body.freezeWindows.map((w: { name: string }) => w.name),
+      ['black friday', 'weekend'],
+    )
+    await expectStatus(
+      api.request({ method: 'DELETE', url: `/v1/freeze-windows/${weekly.body.id}` }),
+      204,
+    )
+    const gone = await api.request({
+      method: 'DELETE',
+      url: `/v1/freeze-windows/${weekly.body.id}`,
+    })
+    t.equal(gone.status, 404)
+  },
+)
