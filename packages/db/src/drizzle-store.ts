@@ -486,16 +486,7 @@ class DrizzleWebhookOutbox implements WebhookOutbox {
   constructor(private readonly db: RingmasterDatabase) {}
 
   async enqueue(service: string, event: string, payload: Record<string, unknown>): Promise<void> {
-    // One statement: a delivery per enabled webhook of the service that wants this event (an
-    // empty events list wants all). The column list is unqualified, as INSERT requires.
-    await this.db.execute(sql`
-      insert into ${webhookDeliveries} (webhook_id, event, payload)
-      select ${webhooks.id}, ${event}::text, ${JSON.stringify(payload)}::jsonb
-      from ${webhooks}
-      inner join ${services} on ${services.id} = ${webhooks.serviceId}
-      where ${services.name} = ${service}
-        and ${webhooks.disabledAt} is null
-        and (cardinality(${webhooks.events}) = 0 or ${event}::text = any(${webhooks.events}))`)
+    await this.enqueueMany(service, event, [payload])
   }
 
   async enqueueMany(
@@ -504,7 +495,9 @@ class DrizzleWebhookOutbox implements WebhookOutbox {
     payloads: Record<string, unknown>[],
   ): Promise<void> {
     if (payloads.length === 0) return
-    // The same statement as enqueue, once per payload of the array, in array order.
+    // One statement: a delivery per payload for each enabled webhook of the service that wants
+    // this event (an empty events list wants all), in array order. The column list is
+    // unqualified, as INSERT requires.
     await this.db.execute(sql`
       insert into ${webhookDeliveries} (webhook_id, event, payload)
       select ${webhooks.id}, ${event}::text, payload.value

@@ -10,11 +10,12 @@ import type { Deployment, HealthReport, HealthStatus, Release } from './release.
 import {
   createRollbackDeployments,
   deploymentSubject,
+  haltRelease,
   lockRelease,
-  releaseSubject,
+  resumeRelease,
   rollbackRelease,
 } from './release-operations.js'
-import { assertDeploymentTransition, assertReleaseTransition } from './release-states.js'
+import { assertDeploymentTransition } from './release-states.js'
 
 /** What should run on a scale unit, and the open work an executor should pick up there. */
 export interface DesiredState {
@@ -205,15 +206,14 @@ export class DeploymentService {
           await tx.deployments.listByStageWave(deployment.stageId, deployment.wave)
         ).some((d) => d.state === 'failed')
         if (!stillFailed) {
-          assertReleaseTransition(release.id, release.state, release.halt.resumeTo)
-          await tx.releases.update(release.id, {
-            state: release.halt.resumeTo,
-            halt: null,
-            nextCheckAt: null,
-          })
-          await audit(tx, context, 'release.resumed', releaseSubject(release), {
-            reason: `retrying deployment ${deployment.id}`,
-          })
+          await resumeRelease(
+            tx,
+            context,
+            { ...release, halt: release.halt },
+            {
+              reason: `retrying deployment ${deployment.id}`,
+            },
+          )
         }
       }
       return pending
@@ -292,22 +292,13 @@ export class DeploymentService {
         action: 'rolled_back',
       }
     }
-    assertReleaseTransition(release.id, release.state, 'halted')
-    await tx.releases.update(release.id, {
-      state: 'halted',
-      halt: {
-        by: 'health gate',
-        reason,
-        cause: 'health_failed',
-        at: this.clock.now().toISOString(),
-        resumeTo: 'in_progress',
-      },
-      nextCheckAt: null,
-    })
-    await audit(tx, { ...context, actor: systemActor }, 'release.halted', releaseSubject(release), {
-      cause: 'health_failed',
-      reason,
-    })
+    await haltRelease(
+      tx,
+      { ...context, actor: systemActor },
+      release,
+      { by: 'health gate', reason, cause: 'health_failed', at: this.clock.now().toISOString() },
+      { reason },
+    )
     return {
       releaseId,
       ring: stage.ring,

@@ -5,7 +5,9 @@ import { audit } from '../topology-service.js'
 import type { Release, Stage } from './release.js'
 import {
   deploymentSubject,
-  lockRelease,
+  failOnRejection,
+  haltRelease,
+  lockReleaseOf,
   releaseSubject,
   situationOf,
   stageSubject,
@@ -41,7 +43,7 @@ export class ReleaseEngine {
       if (!found || (found.state !== 'queued' && found.state !== 'in_progress')) return []
       // Taken before the release lock: a halt waits for every advance that read no halt.
       await tx.halts.lockLine('shared')
-      let release = await lockRelease(tx, releaseId)
+      let release = await lockReleaseOf(tx, found)
       let stages = await tx.stages.listByRelease(releaseId)
       const taken: ReleaseStep[] = []
       for (let count = 0; count < maxStepsPerAdvance; count += 1) {
@@ -146,44 +148,39 @@ export class ReleaseEngine {
       }
 
       case 'halt-on-failed-deployments': {
-        assertReleaseTransition(release.id, release.state, 'halted')
         const failedText = step.failed
           .map((d) => `${d.scaleUnit}${d.message ? ` (${d.message})` : ''}`)
           .join(', ')
-        const halted = await tx.releases.update(release.id, {
-          state: 'halted',
-          halt: {
+        const halted = await haltRelease(
+          tx,
+          engineContext,
+          release,
+          {
             by: 'system',
             reason: `deployment failed on ${failedText}; retry it or roll back`,
             cause: 'deployment_failed',
             at,
-            resumeTo: 'in_progress',
           },
-        })
-        await audit(tx, engineContext, 'release.halted', releaseSubject(release), {
-          cause: 'deployment_failed',
-          failedDeployments: step.failed.map((d) => ({ id: d.id, subject: deploymentSubject(d) })),
-        })
+          {
+            failedDeployments: step.failed.map((d) => ({
+              id: d.id,
+              subject: deploymentSubject(d),
+            })),
+          },
+        )
         return { release: halted, stages }
       }
 
       case 'fail-on-rejection': {
-        const { stage, rejection } = step
-        assertStageTransition(stage.ring, stage.state, 'failed')
-        assertReleaseTransition(release.id, release.state, 'failed')
-        const updated = await tx.stages.update(stage.id, { state: 'failed', finishedAt: at })
-        const failed = await tx.releases.update(release.id, {
-          state: 'failed',
-          outcome: `rejected by ${rejection.subject} at ${stage.ring}: ${rejection.comment}`,
-          finishedAt: at,
-          nextCheckAt: null,
-        })
-        await audit(tx, engineContext, 'release.failed', releaseSubject(release), {
-          cause: 'rejected',
-          ring: stage.ring,
-          by: rejection.subject,
-        })
-        return { release: failed, stages: replaceStage(updated) }
+        const failed = await failOnRejection(
+          tx,
+          engineContext,
+          release,
+          step.stage,
+          step.rejection,
+          now,
+        )
+        return { release: failed.release, stages: replaceStage(failed.stage) }
       }
 
       case 'succeed': {

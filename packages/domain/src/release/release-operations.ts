@@ -2,7 +2,7 @@ import type { CommandContext } from '../actor.js'
 import { NotFoundError } from '../errors.js'
 import type { StoreTransaction } from '../store.js'
 import { audit } from '../topology-service.js'
-import type { Deployment, Release, Stage } from './release.js'
+import type { Approval, Deployment, Release, ReleaseHalt, Stage } from './release.js'
 import {
   assertReleaseTransition,
   assertStageTransition,
@@ -16,10 +16,13 @@ import { currentStage, type ReleaseSituation } from './release-step.js'
  * number of replicas, which is what "one active release per ring" and "never deploy twice" rest on.
  */
 export async function lockRelease(tx: StoreTransaction, id: number): Promise<Release> {
-  const unlocked = await tx.releases.findById(id)
-  if (!unlocked) throw new NotFoundError('release-not-found', `no release with id ${id}`)
+  return lockReleaseOf(tx, await requireRelease(tx, id))
+}
+
+/** `lockRelease` for a release already read without a lock; returns it as it is now. */
+export async function lockReleaseOf(tx: StoreTransaction, unlocked: Release): Promise<Release> {
   await tx.services.findByName(unlocked.service, { forUpdate: true })
-  return (await tx.releases.findById(id, { forUpdate: true }))!
+  return (await tx.releases.findById(unlocked.id, { forUpdate: true }))!
 }
 
 export async function requireRelease(tx: StoreTransaction, id: number): Promise<Release> {
@@ -154,4 +157,74 @@ export async function createRollbackDeployments(
     created.map((deployment) => ({ deployment })),
   )
   return created
+}
+
+/** Stops a queued or in-progress release where it is; a resume takes it back to that state. */
+export async function haltRelease(
+  tx: StoreTransaction,
+  context: CommandContext,
+  release: Release,
+  halt: Omit<ReleaseHalt, 'resumeTo'>,
+  auditData: Record<string, unknown>,
+): Promise<Release> {
+  assertReleaseTransition(release.id, release.state, 'halted')
+  const halted = await tx.releases.update(release.id, {
+    state: 'halted',
+    // Only queued and in-progress releases may be halted (the transition table says so).
+    halt: { ...halt, resumeTo: release.state as ReleaseHalt['resumeTo'] },
+    nextCheckAt: null,
+  })
+  await audit(tx, context, 'release.halted', releaseSubject(release), {
+    cause: halt.cause,
+    ...auditData,
+  })
+  return halted
+}
+
+/** Takes a halted release back to the state it was halted in. */
+export async function resumeRelease(
+  tx: StoreTransaction,
+  context: CommandContext,
+  release: Release & { halt: ReleaseHalt },
+  auditData: Record<string, unknown>,
+): Promise<Release> {
+  const to = release.halt.resumeTo
+  assertReleaseTransition(release.id, release.state, to)
+  const resumed = await tx.releases.update(release.id, { state: to, halt: null, nextCheckAt: null })
+  await audit(tx, context, 'release.resumed', releaseSubject(release), auditData)
+  return resumed
+}
+
+/** A rejection fails its stage and ends the release; open work is withdrawn. */
+export async function failOnRejection(
+  tx: StoreTransaction,
+  context: CommandContext,
+  release: Release,
+  stage: Stage,
+  rejection: Approval,
+  now: Date,
+): Promise<{ release: Release; stage: Stage }> {
+  const at = now.toISOString()
+  assertStageTransition(stage.ring, stage.state, 'failed')
+  assertReleaseTransition(release.id, release.state, 'failed')
+  const failedStage = await tx.stages.update(stage.id, { state: 'failed', finishedAt: at })
+  await tx.deployments.withdrawPending(
+    release.id,
+    `withdrawn before it started: rejected at ${stage.ring}`,
+    at,
+  )
+  const failed = await tx.releases.update(release.id, {
+    state: 'failed',
+    halt: null,
+    outcome: `rejected by ${rejection.subject} at ${stage.ring}${rejection.comment ? `: ${rejection.comment}` : ''}`,
+    finishedAt: at,
+    nextCheckAt: null,
+  })
+  await audit(tx, context, 'release.failed', releaseSubject(release), {
+    cause: 'rejected',
+    ring: stage.ring,
+    gate: rejection.gate,
+    by: rejection.subject,
+  })
+  return { release: failed, stage: failedStage }
 }

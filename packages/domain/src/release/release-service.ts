@@ -16,9 +16,12 @@ import type {
   Stage,
 } from './release.js'
 import {
+  failOnRejection,
+  haltRelease,
   lockRelease,
   releaseSubject,
   requireRelease,
+  resumeRelease,
   rollbackRelease,
   situationOf,
   stageSubject,
@@ -128,7 +131,7 @@ export class ReleaseService {
         })),
       })
       await this.supersedeQueued(tx, context, release)
-      return this.viewOf(tx, release)
+      return this.viewOf(tx, release.id)
     })
     this.changed([view.id])
     return view
@@ -144,8 +147,7 @@ export class ReleaseService {
   }
 
   async getRelease(id: number): Promise<ReleaseView> {
-    const release = await requireRelease(this.store.read, id)
-    return this.viewOf(this.store.read, release)
+    return this.viewOf(this.store.read, id)
   }
 
   async decideApproval(
@@ -213,7 +215,7 @@ export class ReleaseService {
       )
       let after = release
       if (input.decision === 'reject') {
-        after = await this.failOnRejection(tx, context, release, stage, approval)
+        after = (await failOnRejection(tx, context, release, stage, approval, now)).release
       }
       const { rejection: _rejection, ...status } = evaluateApprovalGate(
         open.gate,
@@ -269,7 +271,7 @@ export class ReleaseService {
           bakeUntil: stage.bakeUntil,
         }),
       })
-      return this.viewOf(tx, release)
+      return this.viewOf(tx, release.id)
     })
     this.changed([releaseId])
     return view
@@ -279,7 +281,7 @@ export class ReleaseService {
     return executeCommand(this.store, context, async (tx) => {
       const release = await lockRelease(tx, releaseId)
       // Stopping something already stopped is not a mistake worth an error.
-      if (release.state === 'halted') return this.viewOf(tx, release)
+      if (release.state === 'halted') return this.viewOf(tx, release.id)
       if (release.state !== 'queued' && release.state !== 'in_progress') {
         throw new ConflictError(
           'release-finished',
@@ -287,23 +289,14 @@ export class ReleaseService {
           { state: release.state },
         )
       }
-      assertReleaseTransition(release.id, release.state, 'halted')
-      const halted = await tx.releases.update(release.id, {
-        state: 'halted',
-        halt: {
-          by: context.actor.subject,
-          reason,
-          cause: 'manual',
-          at: this.clock.now().toISOString(),
-          resumeTo: release.state,
-        },
-        nextCheckAt: null,
-      })
-      await audit(tx, context, 'release.halted', releaseSubject(release), {
-        cause: 'manual',
-        reason,
-      })
-      return this.viewOf(tx, halted)
+      const halted = await haltRelease(
+        tx,
+        context,
+        release,
+        { by: context.actor.subject, reason, cause: 'manual', at: this.clock.now().toISOString() },
+        { reason },
+      )
+      return this.viewOf(tx, halted.id)
     })
   }
 
@@ -330,19 +323,17 @@ export class ReleaseService {
           )
         }
       }
-      const to = release.halt.resumeTo
-      assertReleaseTransition(release.id, release.state, to)
-      const resumed = await tx.releases.update(release.id, {
-        state: to,
-        halt: null,
-        nextCheckAt: null,
-      })
-      await audit(tx, context, 'release.resumed', releaseSubject(release), {
-        reason,
-        haltedBy: release.halt.by,
-        haltReason: release.halt.reason,
-      })
-      return this.viewOf(tx, resumed)
+      const resumed = await resumeRelease(
+        tx,
+        context,
+        { ...release, halt: release.halt },
+        {
+          reason,
+          haltedBy: release.halt.by,
+          haltReason: release.halt.reason,
+        },
+      )
+      return this.viewOf(tx, resumed.id)
     })
     this.changed([releaseId])
     return view
@@ -352,7 +343,7 @@ export class ReleaseService {
     return executeCommand(this.store, context, async (tx) => {
       const release = await lockRelease(tx, releaseId)
       const outcome = await rollbackRelease(tx, context, release, reason, this.clock.now())
-      return this.viewOf(tx, outcome.release)
+      return this.viewOf(tx, outcome.release.id)
     })
   }
 
@@ -378,7 +369,7 @@ export class ReleaseService {
         reason,
         withdrawnDeployments: withdrawn,
       })
-      return this.viewOf(tx, cancelled)
+      return this.viewOf(tx, cancelled.id)
     })
   }
 
@@ -405,41 +396,10 @@ export class ReleaseService {
       }
       await tx.stages.update(stage.id, { freezeOverride })
       await audit(tx, context, 'freeze.overridden', stageSubject(stage), { ring, reason })
-      return this.viewOf(tx, release)
+      return this.viewOf(tx, release.id)
     })
     this.changed([releaseId])
     return view
-  }
-
-  private async failOnRejection(
-    tx: StoreTransaction,
-    context: CommandContext,
-    release: Release,
-    stage: Stage,
-    rejection: Approval,
-  ): Promise<Release> {
-    const at = this.clock.now().toISOString()
-    assertStageTransition(stage.ring, stage.state, 'failed')
-    assertReleaseTransition(release.id, release.state, 'failed')
-    await tx.stages.update(stage.id, { state: 'failed', finishedAt: at })
-    await tx.deployments.withdrawPending(
-      release.id,
-      `withdrawn before it started: rejected at ${stage.ring}`,
-      at,
-    )
-    const failed = await tx.releases.update(release.id, {
-      state: 'failed',
-      halt: null,
-      outcome: `rejected by ${rejection.subject} at ${stage.ring}${rejection.comment ? `: ${rejection.comment}` : ''}`,
-      finishedAt: at,
-      nextCheckAt: null,
-    })
-    await audit(tx, context, 'release.failed', releaseSubject(release), {
-      cause: 'rejected',
-      ring: stage.ring,
-      gate: rejection.gate,
-    })
-    return failed
   }
 
   /** A newer release makes older ones that have not started pointless: they would go out of date. */
@@ -472,14 +432,14 @@ export class ReleaseService {
     }
   }
 
-  private async viewOf(tx: StoreTransaction, release: Release): Promise<ReleaseView> {
-    const [fresh, stages, deployments, approvals] = await Promise.all([
-      tx.releases.findById(release.id),
-      tx.stages.listByRelease(release.id),
-      tx.deployments.listByRelease(release.id),
-      tx.approvals.listByRelease(release.id),
+  /** Read afresh: commands call it after their changes, so it shows the release as it is now. */
+  private async viewOf(tx: StoreTransaction, id: number): Promise<ReleaseView> {
+    const [current, stages, deployments, approvals] = await Promise.all([
+      requireRelease(tx, id),
+      tx.stages.listByRelease(id),
+      tx.deployments.listByRelease(id),
+      tx.approvals.listByRelease(id),
     ])
-    const current = fresh ?? release
     return {
       ...current,
       stages: stages.map((stage) => ({

@@ -17,6 +17,10 @@ export class ManualClock implements Clock {
   advanceMinutes(minutes: number): void {
     this.current += minutes * 60_000
   }
+
+  advanceSeconds(seconds: number): void {
+    this.current += Math.round(seconds * 1000)
+  }
 }
 
 export interface RingSpec {

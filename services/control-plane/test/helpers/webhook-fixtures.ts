@@ -5,7 +5,6 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as delay } from 'node:timers/promises'
 import { pathToFileURL } from 'node:url'
-import type { Clock } from '@ringmaster/domain'
 import type { Test } from 'tap'
 import type { TestApp } from './build.js'
 import { expectStatus } from './release-fixtures.js'
@@ -95,19 +94,6 @@ export async function loadDocumentedVerifier(t: Test): Promise<WebhookVerifier> 
     verifyRingmasterWebhook: WebhookVerifier
   }
   return module.verifyRingmasterWebhook
-}
-
-/** A clock tests move by hand, in seconds, starting a little after the real now. */
-export class SteppingClock implements Clock {
-  private current = Date.now() + 1_000
-
-  now(): Date {
-    return new Date(this.current)
-  }
-
-  advanceSeconds(seconds: number): void {
-    this.current += Math.round(seconds * 1000)
-  }
 }
 
 export interface CreatedWebhook {

@@ -3,15 +3,22 @@ import { WebhookDispatcher, type WebhookRetryPolicy } from '@ringmaster/domain'
 import t, { type Test } from 'tap'
 import { WebhookSender, type WebhookSenderSettings } from '../../src/workers/webhook-sender.js'
 import { build, type TestApp, uniqueName } from '../helpers/build.js'
-import { expectStatus } from '../helpers/release-fixtures.js'
+import { expectStatus, ManualClock } from '../helpers/release-fixtures.js'
 import {
   createWebhook,
   listDeliveries,
   loadDocumentedVerifier,
   type Receiver,
-  SteppingClock,
   startReceiver,
 } from '../helpers/webhook-fixtures.js'
+
+/**
+ * Deliveries are stamped with the database's clock when they are queued, so the sender's clock
+ * starts a little after the real now and is then moved by hand.
+ */
+function steppingClock(): ManualClock {
+  return new ManualClock(new Date(Date.now() + 1_000).toISOString())
+}
 
 /** The app with its own sender timer off, and a log the test can read. */
 async function buildQuiet(t: Test): Promise<{ api: TestApp; logLines: string[] }> {
@@ -57,7 +64,7 @@ async function queued(api: TestApp, receiver: Pick<Receiver, 'url'>, count = 1) 
 
 t.test('500 twice then 200: three attempts with growing gaps, all in the log', async (t) => {
   const { api, logLines } = await buildQuiet(t)
-  const clock = new SteppingClock()
+  const clock = steppingClock()
   const receiver = await startReceiver(t, (n) => (n <= 2 ? 500 : 200))
   const verify = await loadDocumentedVerifier(t)
   const { hook } = await queued(api, receiver)
@@ -139,7 +146,7 @@ t.test('with the real timer and a tiny base delay, the gaps grow too', async (t)
 
 t.test('after the last attempt it is failed; redeliver queues it again', async (t) => {
   const { api } = await buildQuiet(t)
-  const clock = new SteppingClock()
+  const clock = steppingClock()
   let healthy = false
   const receiver = await startReceiver(t, () => (healthy ? 200 : 503))
   const { hook } = await queued(api, receiver)
@@ -194,7 +201,7 @@ t.test('after the last attempt it is failed; redeliver queues it again', async (
 
 t.test('no answer, or no listener: a failed attempt without a status', async (t) => {
   const { api, logLines } = await buildQuiet(t)
-  const clock = new SteppingClock()
+  const clock = steppingClock()
   const silent = await startReceiver(t, async () => {
     await new Promise((resolve) => setTimeout(resolve, 1_000))
     return 200
