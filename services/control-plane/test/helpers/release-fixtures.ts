@@ -84,6 +84,15 @@ export async function createTopology(api: TestApp, rings: RingSpec[]): Promise<T
   return { service, rings: ringNames, scaleUnits: unitNames }
 }
 
+/** Creates a release as `token` and expects it to be accepted. */
+export function createRelease(
+  api: TestApp,
+  token: string,
+  body: Record<string, unknown>,
+): Promise<ApiResponse> {
+  return expectStatus(api.request({ method: 'POST', url: '/v1/releases', token, body }), 201)
+}
+
 export async function expectStatus(
   response: Promise<ApiResponse>,
   status: number,

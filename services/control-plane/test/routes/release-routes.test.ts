@@ -1,6 +1,7 @@
 import t from 'tap'
 import { build } from '../helpers/build.js'
 import {
+  createRelease,
   createTopology,
   expectStatus,
   getRelease,
@@ -20,15 +21,12 @@ t.test('a release walks the rings: approval, waves, bake, automatic promotion', 
   const pipeline = await api.tokenFor('pipeline', 'build-pipeline')
   const approver = await api.tokenFor('approver', 'jane')
 
-  const created = await expectStatus(
-    api.request({
-      method: 'POST',
-      url: '/v1/releases',
-      token: pipeline,
-      body: { service: topology.service, version: '1.4.0', commit: 'abc1234', notes: 'faster' },
-    }),
-    201,
-  )
+  const created = await createRelease(api, pipeline, {
+    service: topology.service,
+    version: '1.4.0',
+    commit: 'abc1234',
+    notes: 'faster',
+  })
   t.equal(created.headers.location, `/v1/releases/${created.body.id}`)
   t.match(created.body, {
     service: topology.service,
@@ -160,15 +158,10 @@ t.test('approval rules say which rule refused', async (t) => {
   ])
   const pipeline = await api.tokenFor('pipeline', 'pipe')
   const requesterApprover = await api.tokenFor('approver', 'sam')
-  const created = await expectStatus(
-    api.request({
-      method: 'POST',
-      url: '/v1/releases',
-      token: pipeline,
-      body: { service: topology.service, version: '2.0.0' },
-    }),
-    201,
-  )
+  const created = await createRelease(api, pipeline, {
+    service: topology.service,
+    version: '2.0.0',
+  })
   await api.settle()
   const url = `/v1/releases/${created.body.id}/stages/${topology.rings[0]}/approvals`
 
@@ -197,15 +190,10 @@ t.test('approval rules say which rule refused', async (t) => {
 
   // A person who requested a release cannot approve it, whatever their role.
   const adminRequester = await api.tokenFor('admin', 'alex')
-  const own = await expectStatus(
-    api.request({
-      method: 'POST',
-      url: '/v1/releases',
-      token: adminRequester,
-      body: { service: topology.service, version: '2.0.1' },
-    }),
-    201,
-  )
+  const own = await createRelease(api, adminRequester, {
+    service: topology.service,
+    version: '2.0.1',
+  })
   await api.settle()
   const ownUrl = `/v1/releases/${own.body.id}/stages/${topology.rings[0]}/approvals`
   const byRequester = await api.request({
@@ -263,15 +251,7 @@ t.test('a newer release supersedes queued ones and waits for the ring to free up
   ])
   const pipeline = await api.tokenFor('pipeline')
   const create = (version: string) =>
-    expectStatus(
-      api.request({
-        method: 'POST',
-        url: '/v1/releases',
-        token: pipeline,
-        body: { service: topology.service, version },
-      }),
-      201,
-    )
+    createRelease(api, pipeline, { service: topology.service, version })
   const first = await create('1.0.0')
   await api.settle()
   const second = await create('1.0.1')
@@ -311,15 +291,10 @@ t.test('a failed deployment halts the release until it is retried', async (t) =>
   const topology = await createTopology(api, [{ policy: { maxParallel: 2 }, scaleUnits: 2 }])
   const pipeline = await api.tokenFor('pipeline')
   const sre = await api.tokenFor('sre')
-  const created = await expectStatus(
-    api.request({
-      method: 'POST',
-      url: '/v1/releases',
-      token: pipeline,
-      body: { service: topology.service, version: '3.0.0' },
-    }),
-    201,
-  )
+  const created = await createRelease(api, pipeline, {
+    service: topology.service,
+    version: '3.0.0',
+  })
   await api.settle()
   const [good, bad] = topology.scaleUnits[0]!
   await runExecutor(api, pipeline, [good!, bad!], [bad!])
@@ -375,15 +350,10 @@ t.test('executor calls are idempotent', async (t) => {
   const api = await build(t)
   const topology = await createTopology(api, [{ scaleUnits: 1 }])
   const pipeline = await api.tokenFor('pipeline')
-  const created = await expectStatus(
-    api.request({
-      method: 'POST',
-      url: '/v1/releases',
-      token: pipeline,
-      body: { service: topology.service, version: '1.0.0' },
-    }),
-    201,
-  )
+  const created = await createRelease(api, pipeline, {
+    service: topology.service,
+    version: '1.0.0',
+  })
   await api.settle()
   const deployment = (await getRelease(api, created.body.id)).stages[0].deployments[0]
   const start = () =>
@@ -473,21 +443,13 @@ t.test('release input mistakes are clear 4xx problems', async (t) => {
     t.equal(response.status, status, JSON.stringify(body))
     t.equal(response.body.type, `/problems/${type}`, JSON.stringify(body))
   }
-  const hotfix = await expectStatus(
-    api.request({
-      method: 'POST',
-      url: '/v1/releases',
-      token: pipeline,
-      body: {
-        service: topology.service,
-        version: '1.0.1',
-        kind: 'hotfix',
-        reason: 'CVE fix',
-        rings: { from: topology.rings[1] },
-      },
-    }),
-    201,
-  )
+  const hotfix = await createRelease(api, pipeline, {
+    service: topology.service,
+    version: '1.0.1',
+    kind: 'hotfix',
+    reason: 'CVE fix',
+    rings: { from: topology.rings[1] },
+  })
   t.match(hotfix.body, {
     kind: 'hotfix',
     reason: 'CVE fix',

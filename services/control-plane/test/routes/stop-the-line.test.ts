@@ -1,6 +1,7 @@
 import t from 'tap'
 import { build } from '../helpers/build.js'
 import {
+  createRelease,
   createTopology,
   expectStatus,
   getRelease,
@@ -13,15 +14,10 @@ t.test('a global halt stops new waves everywhere until it is lifted', async (t) 
   const topology = await createTopology(api, [{ policy: { maxParallel: 1 }, scaleUnits: 2 }])
   const pipeline = await api.tokenFor('pipeline')
   const viewer = await api.tokenFor('viewer', 'intern-ivy')
-  const created = await expectStatus(
-    api.request({
-      method: 'POST',
-      url: '/v1/releases',
-      token: pipeline,
-      body: { service: topology.service, version: '1.0.0' },
-    }),
-    201,
-  )
+  const created = await createRelease(api, pipeline, {
+    service: topology.service,
+    version: '1.0.0',
+  })
   await api.settle()
   const [first, second] = topology.scaleUnits[0]!
   // An executor has already started the first wave when someone stops the line.
@@ -123,24 +119,8 @@ t.test(
       }),
       201,
     )
-    const halted = await expectStatus(
-      api.request({
-        method: 'POST',
-        url: '/v1/releases',
-        token: pipeline,
-        body: { service: a.service, version: '1.0.0' },
-      }),
-      201,
-    )
-    const free = await expectStatus(
-      api.request({
-        method: 'POST',
-        url: '/v1/releases',
-        token: pipeline,
-        body: { service: other, version: '1.0.0' },
-      }),
-      201,
-    )
+    const halted = await createRelease(api, pipeline, { service: a.service, version: '1.0.0' })
+    const free = await createRelease(api, pipeline, { service: other, version: '1.0.0' })
     await api.settle()
     t.equal((await getRelease(api, halted.body.id)).stages[0].currentWave, -1)
     t.match((await getRelease(api, halted.body.id)).blockedBy, [
@@ -169,15 +149,10 @@ t.test('manual halt, resume, cancel and their rules', async (t) => {
   const pipeline = await api.tokenFor('pipeline')
   const approver = await api.tokenFor('approver', 'ann')
   const sre = await api.tokenFor('sre')
-  const created = await expectStatus(
-    api.request({
-      method: 'POST',
-      url: '/v1/releases',
-      token: pipeline,
-      body: { service: topology.service, version: '1.0.0' },
-    }),
-    201,
-  )
+  const created = await createRelease(api, pipeline, {
+    service: topology.service,
+    version: '1.0.0',
+  })
   await api.settle()
   const id = created.body.id
   const halted = await expectStatus(
@@ -303,15 +278,7 @@ t.test(
     const pipeline = await api.tokenFor('pipeline', 'executor')
     const units = topology.scaleUnits[0]!
     const release = async (version: string) => {
-      const created = await expectStatus(
-        api.request({
-          method: 'POST',
-          url: '/v1/releases',
-          token: pipeline,
-          body: { service: topology.service, version },
-        }),
-        201,
-      )
+      const created = await createRelease(api, pipeline, { service: topology.service, version })
       await api.settle()
       await runExecutor(api, pipeline, units)
       return created.body.id as number
@@ -412,15 +379,10 @@ t.test(
     ])
     const pipeline = await api.tokenFor('pipeline')
     const [unit] = topology.scaleUnits[0]!
-    const created = await expectStatus(
-      api.request({
-        method: 'POST',
-        url: '/v1/releases',
-        token: pipeline,
-        body: { service: topology.service, version: '1.0.0' },
-      }),
-      201,
-    )
+    const created = await createRelease(api, pipeline, {
+      service: topology.service,
+      version: '1.0.0',
+    })
     await api.settle()
     const early = await expectStatus(
       api.request({
@@ -467,15 +429,10 @@ t.test('manual promotion, cutting a bake short, and a manual rollback', async (t
   ])
   const pipeline = await api.tokenFor('pipeline')
   const approver = await api.tokenFor('approver', 'pat')
-  const created = await expectStatus(
-    api.request({
-      method: 'POST',
-      url: '/v1/releases',
-      token: pipeline,
-      body: { service: topology.service, version: '1.0.0' },
-    }),
-    201,
-  )
+  const created = await createRelease(api, pipeline, {
+    service: topology.service,
+    version: '1.0.0',
+  })
   await api.settle()
   const id = created.body.id
   const tooEarly = await api.request({
@@ -571,15 +528,10 @@ t.test(
       activeUntil: '2026-11-28T00:00:00.000Z',
       schedule: null,
     })
-    const created = await expectStatus(
-      api.request({
-        method: 'POST',
-        url: '/v1/releases',
-        token: pipeline,
-        body: { service: topology.service, version: '1.0.0' },
-      }),
-      201,
-    )
+    const created = await createRelease(api, pipeline, {
+      service: topology.service,
+      version: '1.0.0',
+    })
     await api.settle()
     await runExecutor(api, pipeline, topology.scaleUnits[0]!)
     let view = await getRelease(api, created.body.id)

@@ -1,6 +1,11 @@
 import t from 'tap'
 import { build, type TestApp, uniqueName } from '../helpers/build.js'
-import { createTopology, expectStatus, runExecutor } from '../helpers/release-fixtures.js'
+import {
+  createRelease,
+  createTopology,
+  expectStatus,
+  runExecutor,
+} from '../helpers/release-fixtures.js'
 import {
   createWebhook,
   listDeliveries,
@@ -16,15 +21,7 @@ async function createService(api: TestApp): Promise<string> {
 
 async function startRelease(api: TestApp, service: string, version = '2.0.0'): Promise<number> {
   const pipeline = await api.tokenFor('pipeline')
-  const created = await expectStatus(
-    api.request({
-      method: 'POST',
-      url: '/v1/releases',
-      token: pipeline,
-      body: { service, version },
-    }),
-    201,
-  )
+  const created = await createRelease(api, pipeline, { service, version })
   await api.settle()
   return created.body.id as number
 }

@@ -7,8 +7,8 @@ import { ReleaseEngine } from '@ringmaster/domain'
 import t from 'tap'
 import { build, type TestApp } from '../helpers/build.js'
 import {
+  createRelease,
   createTopology,
-  expectStatus,
   getRelease,
   ManualClock,
   runExecutor,
@@ -41,15 +41,10 @@ t.test('two instances on one database never deploy twice or skip a step', async 
     { policy: { maxParallel: 4 }, scaleUnits: 10 },
   ])
   const pipeline = await first.tokenFor('pipeline')
-  const created = await expectStatus(
-    first.request({
-      method: 'POST',
-      url: '/v1/releases',
-      token: pipeline,
-      body: { service: topology.service, version: '9.9.9' },
-    }),
-    201,
-  )
+  const created = await createRelease(first, pipeline, {
+    service: topology.service,
+    version: '9.9.9',
+  })
   const id = created.body.id as number
   const plannedWaves = created.body.stages.map(
     (s: { waves: string[][] }) => s.waves.length,
@@ -153,15 +148,10 @@ t.test('a restarted instance picks up a bake that ended while it was down', asyn
     { scaleUnits: 1 },
   ])
   const pipeline = await before.tokenFor('pipeline')
-  const created = await expectStatus(
-    before.request({
-      method: 'POST',
-      url: '/v1/releases',
-      token: pipeline,
-      body: { service: topology.service, version: '2.0.0' },
-    }),
-    201,
-  )
+  const created = await createRelease(before, pipeline, {
+    service: topology.service,
+    version: '2.0.0',
+  })
   await before.settle()
   await runExecutor(before, pipeline, topology.scaleUnits[0]!)
   t.equal((await getRelease(before, created.body.id)).stages[0].state, 'baking')
