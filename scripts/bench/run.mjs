@@ -1,5 +1,6 @@
-// Every benchmark in sequence (`pnpm bench`): builds what they need, runs the flag evaluator bench
-// and the promotion engine bench with their default settings, and exits non-zero if either fails.
+// Every benchmark in sequence (`pnpm bench`): builds what they need, runs the in-process flag
+// evaluator bench and the promotion engine bench with their default settings, and exits non-zero
+// if either fails. The flag HTTP bench is separate: pnpm exec tsx scripts/bench/flags.ts --http
 import { spawnSync } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 
@@ -23,10 +24,7 @@ const built = run('build', 'pnpm', [
 if (!built) process.exit(1)
 
 const results = [
-  [
-    'flag evaluator',
-    run('flag evaluator', process.execPath, ['scripts/bench/flag-evaluator.bench.mjs']),
-  ],
+  ['flag evaluator', run('flag evaluator', 'pnpm', ['exec', 'tsx', 'scripts/bench/flags.ts'])],
   [
     'promotion engine',
     run('promotion engine', 'pnpm', ['exec', 'tsx', 'scripts/bench/promotion.ts']),

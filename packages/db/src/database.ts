@@ -24,6 +24,17 @@ export interface DatabaseConnection {
   db: RingmasterDatabase
   /** Runs `work` on one dedicated connection, for session-level locks. */
   withSession<T>(work: (db: RingmasterDatabase) => Promise<T>): Promise<T>
+  /**
+   * Calls `onNotification` with the payload of every NOTIFY on `channel` (sent by any connection,
+   * delivered when its transaction commits); resolves once listening, to a function that stops.
+   * `onListen` runs each time listening starts, the first time and after every reconnect:
+   * notifications sent while the connection was down are lost, so that is when to read again.
+   */
+  listen(
+    channel: string,
+    onNotification: (payload: string) => void,
+    onListen?: () => void,
+  ): Promise<() => Promise<void>>
   close(): Promise<void>
 }
 
@@ -46,6 +57,12 @@ export async function openDatabase(target: DatabaseTarget): Promise<DatabaseConn
           await session.end({ timeout: 5 })
         }
       },
+      async listen(channel, onNotification, onListen) {
+        // postgres-js listens on a connection of its own, outside the pool. When that connection
+        // drops it reconnects by itself, LISTENs again and calls `onlisten` once more.
+        const { unlisten } = await client.listen(channel, onNotification, onListen)
+        return once(unlisten)
+      },
       close: once(() => client.end({ timeout: 5 })),
     }
   }
@@ -60,6 +77,12 @@ export async function openDatabase(target: DatabaseTarget): Promise<DatabaseConn
     db,
     // PGlite is a single session already.
     withSession: (work) => work(db),
+    // In-process: PGlite hands NOTIFYs to its listeners after the sending transaction commits.
+    async listen(channel, onNotification, onListen) {
+      const unlisten = await client.listen(channel, onNotification)
+      onListen?.()
+      return once(() => unlisten())
+    },
     close: once(() => client.close()),
   }
 }

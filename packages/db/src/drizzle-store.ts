@@ -30,6 +30,7 @@ import {
 import { and, asc, count, eq, gt, inArray, isNull, sql } from 'drizzle-orm'
 import { alias } from 'drizzle-orm/pg-core'
 import type { RingmasterDatabase } from './database.js'
+import { flagRepositories } from './flag-store.js'
 import { releaseRepositories } from './release-store.js'
 import {
   apiTokens,
@@ -48,6 +49,9 @@ import { DrizzleWebhookRepository } from './webhook-store.js'
 // transactions could commit their events out of id order and a poller would skip the slower one.
 // Appending under one transaction-scoped lock makes commit order equal id order.
 const auditAppendLockKey = 0x41554454
+
+/** NOTIFY channel on which a revoked token's id is announced once the revocation commits. */
+export const tokenRevocationsChannel = 'ringmaster_token_revocations'
 
 const uniqueViolation = '23505'
 const foreignKeyViolation = '23503'
@@ -101,6 +105,7 @@ function repositories(db: RingmasterDatabase): StoreTransaction {
     webhookOutbox: new DrizzleWebhookOutbox(db),
     webhooks: new DrizzleWebhookRepository(db),
     ...releaseRepositories(db),
+    ...flagRepositories(db),
   }
 }
 
@@ -396,6 +401,8 @@ class DrizzleApiTokenRepository implements ApiTokenRepository {
       .set({ revokedAt: new Date(at) })
       .where(eq(apiTokens.id, id))
       .returning()
+    // Replicas keep recently authenticated tokens in memory; this tells them (at commit) to forget.
+    await this.db.execute(sql`select pg_notify(${tokenRevocationsChannel}, ${id})`)
     return toApiToken(row!)
   }
 
@@ -414,6 +421,7 @@ function toApiToken(row: typeof apiTokens.$inferSelect): ApiToken {
     name: row.name,
     role: row.role,
     subject: row.subject,
+    ring: row.ring,
     prefix: row.prefix,
     createdAt: iso(row.createdAt),
     createdBy: row.createdBy,

@@ -1,5 +1,6 @@
 export * from './database.js'
 export * from './drizzle-store.js'
+export { flagChangesChannel } from './flag-store.js'
 export * from './memory-store.js'
 export * from './migrations.js'
 export * as schema from './schema/index.js'

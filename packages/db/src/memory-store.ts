@@ -20,6 +20,11 @@ import type {
 } from '@ringmaster/domain'
 import { activeReleaseStates, openDeploymentStates, systemClock } from '@ringmaster/domain'
 import {
+  dropRingStates,
+  type MemoryFlagState,
+  memoryFlagRepositories,
+} from './memory-flag-store.js'
+import {
   type MemoryWebhook,
   type MemoryWebhookDelivery,
   memoryWebhookRepository,
@@ -33,7 +38,7 @@ interface StoredRelease extends Release {
   leaseUntil: string | null
 }
 
-interface MemoryState {
+interface MemoryState extends Omit<MemoryFlagState, 'rings'> {
   services: Map<string, Service>
   rings: Map<string, Omit<Ring, 'scaleUnits'>>
   scaleUnits: Map<string, ScaleUnit>
@@ -66,6 +71,7 @@ type NumberedTable =
   | 'healthReports'
   | 'webhooks'
   | 'webhookDeliveries'
+  | 'segments'
 
 function nextNumber(state: MemoryState, table: NumberedTable): number {
   state.ids[table] += 1
@@ -96,6 +102,12 @@ export class MemoryStore implements Store {
     installedVersions: new Map(),
     webhooks: new Map(),
     webhookDeliveries: new Map(),
+    flags: new Map(),
+    segments: new Map(),
+    flagRevisions: new Map(),
+    flagChanges: [],
+    flagMetrics: new Map(),
+    sdkRegistrations: new Map(),
     ids: {
       releases: 0,
       stages: 0,
@@ -106,6 +118,7 @@ export class MemoryStore implements Store {
       healthReports: 0,
       webhooks: 0,
       webhookDeliveries: 0,
+      segments: 0,
     },
   }
   private queue: Promise<unknown> = Promise.resolve()
@@ -192,6 +205,7 @@ function memoryRepositories(state: () => MemoryState, clock: Clock): StoreTransa
       },
       async delete(name) {
         state().rings.delete(name)
+        dropRingStates(state().flags, name)
       },
     },
     scaleUnits: {
@@ -308,6 +322,7 @@ function memoryRepositories(state: () => MemoryState, clock: Clock): StoreTransa
     },
     webhooks: memoryWebhookRepository(state, now, (table) => nextNumber(state(), table)),
     ...memoryReleaseRepositories(state, now),
+    ...memoryFlagRepositories(state, now, () => nextNumber(state(), 'segments')),
   }
 }
 

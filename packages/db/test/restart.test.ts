@@ -14,7 +14,13 @@ const journal = JSON.parse(readFileSync(`${migrationsFolder}/meta/_journal.json`
 const newest = journal.entries.at(-1)!
 
 const context: CommandContext = {
-  actor: { tokenId: 'tok-restart', tokenName: 'restart', subject: 'ivy', role: 'admin' },
+  actor: {
+    tokenId: 'tok-restart',
+    tokenName: 'restart',
+    subject: 'ivy',
+    role: 'admin',
+    ring: null,
+  },
   requestId: 'req-restart',
 }
 

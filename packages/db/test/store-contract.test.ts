@@ -45,6 +45,7 @@ const actor: Actor = {
   tokenName: 'contract-tests',
   subject: 'alice@example.com',
   role: 'admin',
+  ring: null,
 }
 
 const run = randomUUID().slice(0, 8)
@@ -830,6 +831,7 @@ for (const kind of storeKinds) {
           name,
           role: 'pipeline',
           subject: 'deploy-bot',
+          ring: null,
           prefix: secret.slice(0, 12),
           createdAt: 'x',
           createdBy: actor.subject,
@@ -849,6 +851,7 @@ for (const kind of storeKinds) {
         tokenName: name,
         subject: 'deploy-bot',
         role: 'pipeline',
+        ring: null,
       })
       const event = await oneEvent(t, h, cursor, {
         action: 'token.created',
@@ -871,6 +874,23 @@ for (const kind of storeKinds) {
       await tokens.touch(token.id)
       const touched = (await tokens.list()).find((candidate) => candidate.id === token.id)
       t.notOk(Number.isNaN(Date.parse(touched?.lastUsedAt ?? '')), 'touch records the last use')
+    })
+
+    t.test('tokens: an SDK token keeps its ring and authenticates bound to it', async (t) => {
+      const ring = await makeRing()
+      const { token, secret } = await tokens.create(context(), {
+        name: unique('token'),
+        role: 'client',
+        subject: 'checkout-service',
+        ring: ring.name,
+      })
+      t.equal(token.ring, ring.name)
+      t.strictSame(
+        (await tokens.list()).find((candidate) => candidate.id === token.id),
+        token,
+        'the ring is stored and read back',
+      )
+      t.match(await tokens.authenticate(secret), { role: 'client', ring: ring.name })
     })
 
     t.test('tokens: a wrong secret is refused', async (t) => {
@@ -986,6 +1006,7 @@ for (const kind of storeKinds) {
         tokenName: 'bootstrap-admin',
         subject: 'bootstrap-admin',
         role: 'admin',
+        ring: null,
       })
       const events = await fresh.eventsAfter(cursor)
       t.equal(events.length, 1)

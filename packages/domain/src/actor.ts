@@ -6,6 +6,8 @@ export interface Actor {
   tokenName: string
   subject: string
   role: Role
+  /** The ring an SDK token (`client`, `frontend`) is bound to; null for every other role. */
+  ring: string | null
 }
 
 /** The control plane itself (bootstrap, migrations, timers). */
@@ -14,6 +16,7 @@ export const systemActor: Actor = {
   tokenName: 'system',
   subject: 'system',
   role: 'admin',
+  ring: null,
 }
 
 /** A client's promise that a retried request is the same request (the `Idempotency-Key` header). */

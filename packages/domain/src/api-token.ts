@@ -6,6 +6,8 @@ export interface ApiToken {
   name: string
   role: Role
   subject: string
+  /** The ring an SDK token serves; null for control-plane roles. */
+  ring: string | null
   prefix: string
   createdAt: string
   createdBy: string
@@ -23,6 +25,7 @@ export interface NewApiToken {
   name: string
   role: Role
   subject: string
+  ring: string | null
   prefix: string
   secretHash: string
   createdBy: string

@@ -28,3 +28,6 @@ export class ForbiddenError extends DomainError {}
 
 /** No credentials, or credentials that match no live token. */
 export class UnauthenticatedError extends DomainError {}
+
+/** Something the answer depends on cannot be reached right now; asking again later may work. */
+export class UnavailableError extends DomainError {}

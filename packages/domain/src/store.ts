@@ -1,5 +1,6 @@
 import type { ApiToken, NewApiToken, StoredApiToken } from './api-token.js'
 import type { AuditEvent, NewAuditEvent } from './audit-event.js'
+import type { FlagStoreTransaction } from './flag/flag-store.js'
 import type { ReleaseStoreTransaction } from './release/release-store.js'
 import type {
   NewRing,
@@ -87,7 +88,7 @@ export interface WebhookOutbox {
 }
 
 /** The repositories as seen from inside one transaction. */
-export interface StoreTransaction extends ReleaseStoreTransaction {
+export interface StoreTransaction extends ReleaseStoreTransaction, FlagStoreTransaction {
   services: ServiceRepository
   rings: RingRepository
   scaleUnits: ScaleUnitRepository

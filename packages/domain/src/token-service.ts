@@ -2,7 +2,7 @@ import type { Actor, CommandContext } from './actor.js'
 import type { ApiToken, TokenSecrets } from './api-token.js'
 import { executeCommand } from './command.js'
 import { ConflictError, InvalidInputError, NotFoundError, UnauthenticatedError } from './errors.js'
-import type { Role } from './roles.js'
+import { isSdkRole, type Role } from './roles.js'
 import { type Clock, type Store, systemClock } from './store.js'
 import { audit } from './topology-service.js'
 
@@ -10,6 +10,8 @@ export interface CreateTokenInput {
   name: string
   role: Role
   subject: string
+  /** Required for SDK roles (`client`, `frontend`): the ring whose flags the token reads. */
+  ring?: string | null | undefined
   expiresAt?: string | null | undefined
 }
 
@@ -17,6 +19,12 @@ export interface CreateTokenInput {
 export interface IssuedToken {
   token: ApiToken
   secret: string
+}
+
+/** A presented secret that matched a live token, and until when that token works. */
+export interface VerifiedToken {
+  actor: Actor
+  expiresAt: string | null
 }
 
 export type BootstrapOutcome =
@@ -32,6 +40,8 @@ export class TokenService {
     private readonly store: Store,
     private readonly secrets: TokenSecrets,
     private readonly clock: Clock = systemClock,
+    /** Told after a revocation commits, so caches of authenticated tokens forget it. */
+    private readonly revoked: (tokenId: string) => void = () => {},
   ) {}
 
   async create(context: CommandContext, input: CreateTokenInput): Promise<IssuedToken> {
@@ -42,16 +52,33 @@ export class TokenService {
     if (expiresAt !== null && expiresAt <= this.clock.now().getTime()) {
       throw new InvalidInputError('invalid-expiry', 'expiresAt must be in the future')
     }
+    const ring = input.ring ?? null
+    if (isSdkRole(input.role) && ring === null) {
+      throw new InvalidInputError(
+        'sdk-token-needs-ring',
+        `a '${input.role}' token serves the flags of one ring; name it in "ring" (for example "ring-0")`,
+      )
+    }
+    if (!isSdkRole(input.role) && ring !== null) {
+      throw new InvalidInputError(
+        'ring-only-for-sdk-tokens',
+        `only 'client' and 'frontend' tokens are bound to a ring; a '${input.role}' token reaches every ring, so leave "ring" out`,
+      )
+    }
     // The secret is made outside the transaction so a replayed request never sees a new secret.
     const secret = this.secrets.generate()
     const issued = await executeCommand(
       this.store,
       context,
       async (tx) => {
+        if (ring !== null && !(await tx.rings.findByName(ring))) {
+          throw new InvalidInputError('unknown-ring', `no ring named '${ring}'; create it first`)
+        }
         const token = await tx.apiTokens.insert({
           name: input.name,
           role: input.role,
           subject: input.subject,
+          ring,
           prefix: this.secrets.prefixOf(secret),
           secretHash: this.secrets.hash(secret),
           createdBy: context.actor.subject,
@@ -81,7 +108,7 @@ export class TokenService {
   }
 
   async revoke(context: CommandContext, id: string): Promise<ApiToken> {
-    return executeCommand(this.store, context, async (tx) => {
+    const token = await executeCommand(this.store, context, async (tx) => {
       const before = await tx.apiTokens.findById(id)
       if (!before) throw new NotFoundError('token-not-found', `no token with id '${id}'`)
       if (before.revokedAt !== null) return before
@@ -99,10 +126,17 @@ export class TokenService {
       await audit(tx, context, 'token.revoked', `token:${id}`, { before, after })
       return after
     })
+    this.revoked(id)
+    return token
   }
 
   /** Finds the live token a presented secret belongs to, or refuses. */
   async authenticate(secret: string): Promise<Actor> {
+    return (await this.verify(secret)).actor
+  }
+
+  /** `authenticate`, also saying when the token expires (for callers that cache the answer). */
+  async verify(secret: string): Promise<VerifiedToken> {
     const candidates = await this.store.read.apiTokens.findLiveByPrefix(
       this.secrets.prefixOf(secret),
     )
@@ -116,7 +150,16 @@ export class TokenService {
     if (match.expiresAt !== null && Date.parse(match.expiresAt) <= now.getTime()) {
       throw new UnauthenticatedError('token-expired', 'the token has expired')
     }
-    return { tokenId: match.id, tokenName: match.name, subject: match.subject, role: match.role }
+    return {
+      actor: {
+        tokenId: match.id,
+        tokenName: match.name,
+        subject: match.subject,
+        role: match.role,
+        ring: match.ring,
+      },
+      expiresAt: match.expiresAt,
+    }
   }
 
   /**
@@ -137,6 +180,7 @@ export class TokenService {
         name: 'bootstrap-admin',
         role: 'admin',
         subject: 'bootstrap-admin',
+        ring: null,
         prefix: this.secrets.prefixOf(secret),
         secretHash: this.secrets.hash(secret),
         createdBy: context.actor.subject,

@@ -57,6 +57,7 @@ const actorOf = (tokenId: string): Actor => ({
   tokenName: `${tokenId}-name`,
   subject: `${tokenId}-subject`,
   role: 'pipeline',
+  ring: null,
 })
 
 const withKey = (tokenId: string, key: string, fingerprint: string): CommandContext => ({

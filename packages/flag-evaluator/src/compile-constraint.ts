@@ -1,6 +1,6 @@
 import { RE2JS } from 're2js'
-import type { Constraint, UnleashContext } from './client-features.js'
-import { contextValue } from './context-value.js'
+import type { Constraint } from './client-features.js'
+import type { EvaluationScope, FieldTable } from './evaluation-scope.js'
 import type { ConstraintOrigin } from './explanation.js'
 import { matchesRange, parseIpv4, parseIpv6 } from './ip-address.js'
 import { compareSemver, parseSemver } from './semver.js'
@@ -30,10 +30,6 @@ export const SINGLE_VALUE_OPERATORS = [
 ] as const
 export const OPERATORS: readonly string[] = [...MULTI_VALUE_OPERATORS, ...SINGLE_VALUE_OPERATORS]
 
-export interface Clock {
-  now: () => number
-}
-
 export interface CompiledConstraint {
   kind: 'constraint'
   source: Constraint
@@ -41,14 +37,16 @@ export interface CompiledConstraint {
   /** Why the constraint can never match as written, if so (it still honours `inverted`). */
   invalid?: string
   /** The constraint's verdict, `inverted` already applied. */
-  test: (context: UnleashContext) => boolean
+  test: (scope: EvaluationScope) => boolean
   /** The value the operator looks at, for explanations. */
-  observed: (context: UnleashContext) => string | undefined
+  observed: (scope: EvaluationScope) => string | undefined
 }
 
 export interface MissingSegment {
   kind: 'missing-segment'
   segmentId: number
+  /** Always false: a strategy that uses a missing segment never matches. */
+  test: (scope: EvaluationScope) => boolean
 }
 
 export type ConstraintCheck = CompiledConstraint | MissingSegment
@@ -59,28 +57,26 @@ export const cleanValues = (values: unknown): string[] =>
     ? values.filter((value) => !!value).map((value) => String(value).trim())
     : []
 
-type Test = (context: UnleashContext) => boolean
+type Test = (scope: EvaluationScope) => boolean
 interface OperatorTest {
   test: Test
   invalid?: string
 }
 
-const inTest = (constraint: Constraint): OperatorTest => {
+const inTest = (constraint: Constraint, field: number): OperatorTest => {
   const values = new Set(cleanValues(constraint.values))
-  const name = constraint.contextName
-  const isIn: Test = (context) => {
-    const value = contextValue(context, name)
+  const isIn: Test = (scope) => {
+    const value = scope.value(field)
     return value !== undefined && values.has(value)
   }
-  return { test: constraint.operator === 'IN' ? isIn : (context) => !isIn(context) }
+  return { test: constraint.operator === 'IN' ? isIn : (scope) => !isIn(scope) }
 }
 
-const stringTest = (constraint: Constraint): OperatorTest => {
+const stringTest = (constraint: Constraint, field: number): OperatorTest => {
   const caseInsensitive = !!constraint.caseInsensitive
   const values = cleanValues(constraint.values).map((value) =>
     caseInsensitive ? value.toLocaleLowerCase() : value,
   )
-  const name = constraint.contextName
   const matches =
     constraint.operator === 'STR_STARTS_WITH'
       ? (value: string, candidate: string) => value.startsWith(candidate)
@@ -88,64 +84,52 @@ const stringTest = (constraint: Constraint): OperatorTest => {
         ? (value: string, candidate: string) => value.endsWith(candidate)
         : (value: string, candidate: string) => value.includes(candidate)
   return {
-    test: (context) => {
-      let value = contextValue(context, name)
+    test: (scope) => {
+      const value = caseInsensitive ? scope.lowerCase(field) : scope.value(field)
       if (value === undefined) return false
-      if (caseInsensitive) value = value.toLocaleLowerCase()
-      const seen = value
-      return values.some((candidate) => matches(seen, candidate))
+      for (const candidate of values) if (matches(value, candidate)) return true
+      return false
     },
   }
 }
 
-const numberTest = (constraint: Constraint): OperatorTest => {
+const numberTest = (constraint: Constraint, field: number): OperatorTest => {
   const target = Number(constraint.value)
-  const name = constraint.contextName
-  const compare: (value: number) => boolean =
-    constraint.operator === 'NUM_EQ'
-      ? (value) => value === target
-      : constraint.operator === 'NUM_GT'
-        ? (value) => value > target
-        : constraint.operator === 'NUM_GTE'
-          ? (value) => value >= target
-          : constraint.operator === 'NUM_LT'
-            ? (value) => value < target
-            : (value) => value <= target
   if (Number.isNaN(target)) {
     return {
       test: () => false,
       invalid: `value ${JSON.stringify(constraint.value)} is not a number`,
     }
   }
-  return {
-    test: (context) => {
-      const value = Number(contextValue(context, name))
-      return !Number.isNaN(value) && compare(value)
-    },
+  // NaN (absent or not a number) fails every comparison, as unleash-client's does.
+  switch (constraint.operator) {
+    case 'NUM_EQ':
+      return { test: (scope) => scope.number(field) === target }
+    case 'NUM_GT':
+      return { test: (scope) => scope.number(field) > target }
+    case 'NUM_GTE':
+      return { test: (scope) => scope.number(field) >= target }
+    case 'NUM_LT':
+      return { test: (scope) => scope.number(field) < target }
+    default:
+      return { test: (scope) => scope.number(field) <= target }
   }
 }
 
-export const currentTime = (context: UnleashContext, clock: Clock): number =>
-  context.currentTime ? new Date(context.currentTime).getTime() : clock.now()
-
-const dateTest = (constraint: Constraint, clock: Clock): OperatorTest => {
+const dateTest = (constraint: Constraint): OperatorTest => {
   // unleash-client compares the current time (context.currentTime or now) whatever the contextName.
   const target = new Date(constraint.value as string).getTime()
   const after = constraint.operator === 'DATE_AFTER'
   return {
-    test: (context) => {
-      const now = currentTime(context, clock)
-      return after ? now > target : now < target
-    },
+    test: after ? (scope) => scope.now() > target : (scope) => scope.now() < target,
     ...(Number.isNaN(target)
       ? { invalid: `value ${JSON.stringify(constraint.value)} is not a date` }
       : {}),
   }
 }
 
-const semverTest = (constraint: Constraint): OperatorTest => {
+const semverTest = (constraint: Constraint, field: number): OperatorTest => {
   const target = parseSemver(constraint.value)
-  const name = constraint.contextName
   if (!target) {
     return {
       test: () => false,
@@ -160,10 +144,8 @@ const semverTest = (constraint: Constraint): OperatorTest => {
     SEMVER_LTE: (order: number) => order <= 0,
   }[constraint.operator as 'SEMVER_EQ']
   return {
-    test: (context) => {
-      const value = contextValue(context, name)
-      if (!value || value.startsWith('v')) return false
-      const version = parseSemver(value)
+    test: (scope) => {
+      const version = scope.semver(field)
       return version !== null && accept(compareSemver(version, target))
     },
   }
@@ -173,8 +155,7 @@ const semverTest = (constraint: Constraint): OperatorTest => {
 export const compileRegex = (pattern: string, caseInsensitive: boolean): RE2JS =>
   RE2JS.compile(pattern, caseInsensitive ? RE2JS.CASE_INSENSITIVE : 0)
 
-const regexTest = (constraint: Constraint): OperatorTest => {
-  const name = constraint.contextName
+const regexTest = (constraint: Constraint, field: number): OperatorTest => {
   let regex: RE2JS
   try {
     if (typeof constraint.value !== 'string') throw new Error('no pattern')
@@ -186,78 +167,80 @@ const regexTest = (constraint: Constraint): OperatorTest => {
     }
   }
   return {
-    test: (context) => {
-      const value = contextValue(context, name)
+    test: (scope) => {
+      const value = scope.value(field)
       return value !== undefined && regex.matcher(value).find()
     },
   }
 }
 
-const cidrTest = (constraint: Constraint): OperatorTest => {
+const cidrTest = (constraint: Constraint, field: number): OperatorTest => {
   const ranges = cleanValues(constraint.values).map((range) => ({
     v4: parseIpv4(range),
     v6: parseIpv6(range),
   }))
-  const name = constraint.contextName
+  const v4Ranges = ranges.flatMap((range) => (range.v4 ? [range.v4] : []))
+  const v6Ranges = ranges.flatMap((range) => (range.v6 ? [range.v6] : []))
   return {
-    test: (context) => {
-      const value = contextValue(context, name)
-      if (value === undefined) return false
-      const v4 = parseIpv4(value)
-      if (v4) return ranges.some((range) => range.v4 !== null && matchesRange(v4, range.v4))
-      const v6 = parseIpv6(value)
-      if (v6) return ranges.some((range) => range.v6 !== null && matchesRange(v6, range.v6))
+    test: (scope) => {
+      const address = scope.address(field)
+      if (address === null) return false
+      for (const range of address.family === 4 ? v4Ranges : v6Ranges) {
+        if (matchesRange(address, range)) return true
+      }
       return false
     },
   }
 }
 
-const operatorTest = (constraint: Constraint, clock: Clock): OperatorTest | undefined => {
+const operatorTest = (constraint: Constraint, field: number): OperatorTest | undefined => {
   switch (constraint.operator) {
     case 'IN':
     case 'NOT_IN':
-      return inTest(constraint)
+      return inTest(constraint, field)
     case 'STR_CONTAINS':
     case 'STR_STARTS_WITH':
     case 'STR_ENDS_WITH':
-      return stringTest(constraint)
+      return stringTest(constraint, field)
     case 'NUM_EQ':
     case 'NUM_GT':
     case 'NUM_GTE':
     case 'NUM_LT':
     case 'NUM_LTE':
-      return numberTest(constraint)
+      return numberTest(constraint, field)
     case 'DATE_AFTER':
     case 'DATE_BEFORE':
-      return dateTest(constraint, clock)
+      return dateTest(constraint)
     case 'SEMVER_EQ':
     case 'SEMVER_GT':
     case 'SEMVER_GTE':
     case 'SEMVER_LT':
     case 'SEMVER_LTE':
-      return semverTest(constraint)
+      return semverTest(constraint, field)
     case 'REGEX':
-      return regexTest(constraint)
+      return regexTest(constraint, field)
     case 'IN_CIDR':
-      return cidrTest(constraint)
+      return cidrTest(constraint, field)
     default:
       return undefined
   }
 }
 
+/** Compiles one constraint; its context field gets a number from `fields`. */
 export const compileConstraint = (
   constraint: Constraint,
   origin: ConstraintOrigin,
-  clock: Clock,
+  fields: FieldTable,
 ): CompiledConstraint => {
   const isDate = constraint.operator === 'DATE_AFTER' || constraint.operator === 'DATE_BEFORE'
+  const field = fields.index(String(constraint.contextName))
   const observed = isDate
-    ? (context: UnleashContext) => {
-        const time = currentTime(context, clock)
-        return Number.isNaN(time) ? String(context.currentTime) : new Date(time).toISOString()
+    ? (scope: EvaluationScope) => {
+        const time = scope.now()
+        return Number.isNaN(time) ? String(scope.context.currentTime) : new Date(time).toISOString()
       }
-    : (context: UnleashContext) => contextValue(context, constraint.contextName)
-  const operator = operatorTest(constraint, clock)
+    : (scope: EvaluationScope) => scope.value(field)
+  const operator = operatorTest(constraint, field)
   if (!operator) {
     // An unknown operator is false even when inverted, as in unleash-client.
     return {
@@ -275,7 +258,7 @@ export const compileConstraint = (
     source: constraint,
     origin,
     ...(invalid === undefined ? {} : { invalid }),
-    test: constraint.inverted ? (context) => !test(context) : test,
+    test: constraint.inverted ? (scope) => !test(scope) : test,
     observed,
   }
 }

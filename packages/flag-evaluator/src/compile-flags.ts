@@ -1,5 +1,11 @@
 import { toClientFeaturesState } from './apply-delta.js'
-import { rolloutBucket } from './bucket.js'
+import {
+  type BucketGroup,
+  rolloutBucket,
+  rolloutBucketIn,
+  rolloutGroup,
+  variantGroup,
+} from './bucket.js'
 import type {
   ClientFeaturesDelta,
   ClientFeaturesState,
@@ -7,11 +13,11 @@ import type {
   Feature,
   Segment,
   Strategy,
-  UnleashContext,
   VariantDefinition,
+  VariantResult,
 } from './client-features.js'
-import { type Clock, type ConstraintCheck, compileConstraint } from './compile-constraint.js'
-import { contextValue } from './context-value.js'
+import { type ConstraintCheck, compileConstraint } from './compile-constraint.js'
+import { type Clock, EvaluationScope, FieldTable } from './evaluation-scope.js'
 import type { StrategyFailure } from './explanation.js'
 import { isInSubnet, parseIpv4 } from './ip-address.js'
 
@@ -48,12 +54,38 @@ export interface StrategyVerdict {
   rollout?: number
 }
 
+/** One toggle of the Unleash frontend API (`GET /api/frontend`): an enabled flag and its variant. */
+export interface FrontendToggle {
+  readonly name: string
+  readonly enabled: true
+  readonly variant: Readonly<VariantResult>
+  readonly impressionData: boolean
+}
+
+/** What the frontend API shows for a flag that is on: its toggle, and that toggle as JSON. */
+export interface ServedToggle {
+  /** Built once and frozen. */
+  toggle: FrontendToggle
+  /** `JSON.stringify(toggle)`, made the first time it is asked for. */
+  toggleJson: string | undefined
+}
+
+export interface CompiledVariant extends ServedToggle {
+  definition: VariantDefinition
+  /** The answer for this variant, built once and frozen; `getVariant` hands out copies. */
+  result: Readonly<VariantResult>
+}
+
 export interface CompiledVariants {
   definitions: VariantDefinition[]
+  variants: CompiledVariant[]
   totalWeight: number
   stickiness: string
+  /** The context field of a non-default stickiness; -1 for `default`. */
+  stickinessField: number
   groupId: string
-  overrides: { variant: VariantDefinition; rules: { contextName: string; values: unknown[] }[] }[]
+  group: BucketGroup
+  overrides: { variant: CompiledVariant; rules: { field: number; values: unknown[] }[] }[]
 }
 
 export interface CompiledStrategy {
@@ -61,25 +93,41 @@ export interface CompiledStrategy {
   name: string
   known: boolean
   checks: ConstraintCheck[]
-  rule: (context: UnleashContext, explain: boolean) => StrategyVerdict
+  rule: (scope: EvaluationScope, explain: boolean) => StrategyVerdict
   variants: CompiledVariants | null
 }
 
-export interface CompiledFlag {
+export interface CompiledDependency {
+  source: Dependency
+  /** The parent flag; null when the state does not have it. */
+  parent: CompiledFlag | null
+  expected: 'enabled' | 'disabled'
+  /** Variants the parent must serve; only when it is expected enabled and the list is not empty. */
+  expectedVariants: string[] | undefined
+}
+
+/** A flag; as a `ServedToggle` it is the toggle of the flag on without a variant. */
+export interface CompiledFlag extends ServedToggle {
   name: string
   feature: Feature
   enabled: boolean
   strategies: CompiledStrategy[] | null
   variants: CompiledVariants | null
-  dependencies: Dependency[]
+  dependencies: CompiledDependency[]
 }
 
 export interface CompiledFlags {
   version: number | undefined
   state: ClientFeaturesState
   flags: Map<string, CompiledFlag>
+  /** Every flag once, in the order of the state (the last definition of a repeated name wins). */
+  list: CompiledFlag[]
   segments: Map<number, Segment>
   runtime: Runtime
+  /** The context fields the state reads, numbered. */
+  fields: FieldTable
+  /** Reused by one evaluation at a time, so single-flag calls allocate no caches. */
+  scope: EvaluationScope
 }
 
 const ENABLED: StrategyVerdict = { enabled: true }
@@ -88,10 +136,34 @@ const LIST_SEPARATOR = /\s*,\s*/
 
 const randomRoll = (runtime: Runtime): string => `${Math.round(runtime.random() * 10000) + 1}`
 
+const rolloutFailure = (
+  stickiness: string,
+  stickinessValue: string,
+  groupId: string,
+  bucket: number,
+  percentage: number,
+): StrategyVerdict => ({
+  enabled: false,
+  failure: {
+    code: 'ROLLOUT_NOT_REACHED',
+    stickiness,
+    stickinessValue,
+    groupId,
+    bucket,
+    rollout: percentage,
+  },
+})
+
+/**
+ * A percentage rollout over a compiled group. Percentages of 100 or more let every stickiness
+ * value in and 0 or less (or NaN) none, so those skip the hash unless an explanation wants the
+ * bucket.
+ */
 const rollout = (
   stickiness: string,
   stickinessValue: unknown,
-  groupId: unknown,
+  group: BucketGroup,
+  groupId: string,
   percentage: number,
   explain: boolean,
 ): StrategyVerdict => {
@@ -100,27 +172,23 @@ const rollout = (
       ? { enabled: false, failure: { code: 'STICKINESS_MISSING', stickiness } }
       : DISABLED
   }
-  const bucket = rolloutBucket(String(stickinessValue), String(groupId))
-  const enabled = percentage > 0 && bucket <= percentage
-  if (!explain) return enabled ? ENABLED : DISABLED
-  if (enabled) return { enabled, bucket, rollout: percentage }
-  return {
-    enabled,
-    failure: {
-      code: 'ROLLOUT_NOT_REACHED',
-      stickiness,
-      stickinessValue: String(stickinessValue),
-      groupId: String(groupId),
-      bucket,
-      rollout: percentage,
-    },
+  if (!explain) {
+    if (percentage >= 100) return ENABLED
+    if (!(percentage > 0)) return DISABLED
+    return rolloutBucketIn(group, String(stickinessValue)) <= percentage ? ENABLED : DISABLED
   }
+  const value = String(stickinessValue)
+  const bucket = rolloutBucketIn(group, value)
+  const enabled = percentage > 0 && bucket <= percentage
+  if (enabled) return { enabled, bucket, rollout: percentage }
+  return rolloutFailure(stickiness, value, groupId, bucket, percentage)
 }
 
 const compileRule = (
   strategy: Strategy,
   runtime: Runtime,
-): ((context: UnleashContext, explain: boolean) => StrategyVerdict) => {
+  fields: FieldTable,
+): ((scope: EvaluationScope, explain: boolean) => StrategyVerdict) => {
   const parameters: Record<string, unknown> = strategy.parameters ?? {}
   switch (strategy.name) {
     case 'default':
@@ -128,33 +196,50 @@ const compileRule = (
     case 'flexibleRollout': {
       const percentage = Number(parameters.rollout)
       const stickiness = (parameters.stickiness as string) || 'default'
+      const stickinessValue: (scope: EvaluationScope) => unknown =
+        stickiness === 'default'
+          ? (scope) => scope.rolloutId() || randomRoll(runtime)
+          : stickiness === 'random'
+            ? () => randomRoll(runtime)
+            : (
+                (field) => (scope: EvaluationScope) =>
+                  scope.value(field)
+              )(fields.index(stickiness))
       const groupId = parameters.groupId
-      return (context, explain) => {
-        const value =
-          stickiness === 'default'
-            ? context.userId || context.sessionId || randomRoll(runtime)
-            : stickiness === 'random'
-              ? randomRoll(runtime)
-              : contextValue(context, stickiness)
-        return rollout(
-          stickiness,
-          value,
-          groupId || context.featureToggle || '',
-          percentage,
-          explain,
-        )
+      if (groupId) {
+        const groupText = String(groupId)
+        const group = rolloutGroup(groupText)
+        return (scope, explain) =>
+          rollout(stickiness, stickinessValue(scope), group, groupText, percentage, explain)
+      }
+      // No groupId: the group is context.featureToggle (never set by the SDK) or ''.
+      const emptyGroup = rolloutGroup('')
+      return (scope, explain) => {
+        const fallback = scope.context.featureToggle
+        if (!fallback)
+          return rollout(stickiness, stickinessValue(scope), emptyGroup, '', percentage, explain)
+        const value = stickinessValue(scope)
+        const groupText = String(fallback)
+        if (!value) return rollout(stickiness, value, emptyGroup, groupText, percentage, explain)
+        const bucket = rolloutBucket(String(value), groupText)
+        const enabled = percentage > 0 && bucket <= percentage
+        if (!explain) return enabled ? ENABLED : DISABLED
+        if (enabled) return { enabled, bucket, rollout: percentage }
+        return rolloutFailure(stickiness, String(value), groupText, bucket, percentage)
       }
     }
     case 'gradualRolloutUserId':
     case 'gradualRolloutSessionId': {
       const percentage = Number(parameters.percentage)
-      const groupId = parameters.groupId || ''
+      const groupText = String(parameters.groupId || '')
+      const group = rolloutGroup(groupText)
       const field = strategy.name === 'gradualRolloutUserId' ? 'userId' : 'sessionId'
-      return (context, explain) => rollout(field, context[field], groupId, percentage, explain)
+      return (scope, explain) =>
+        rollout(field, scope.context[field], group, groupText, percentage, explain)
     }
     case 'gradualRolloutRandom': {
       const percentage = Number(parameters.percentage)
-      return (_context, explain) => {
+      return (_scope, explain) => {
         const roll = Math.floor(runtime.random() * 100) + 1
         const enabled = percentage >= roll
         if (!explain) return enabled ? ENABLED : DISABLED
@@ -167,10 +252,11 @@ const compileRule = (
       const userIds = new Set(
         parameters.userIds ? String(parameters.userIds).split(LIST_SEPARATOR) : [],
       )
-      return (context, explain) => {
-        const enabled = context.userId !== undefined && userIds.has(context.userId)
+      return (scope, explain) => {
+        const userId = scope.context.userId
+        const enabled = userId !== undefined && userIds.has(userId)
         if (enabled || !explain) return enabled ? ENABLED : DISABLED
-        return { enabled, failure: { code: 'USER_NOT_LISTED', userId: context.userId } }
+        return { enabled, failure: { code: 'USER_NOT_LISTED', userId } }
       }
     }
     case 'remoteAddress': {
@@ -179,15 +265,21 @@ const compileRule = (
             .split(LIST_SEPARATOR)
             .map((range) => ({ text: range, parsed: parseIpv4(range) }))
         : []
-      return (context, explain) => {
-        const remoteAddress = context.remoteAddress
-        let parsed: ReturnType<typeof parseIpv4> | undefined
-        const enabled = ranges.some((range) => {
-          if (range.text === remoteAddress) return true
-          if (!range.parsed) return false
-          if (parsed === undefined) parsed = parseIpv4(remoteAddress || '')
-          return parsed !== null && isInSubnet(parsed, range.parsed)
-        })
+      return (scope, explain) => {
+        const remoteAddress = scope.context.remoteAddress
+        let enabled = false
+        for (const range of ranges) {
+          if (range.text === remoteAddress) {
+            enabled = true
+            break
+          }
+          if (!range.parsed) continue
+          const parsed = scope.remoteAddress()
+          if (parsed !== null && isInSubnet(parsed, range.parsed)) {
+            enabled = true
+            break
+          }
+        }
         if (enabled || !explain) return enabled ? ENABLED : DISABLED
         return { enabled, failure: { code: 'REMOTE_ADDRESS_NOT_LISTED', remoteAddress } }
       }
@@ -202,56 +294,95 @@ const compileRule = (
         enabled: false,
         failure: { code: 'HOSTNAME_NOT_LISTED', hostname },
       }
-      return (_context, explain) => (enabled ? ENABLED : explain ? failure : DISABLED)
+      return (_scope, explain) => (enabled ? ENABLED : explain ? failure : DISABLED)
     }
     default:
-      return (_context, explain) =>
+      return (_scope, explain) =>
         explain ? { enabled: false, failure: { code: 'UNKNOWN_STRATEGY' } } : DISABLED
   }
 }
 
+const frozenVariantResult = (variant: VariantDefinition): Readonly<VariantResult> =>
+  Object.freeze({
+    name: variant.name,
+    enabled: true,
+    ...(variant.payload === undefined ? {} : { payload: variant.payload }),
+    feature_enabled: true,
+    featureEnabled: true,
+  })
+
+const frozenToggle = (feature: Feature, variant: Readonly<VariantResult>): FrontendToggle =>
+  Object.freeze({
+    name: feature.name,
+    enabled: true,
+    variant,
+    impressionData: !!feature.impressionData,
+  })
+
+const NO_VARIANT_ON: Readonly<VariantResult> = Object.freeze({
+  name: 'disabled',
+  enabled: false,
+  feature_enabled: true,
+  featureEnabled: true,
+})
+
 const compileVariants = (
+  feature: Feature,
   definitions: VariantDefinition[] | null | undefined,
   stickiness: unknown,
   groupId: unknown,
+  fields: FieldTable,
 ): CompiledVariants | null => {
   if (!Array.isArray(definitions) || definitions.length === 0) return null
+  const variants = definitions.map((definition) => {
+    const result = frozenVariantResult(definition)
+    return { definition, result, toggle: frozenToggle(feature, result), toggleJson: undefined }
+  })
+  const stickinessText = stickiness === undefined ? 'default' : String(stickiness)
+  const groupText = String(groupId)
   return {
     definitions,
+    variants,
     // Summed with `+` like unleash-client, so malformed weights misbehave the same way.
     totalWeight: definitions.reduce((total, variant) => total + variant.weight, 0),
-    stickiness: stickiness === undefined ? 'default' : String(stickiness),
-    groupId: String(groupId),
-    overrides: definitions
-      .filter((variant) => variant.overrides)
+    stickiness: stickinessText,
+    stickinessField: stickinessText === 'default' ? -1 : fields.index(stickinessText),
+    groupId: groupText,
+    group: variantGroup(groupText),
+    overrides: variants
+      .filter((variant) => variant.definition.overrides)
       .map((variant) => ({
         variant,
-        rules: (variant.overrides ?? []).map((override) => ({
-          contextName: override.contextName,
+        rules: (variant.definition.overrides ?? []).map((override) => ({
+          field: fields.index(String(override.contextName)),
           values: Array.isArray(override.values) ? override.values : [],
         })),
       })),
   }
 }
 
+const alwaysFalse = () => false
+
 const compileStrategy = (
+  feature: Feature,
   strategy: Strategy,
   index: number,
   segments: Map<number, Segment>,
   runtime: Runtime,
+  fields: FieldTable,
 ): CompiledStrategy => {
   const checks: ConstraintCheck[] = (strategy.constraints ?? []).map((constraint, i) =>
-    compileConstraint(constraint, { kind: 'strategy', constraintIndex: i }, runtime),
+    compileConstraint(constraint, { kind: 'strategy', constraintIndex: i }, fields),
   )
   for (const segmentId of strategy.segments ?? []) {
     const segment = segments.get(segmentId)
     if (!segment) {
-      checks.push({ kind: 'missing-segment', segmentId })
+      checks.push({ kind: 'missing-segment', segmentId, test: alwaysFalse })
       continue
     }
     for (const [i, constraint] of (segment.constraints ?? []).entries()) {
       checks.push(
-        compileConstraint(constraint, { kind: 'segment', segmentId, constraintIndex: i }, runtime),
+        compileConstraint(constraint, { kind: 'segment', segmentId, constraintIndex: i }, fields),
       )
     }
   }
@@ -262,18 +393,21 @@ const compileStrategy = (
     name: strategy.name,
     known: (STRATEGY_NAMES as readonly string[]).includes(strategy.name),
     checks,
-    rule: compileRule(strategy, runtime),
+    rule: compileRule(strategy, runtime, fields),
     variants: compileVariants(
+      feature,
       strategy.variants,
       firstVariant?.stickiness || parameters.stickiness,
       parameters.groupId,
+      fields,
     ),
   }
 }
 
 /**
  * Compiles a client-features state (or a delta stream) once, so evaluation does no parsing:
- * regexes, CIDRs, semvers and dates are parsed, IN lists are Sets and segments are inlined.
+ * regexes, CIDRs, semvers and dates are parsed, IN lists are Sets, segments are inlined, group
+ * ids are pre-hashed and context fields are numbered.
  */
 export const compileFlags = (
   input: ClientFeaturesState | ClientFeaturesDelta,
@@ -285,6 +419,7 @@ export const compileFlags = (
     now: options.now ?? Date.now,
     hostname: options.hostname,
   }
+  const fields = new FieldTable()
   const segments = new Map<number, Segment>((state.segments ?? []).map((s) => [s.id, s]))
   const flags = new Map<string, CompiledFlag>()
   for (const feature of state.features) {
@@ -293,15 +428,42 @@ export const compileFlags = (
       feature,
       enabled: !!feature.enabled,
       strategies: Array.isArray(feature.strategies)
-        ? feature.strategies.map((strategy, i) => compileStrategy(strategy, i, segments, runtime))
+        ? feature.strategies.map((strategy, i) =>
+            compileStrategy(feature, strategy, i, segments, runtime, fields),
+          )
         : null,
       variants: compileVariants(
+        feature,
         feature.variants,
         feature.variants?.[0]?.stickiness ?? undefined,
         feature.name,
+        fields,
       ),
-      dependencies: feature.dependencies ?? [],
+      dependencies: [],
+      toggle: frozenToggle(feature, NO_VARIANT_ON),
+      toggleJson: undefined,
     })
   }
-  return { version: state.version, state, flags, segments, runtime }
+  for (const flag of flags.values()) {
+    flag.dependencies = (flag.feature.dependencies ?? []).map((dependency) => {
+      const expected = dependency.enabled === false ? 'disabled' : 'enabled'
+      return {
+        source: dependency,
+        parent: flags.get(dependency.feature) ?? null,
+        expected,
+        expectedVariants:
+          expected === 'enabled' && dependency.variants?.length ? dependency.variants : undefined,
+      }
+    })
+  }
+  return {
+    version: state.version,
+    state,
+    flags,
+    list: [...flags.values()],
+    segments,
+    runtime,
+    fields,
+    scope: new EvaluationScope(fields.names, runtime),
+  }
 }

@@ -1,14 +1,17 @@
-import { variantBucket } from './bucket.js'
-import type { UnleashContext, VariantDefinition, VariantResult } from './client-features.js'
+import { variantBucketIn } from './bucket.js'
+import type { UnleashContext, VariantResult } from './client-features.js'
 import type {
   CompiledFlag,
   CompiledFlags,
   CompiledStrategy,
+  CompiledVariant,
   CompiledVariants,
+  FrontendToggle,
   Runtime,
+  ServedToggle,
 } from './compile-flags.js'
-import { contextValue } from './context-value.js'
 import { describeExplanation } from './describe-explanation.js'
+import { EvaluationScope } from './evaluation-scope.js'
 import type {
   Decision,
   Explanation,
@@ -17,79 +20,75 @@ import type {
   VariantSource,
 } from './explanation.js'
 
-interface VariantPick {
-  variant: VariantDefinition
-  override: boolean
-  bucket?: number
-}
-
-interface FlagVerdict {
-  enabled: boolean
-  strategy?: CompiledStrategy
-  pick?: VariantPick
-}
-
 interface Trace {
   decision?: Decision
   strategies: StrategyOutcome[]
+  /** Where the variant came from; set by `chooseVariant`. */
+  source?: VariantSource
 }
 
-const DEFAULT_STICKINESS_FIELDS = ['userId', 'sessionId', 'remoteAddress'] as const
-const OFF: FlagVerdict = { enabled: false }
-
-const stickinessValue = (context: UnleashContext, stickiness: string, runtime: Runtime): string => {
-  if (stickiness !== 'default') {
-    return contextValue(context, stickiness) || String(Math.round(runtime.random() * 100000))
-  }
-  for (const field of DEFAULT_STICKINESS_FIELDS) {
-    const value = context[field]
-    if (typeof value === 'string' && value !== '') return value
-  }
-  return String(Math.round(runtime.random() * 100000))
+/** A flag that is on without a matching strategy (its strategy list is empty). */
+const NO_STRATEGY: CompiledStrategy = {
+  index: -1,
+  name: '',
+  known: true,
+  checks: [],
+  rule: () => ({ enabled: true }),
+  variants: null,
 }
+
+const randomStickiness = (runtime: Runtime): string => String(Math.round(runtime.random() * 100000))
 
 const overrideMatches = (
   rules: CompiledVariants['overrides'][number]['rules'],
-  context: UnleashContext,
-): boolean =>
-  rules.some((rule) => {
-    const value = contextValue(context, rule.contextName)
-    return rule.values.some((candidate) => candidate === value)
-  })
+  scope: EvaluationScope,
+): boolean => {
+  for (const rule of rules) {
+    const value = scope.value(rule.field)
+    if (rule.values.includes(value)) return true
+  }
+  return false
+}
 
+/** The variant a context gets among weighted variants, or undefined when none is picked. */
 const selectVariant = (
   variants: CompiledVariants,
-  context: UnleashContext,
+  scope: EvaluationScope,
   runtime: Runtime,
-): VariantPick | undefined => {
+  pick: { override: boolean; bucket?: number } | undefined,
+): CompiledVariant | undefined => {
   if (variants.totalWeight <= 0) return undefined
   for (const { variant, rules } of variants.overrides) {
-    if (overrideMatches(rules, context)) return { variant, override: true }
+    if (overrideMatches(rules, scope)) {
+      if (pick) pick.override = true
+      return variant
+    }
   }
-  const target = variantBucket(
-    stickinessValue(context, variants.stickiness, runtime),
-    variants.groupId,
-    variants.totalWeight,
-  )
+  const stickinessValue =
+    (variants.stickinessField === -1 ? scope.variantId() : scope.value(variants.stickinessField)) ||
+    randomStickiness(runtime)
+  const target = variantBucketIn(variants.group, stickinessValue, variants.totalWeight)
+  if (pick) pick.bucket = target
   let counter = 0
-  for (const variant of variants.definitions) {
-    if (variant.weight === 0) continue
-    counter += variant.weight
+  for (const variant of variants.variants) {
+    const weight = variant.definition.weight
+    if (weight === 0) continue
+    counter += weight
     // Written as !(a < b) rather than a >= b so NaN weights pick like unleash-client does.
-    if (!(counter < target)) return { variant, override: false, bucket: target }
+    if (!(counter < target)) return variant
   }
   return undefined
 }
 
 const constraintsFailure = (
   strategy: CompiledStrategy,
-  context: UnleashContext,
+  scope: EvaluationScope,
 ): StrategyFailure | undefined => {
   for (const check of strategy.checks) {
     if (check.kind === 'missing-segment') {
       return { code: 'SEGMENT_NOT_FOUND', segmentId: check.segmentId }
     }
-    if (!check.test(context)) {
+    if (!check.test(scope)) {
       const { source } = check
       return {
         code: 'CONSTRAINT_FAILED',
@@ -100,7 +99,7 @@ const constraintsFailure = (
         ...(source.value === undefined ? {} : { value: source.value }),
         inverted: !!source.inverted,
         caseInsensitive: !!source.caseInsensitive,
-        contextValue: check.observed(context),
+        contextValue: check.observed(scope),
         ...(check.invalid === undefined ? {} : { invalid: check.invalid }),
       }
     }
@@ -108,71 +107,70 @@ const constraintsFailure = (
   return undefined
 }
 
-const constraintsPass = (strategy: CompiledStrategy, context: UnleashContext): boolean => {
-  for (const check of strategy.checks) {
-    if (check.kind === 'missing-segment' || !check.test(context)) return false
-  }
+const constraintsPass = (strategy: CompiledStrategy, scope: EvaluationScope): boolean => {
+  for (const check of strategy.checks) if (!check.test(scope)) return false
   return true
 }
 
-const strategiesVerdict = (
-  compiled: CompiledFlags,
+/** The first strategy that matches, or null. */
+const matchStrategy = (
   strategies: CompiledStrategy[],
-  context: UnleashContext,
+  scope: EvaluationScope,
   trace: Trace | undefined,
-): FlagVerdict => {
-  for (const strategy of strategies) {
-    if (!trace) {
-      if (!strategy.known || !constraintsPass(strategy, context)) continue
-      if (!strategy.rule(context, false).enabled) continue
-    } else {
-      const outcome: StrategyOutcome = {
-        strategyIndex: strategy.index,
-        strategyName: strategy.name,
-        matched: false,
-      }
-      trace.strategies.push(outcome)
-      const failure = strategy.known
-        ? constraintsFailure(strategy, context)
-        : ({ code: 'UNKNOWN_STRATEGY' } as const)
-      if (failure) {
-        outcome.failure = failure
-        continue
-      }
-      const verdict = strategy.rule(context, true)
-      if (!verdict.enabled) {
-        if (verdict.failure) outcome.failure = verdict.failure
-        continue
-      }
-      outcome.matched = true
-      if (verdict.bucket !== undefined) outcome.bucket = verdict.bucket
-      if (verdict.rollout !== undefined) outcome.rollout = verdict.rollout
-      trace.decision = {
-        code: 'STRATEGY_MATCHED',
-        strategyIndex: strategy.index,
-        strategyName: strategy.name,
+): CompiledStrategy | null => {
+  if (!trace) {
+    for (const strategy of strategies) {
+      if (
+        strategy.known &&
+        constraintsPass(strategy, scope) &&
+        strategy.rule(scope, false).enabled
+      ) {
+        return strategy
       }
     }
-    const pick = strategy.variants
-      ? selectVariant(strategy.variants, context, compiled.runtime)
-      : undefined
-    return pick ? { enabled: true, strategy, pick } : { enabled: true, strategy }
+    return null
   }
-  if (trace) trace.decision = { code: 'NO_STRATEGY_MATCHED' }
-  return OFF
+  for (const strategy of strategies) {
+    const outcome: StrategyOutcome = {
+      strategyIndex: strategy.index,
+      strategyName: strategy.name,
+      matched: false,
+    }
+    trace.strategies.push(outcome)
+    const failure = strategy.known
+      ? constraintsFailure(strategy, scope)
+      : ({ code: 'UNKNOWN_STRATEGY' } as const)
+    if (failure) {
+      outcome.failure = failure
+      continue
+    }
+    const verdict = strategy.rule(scope, true)
+    if (!verdict.enabled) {
+      if (verdict.failure) outcome.failure = verdict.failure
+      continue
+    }
+    outcome.matched = true
+    if (verdict.bucket !== undefined) outcome.bucket = verdict.bucket
+    if (verdict.rollout !== undefined) outcome.rollout = verdict.rollout
+    trace.decision = {
+      code: 'STRATEGY_MATCHED',
+      strategyIndex: strategy.index,
+      strategyName: strategy.name,
+    }
+    return strategy
+  }
+  trace.decision = { code: 'NO_STRATEGY_MATCHED' }
+  return null
 }
 
 const dependenciesMet = (
   compiled: CompiledFlags,
   flag: CompiledFlag,
-  context: UnleashContext,
+  scope: EvaluationScope,
   trace: Trace | undefined,
 ): boolean => {
   for (const dependency of flag.dependencies) {
-    const parent = compiled.flags.get(dependency.feature)
-    const expected = dependency.enabled === false ? 'disabled' : 'enabled'
-    const expectedVariants =
-      expected === 'enabled' && dependency.variants?.length ? dependency.variants : undefined
+    const { parent, expected, expectedVariants } = dependency
     const unmet = (
       cause: Extract<Decision, { code: 'DEPENDENCY_UNMET' }>['cause'],
       variant?: string,
@@ -180,7 +178,7 @@ const dependenciesMet = (
       if (trace) {
         trace.decision = {
           code: 'DEPENDENCY_UNMET',
-          parent: dependency.feature,
+          parent: dependency.source.feature,
           expected,
           ...(expectedVariants ? { expectedVariants } : {}),
           cause,
@@ -191,41 +189,98 @@ const dependenciesMet = (
     }
     if (!parent) return unmet('PARENT_NOT_FOUND')
     if (parent.dependencies.length > 0) return unmet('PARENT_HAS_DEPENDENCIES')
+    const matched = matchFlag(compiled, parent, scope, undefined)
     if (expectedVariants) {
-      const variant = resolveVariant(compiled, parent, context, undefined)
-      if (!variant.feature_enabled) return unmet('PARENT_DISABLED', variant.name)
-      if (!expectedVariants.includes(variant.name)) {
-        return unmet('VARIANT_NOT_EXPECTED', variant.name)
+      if (!matched) return unmet('PARENT_DISABLED', 'disabled')
+      const name = chooseVariant(compiled, parent, matched, scope, undefined)?.definition.name
+      if (!expectedVariants.includes(name ?? 'disabled')) {
+        return unmet('VARIANT_NOT_EXPECTED', name ?? 'disabled')
       }
     } else {
-      const enabled = flagVerdict(compiled, parent, context, undefined).enabled
-      if (expected === 'enabled' && !enabled) return unmet('PARENT_DISABLED')
-      if (expected === 'disabled' && enabled) return unmet('PARENT_ENABLED')
+      if (expected === 'enabled' && !matched) return unmet('PARENT_DISABLED')
+      if (expected === 'disabled' && matched) return unmet('PARENT_ENABLED')
     }
   }
   return true
 }
 
-const flagVerdict = (
+/** The strategy that turns the flag on (`NO_STRATEGY` for an empty list), or null when off. */
+const matchFlag = (
   compiled: CompiledFlags,
   flag: CompiledFlag,
-  context: UnleashContext,
+  scope: EvaluationScope,
   trace: Trace | undefined,
-): FlagVerdict => {
+): CompiledStrategy | null => {
   if (!flag.enabled) {
     if (trace) trace.decision = { code: 'FLAG_DISABLED' }
-    return OFF
+    return null
   }
-  if (flag.dependencies.length > 0 && !dependenciesMet(compiled, flag, context, trace)) return OFF
+  if (flag.dependencies.length > 0 && !dependenciesMet(compiled, flag, scope, trace)) return null
   if (!flag.strategies) {
     if (trace) trace.decision = { code: 'STRATEGIES_NOT_AN_ARRAY' }
-    return OFF
+    return null
   }
   if (flag.strategies.length === 0) {
     if (trace) trace.decision = { code: 'NO_STRATEGIES' }
-    return { enabled: true }
+    return NO_STRATEGY
   }
-  return strategiesVerdict(compiled, flag.strategies, context, trace)
+  return matchStrategy(flag.strategies, scope, trace)
+}
+
+/**
+ * The variant of a flag that is on: the matched strategy's variants first, then the flag's own.
+ * Undefined means the flag serves the `disabled` variant.
+ */
+const chooseVariant = (
+  compiled: CompiledFlags,
+  flag: CompiledFlag,
+  strategy: CompiledStrategy,
+  scope: EvaluationScope,
+  trace: Trace | undefined,
+): CompiledVariant | undefined => {
+  const pick = trace
+    ? { override: false as boolean, bucket: undefined as number | undefined }
+    : undefined
+  if (strategy.variants) {
+    const variant = selectVariant(strategy.variants, scope, compiled.runtime, pick)
+    if (variant) {
+      if (trace && pick) {
+        trace.source = {
+          code: 'STRATEGY_VARIANT',
+          strategyIndex: strategy.index,
+          override: pick.override,
+          ...(pick.override || pick.bucket === undefined ? {} : { bucket: pick.bucket }),
+        }
+      }
+      return variant
+    }
+    if (pick) {
+      pick.override = false
+      pick.bucket = undefined
+    }
+  }
+  const variant = flag.variants
+    ? selectVariant(flag.variants, scope, compiled.runtime, pick)
+    : undefined
+  if (trace && pick) {
+    trace.source = variant
+      ? {
+          code: 'FEATURE_VARIANT',
+          override: pick.override,
+          ...(pick.override || pick.bucket === undefined ? {} : { bucket: pick.bucket }),
+        }
+      : { code: 'NO_VARIANTS' }
+  }
+  return variant
+}
+
+/** The compiled state's scope, started on `context`; a fresh one if that one is in use. */
+const beginScope = (compiled: CompiledFlags, context: UnleashContext): EvaluationScope => {
+  let scope = compiled.scope
+  if (scope.busy) scope = new EvaluationScope(compiled.fields.names, compiled.runtime)
+  scope.busy = true
+  scope.begin(context)
+  return scope
 }
 
 const disabledVariant = (featureEnabled: boolean): VariantResult => ({
@@ -235,59 +290,52 @@ const disabledVariant = (featureEnabled: boolean): VariantResult => ({
   featureEnabled,
 })
 
-const variantResult = (variant: VariantDefinition): VariantResult => ({
-  name: variant.name,
-  enabled: true,
-  ...(variant.payload === undefined ? {} : { payload: variant.payload }),
-  feature_enabled: true,
-  featureEnabled: true,
-})
+const copyVariant = (variant: CompiledVariant): VariantResult => {
+  const { result } = variant
+  return result.payload === undefined
+    ? { name: result.name, enabled: true, feature_enabled: true, featureEnabled: true }
+    : {
+        name: result.name,
+        enabled: true,
+        payload: result.payload,
+        feature_enabled: true,
+        featureEnabled: true,
+      }
+}
 
 const resolveVariant = (
   compiled: CompiledFlags,
   flag: CompiledFlag | undefined,
-  context: UnleashContext,
-  sources: { source?: VariantSource; trace?: Trace } | undefined,
+  scope: EvaluationScope,
+  trace: Trace | undefined,
 ): VariantResult => {
-  const note = (source: VariantSource) => {
-    if (sources) sources.source = source
-  }
   if (!flag) {
-    note({ code: 'FLAG_OFF' })
+    if (trace) trace.source = { code: 'FLAG_OFF' }
     return disabledVariant(false)
   }
-  const verdict = flagVerdict(compiled, flag, context, sources?.trace)
-  if (!verdict.enabled) {
-    note({ code: 'FLAG_OFF' })
+  const strategy = matchFlag(compiled, flag, scope, trace)
+  if (!strategy) {
+    if (trace) trace.source = { code: 'FLAG_OFF' }
     return disabledVariant(false)
   }
-  if (verdict.pick && verdict.strategy) {
-    const { pick } = verdict
-    note({
-      code: 'STRATEGY_VARIANT',
-      strategyIndex: verdict.strategy.index,
-      override: pick.override,
-      ...(pick.bucket === undefined ? {} : { bucket: pick.bucket }),
-    })
-    return variantResult(pick.variant)
-  }
-  const pick = flag.variants ? selectVariant(flag.variants, context, compiled.runtime) : undefined
-  if (!pick) {
-    note({ code: 'NO_VARIANTS' })
-    return disabledVariant(true)
-  }
-  note({
-    code: 'FEATURE_VARIANT',
-    override: pick.override,
-    ...(pick.bucket === undefined ? {} : { bucket: pick.bucket }),
-  })
-  return variantResult(pick.variant)
+  const variant = chooseVariant(compiled, flag, strategy, scope, trace)
+  return variant ? copyVariant(variant) : disabledVariant(true)
 }
 
 /** Whether the flag is on for this context; an unknown flag is off. */
-export const isEnabled = (compiled: CompiledFlags, name: string, context: UnleashContext = {}) => {
+export const isEnabled = (
+  compiled: CompiledFlags,
+  name: string,
+  context: UnleashContext = {},
+): boolean => {
   const flag = compiled.flags.get(name)
-  return flag ? flagVerdict(compiled, flag, context, undefined).enabled : false
+  if (!flag?.enabled) return false
+  const scope = beginScope(compiled, context)
+  try {
+    return matchFlag(compiled, flag, scope, undefined) !== null
+  } finally {
+    scope.end()
+  }
 }
 
 /** The variant for this context, shaped like unleash-client's `getVariant`. */
@@ -295,7 +343,16 @@ export const getVariant = (
   compiled: CompiledFlags,
   name: string,
   context: UnleashContext = {},
-): VariantResult => resolveVariant(compiled, compiled.flags.get(name), context, undefined)
+): VariantResult => {
+  const flag = compiled.flags.get(name)
+  if (!flag?.enabled) return disabledVariant(false)
+  const scope = beginScope(compiled, context)
+  try {
+    return resolveVariant(compiled, flag, scope, undefined)
+  } finally {
+    scope.end()
+  }
+}
 
 /** Evaluates the flag and says why: which strategy and constraint decided, or what failed. */
 export const explain = (
@@ -305,8 +362,13 @@ export const explain = (
 ): Explanation => {
   const flag = compiled.flags.get(name)
   const trace: Trace = { strategies: [] }
-  const sources: { source?: VariantSource; trace: Trace } = { trace }
-  const variant = resolveVariant(compiled, flag, context, sources)
+  const scope = beginScope(compiled, context)
+  let variant: VariantResult
+  try {
+    variant = resolveVariant(compiled, flag, scope, trace)
+  } finally {
+    scope.end()
+  }
   const decision: Decision = flag
     ? (trace.decision ?? { code: 'NO_STRATEGY_MATCHED' })
     : { code: 'FLAG_NOT_FOUND' }
@@ -315,7 +377,7 @@ export const explain = (
     enabled: variant.feature_enabled,
     variant,
     decision,
-    variantSource: sources.source ?? { code: 'FLAG_OFF' },
+    variantSource: trace.source ?? { code: 'FLAG_OFF' },
     strategies: trace.strategies,
   }
   return { ...explanation, message: describeExplanation(explanation) }
@@ -334,4 +396,61 @@ export const evaluate = (
 ): Evaluation => {
   const variant = getVariant(compiled, name, context)
   return { enabled: variant.feature_enabled, variant }
+}
+
+/** What a flag that is on serves (the flag itself when it has no variant), or null when off. */
+const servedToggle = (
+  compiled: CompiledFlags,
+  flag: CompiledFlag,
+  scope: EvaluationScope,
+): ServedToggle | null => {
+  if (!flag.enabled) return null
+  const strategy = matchFlag(compiled, flag, scope, undefined)
+  if (strategy === null) return null
+  return chooseVariant(compiled, flag, strategy, scope, undefined) ?? flag
+}
+
+/**
+ * Every flag that is on for this context with its variant, in state order, shaped like the
+ * toggles of the Unleash frontend API (`{ toggles: evaluateAll(...) }` is its response body).
+ * One pass: each context field is read and parsed once for all flags. The toggles are shared
+ * between calls and frozen; copy one before changing it.
+ */
+export const evaluateAll = (
+  compiled: CompiledFlags,
+  context: UnleashContext = {},
+): FrontendToggle[] => {
+  const scope = beginScope(compiled, context)
+  try {
+    const toggles: FrontendToggle[] = []
+    for (const flag of compiled.list) {
+      const served = servedToggle(compiled, flag, scope)
+      if (served !== null) toggles.push(served.toggle)
+    }
+    return toggles
+  } finally {
+    scope.end()
+  }
+}
+
+/**
+ * `JSON.stringify(evaluateAll(compiled, context))`, byte for byte, from JSON that each toggle
+ * keeps once it has been serialised: a frontend API response does not pay to serialise the same
+ * toggles again for every request.
+ */
+export const evaluateAllJson = (compiled: CompiledFlags, context: UnleashContext = {}): string => {
+  const scope = beginScope(compiled, context)
+  try {
+    const parts: string[] = []
+    for (const flag of compiled.list) {
+      const served = servedToggle(compiled, flag, scope)
+      if (served !== null) {
+        served.toggleJson ??= JSON.stringify(served.toggle)
+        parts.push(served.toggleJson)
+      }
+    }
+    return `[${parts.join(',')}]`
+  } finally {
+    scope.end()
+  }
 }

@@ -16,11 +16,18 @@ export type {
   VariantResult,
 } from './client-features.js'
 export { OPERATORS } from './compile-constraint.js'
-export type { CompiledFlags, CompileOptions } from './compile-flags.js'
+export type { CompiledFlags, CompileOptions, FrontendToggle } from './compile-flags.js'
 export { compileFlags, STRATEGY_NAMES } from './compile-flags.js'
 export { describeExplanation } from './describe-explanation.js'
 export type { Evaluation } from './evaluate.js'
-export { evaluate, explain, getVariant, isEnabled } from './evaluate.js'
+export {
+  evaluate,
+  evaluateAll,
+  evaluateAllJson,
+  explain,
+  getVariant,
+  isEnabled,
+} from './evaluate.js'
 export type {
   ConstraintOrigin,
   Decision,

@@ -11,31 +11,58 @@ export interface IpAddress {
 
 const OCTET = '(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])'
 const IPV4 = new RegExp(`^${OCTET}\\.${OCTET}\\.${OCTET}\\.${OCTET}$`)
-const IPV4_SUFFIX = /\/\d{1,2}$/
 const IPV6_SUFFIX = /\/\d{1,3}(?=%|$)/
 const IPV6_BAD_CHARACTERS = /[^0-9a-f:/%]/i
 const IPV6_BAD_SHAPE = /([0-9a-f]{5,}|:{3,}|[^:]:$|^:[^:]|\/$)/i
 const LEADING_ZERO = /^0\d/
 
-const parseIpv4Words = (address: string): number | null => {
-  if (address.length > 15) return null
-  const octets = address.split('.')
-  if (octets.some((octet) => LEADING_ZERO.test(octet))) return null
-  if (!IPV4.test(address)) return null
-  return octets.reduce((word, octet) => word * 256 + Number(octet), 0)
-}
+const DOT = 46
+const SLASH = 47
+const ZERO = 48
+const digit = (code: number): number => (code >= ZERO && code <= ZERO + 9 ? code - ZERO : -1)
 
+/**
+ * A dotted quad with an optional `/0`–`/32` suffix. Hand-written for speed, it accepts what the
+ * ip-address rules do: four decimal octets of at most 255, no leading zeros, nothing else.
+ */
 export const parseIpv4 = (input: string): IpAddress | null => {
-  let address = input
+  let end = input.length
   let prefix = 32
-  const suffix = IPV4_SUFFIX.exec(address)
-  if (suffix) {
-    prefix = Number.parseInt(suffix[0].slice(1), 10)
-    if (prefix > 32) return null
-    address = address.replace(IPV4_SUFFIX, '')
+  const last = end > 1 ? digit(input.charCodeAt(end - 1)) : -1
+  if (last !== -1) {
+    if (input.charCodeAt(end - 2) === SLASH) {
+      prefix = last
+      end -= 2
+    } else if (end > 2 && input.charCodeAt(end - 3) === SLASH) {
+      const tens = digit(input.charCodeAt(end - 2))
+      if (tens !== -1) {
+        prefix = tens * 10 + last
+        if (prefix > 32) return null
+        end -= 3
+      }
+    }
   }
-  const word = parseIpv4Words(address)
-  return word === null ? null : { family: 4, words: [word], prefix }
+  if (end > 15) return null
+  let word = 0
+  let octets = 0
+  let i = 0
+  for (;;) {
+    const start = i
+    let octet = 0
+    for (let d = digit(input.charCodeAt(i)); i < end && d !== -1; d = digit(input.charCodeAt(i))) {
+      octet = octet * 10 + d
+      i++
+    }
+    const length = i - start
+    if (length === 0 || length > 3 || octet > 255) return null
+    if (length > 1 && input.charCodeAt(start) === ZERO) return null
+    word = word * 256 + octet
+    octets++
+    if (i === end) break
+    if (input.charCodeAt(i) !== DOT || octets === 4) return null
+    i++
+  }
+  return octets === 4 ? { family: 4, words: [word], prefix } : null
 }
 
 export const parseIpv6 = (input: string): IpAddress | null => {
@@ -99,8 +126,9 @@ const samePrefix = (a: IpAddress, b: IpAddress, bits: number): boolean => {
   for (let i = 0; remaining > 0; i++) {
     const take = Math.min(remaining, wordBits)
     const shift = wordBits - take
-    const x = Math.floor((a.words[i] ?? 0) / 2 ** shift)
-    const y = Math.floor((b.words[i] ?? 0) / 2 ** shift)
+    // Words are unsigned and below 2^32, and shift is at most 31, so >>> is an exact division.
+    const x = (a.words[i] ?? 0) >>> shift
+    const y = (b.words[i] ?? 0) >>> shift
     if (x !== y) return false
     remaining -= take
   }

@@ -17,9 +17,39 @@ const FULL = new RegExp(
 )
 const DIGITS = /^[0-9]+$/
 
+/** `major.minor.patch` and nothing else, the common case, without the regular expression. */
+const parsePlain = (version: string): Semver | null => {
+  const parts = [0, 0, 0]
+  let part = 0
+  let start = 0
+  for (let i = 0; i <= version.length; i++) {
+    const code = version.charCodeAt(i)
+    if (code >= 48 && code <= 57) {
+      parts[part] = (parts[part] as number) * 10 + (code - 48)
+      continue
+    }
+    const digits = i - start
+    // Leading zeros and long numbers take the full path, which rejects or range-checks them.
+    if (digits === 0 || digits > 15 || (digits > 1 && version.charCodeAt(start) === 48)) return null
+    if (i === version.length) break
+    if (code !== 46 || part === 2) return null
+    part++
+    start = i + 1
+  }
+  if (part !== 2) return null
+  return {
+    major: parts[0] as number,
+    minor: parts[1] as number,
+    patch: parts[2] as number,
+    prerelease: [],
+  }
+}
+
 /** Parses like `new SemVer(version)` of the `semver` package (strict mode); null when it throws. */
 export const parseSemver = (version: unknown): Semver | null => {
   if (typeof version !== 'string' || version.length > MAX_LENGTH) return null
+  const plain = parsePlain(version)
+  if (plain) return plain
   const match = FULL.exec(version.trim())
   if (!match) return null
   const major = Number(match[1])

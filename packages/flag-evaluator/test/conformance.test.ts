@@ -1,6 +1,6 @@
 import t from 'tap'
 import type { ClientFeaturesDelta, ClientFeaturesState, UnleashContext } from '../src/index.js'
-import { compileFlags, getVariant, isEnabled } from '../src/index.js'
+import { compileFlags, evaluateAll, getVariant, isEnabled } from '../src/index.js'
 import { readSpecFiles } from './fixtures/spec-dir.js'
 
 const files = readSpecFiles()
@@ -16,6 +16,10 @@ for (const { file, spec } of files) {
         isEnabled(compiled, test.toggleName, test.context as UnleashContext),
         test.expectedResult,
       )
+      const toggle = evaluateAll(compiled, test.context as UnleashContext).find(
+        (toggle) => toggle.name === test.toggleName,
+      )
+      t.equal(toggle !== undefined, test.expectedResult, 'evaluateAll agrees')
     })
   }
   for (const test of spec.variantTests ?? []) {
@@ -31,6 +35,11 @@ for (const { file, spec } of files) {
       const comparable = 'payload' in test.expectedResult ? { ...rest, payload } : rest
       t.same(comparable, test.expectedResult)
       t.strictSame(Object.keys(comparable).sort(), Object.keys(test.expectedResult).sort())
+      const toggle = evaluateAll(compiled, test.context as UnleashContext).find(
+        (toggle) => toggle.name === test.toggleName,
+      )
+      if (actual.feature_enabled) t.same(toggle?.variant, actual, 'evaluateAll agrees')
+      else t.equal(toggle, undefined, 'evaluateAll leaves the flag out')
     })
   }
 }

@@ -1,7 +1,15 @@
 import { once } from 'node:events'
 import t from 'tap'
 import type { ClientFeaturesState, Feature, UnleashContext, VariantResult } from '../src/index.js'
-import { compileFlags, getVariant, isEnabled, OPERATORS, STRATEGY_NAMES } from '../src/index.js'
+import {
+  compileFlags,
+  evaluateAll,
+  evaluateAllJson,
+  getVariant,
+  isEnabled,
+  OPERATORS,
+  STRATEGY_NAMES,
+} from '../src/index.js'
 import { picker, randomContext, randomState, seededRandom } from './fixtures/random-flag-state.js'
 
 // unleash-client reads the host name once, when it is first loaded.
@@ -242,4 +250,44 @@ t.test(`our evaluator agrees with unleash-client (seed ${seed})`, async (t) => {
     STRATEGY_NAMES.every((name) => strategies.has(name)),
     'the generated state uses every strategy',
   )
+})
+
+t.test(`evaluateAll agrees with unleash-client flag by flag (seed ${seed})`, async (t) => {
+  const pick = picker(seededRandom(seed + 1))
+  const state = randomState(pick, FLAG_COUNT)
+  const contexts = Array.from({ length: CONTEXT_COUNT }, () => randomContext(pick))
+  const unleash = await startUnleash(state)
+  t.teardown(() => unleash.destroy())
+  const compiled = compileFlags(state, { hostname: HOSTNAME, random: () => roll })
+
+  let disagreements = 0
+  let served = 0
+  for (const context of contexts) {
+    roll = pick.int(0, 999) / 1000
+    const merged = { appName: APP_NAME, environment: 'default', ...context }
+    const toggles = evaluateAll(compiled, merged)
+    t.equal(evaluateAllJson(compiled, merged), JSON.stringify(toggles), 'the JSON is the toggles')
+    const byName = new Map(toggles.map((toggle) => [toggle.name, toggle]))
+    served += toggles.length
+    for (const feature of state.features) {
+      const reference = theirs(unleash, feature.name, context)
+      const toggle = byName.get(feature.name)
+      const mine: Answer = {
+        enabled: toggle !== undefined,
+        variant: toggle?.variant ?? {
+          name: 'disabled',
+          enabled: false,
+          feature_enabled: false,
+          featureEnabled: false,
+        },
+      }
+      if (!same(mine, reference)) {
+        if (disagreements < 3) t.comment(JSON.stringify({ flag: feature.name, context, roll }))
+        disagreements++
+      }
+      if (toggle && toggle.impressionData !== !!feature.impressionData) disagreements++
+    }
+  }
+  t.equal(disagreements, 0, 'no disagreements between evaluateAll and unleash-client')
+  t.ok(served > 0, `${served} toggles served`)
 })

@@ -1,6 +1,8 @@
 import { createRequire } from 'node:module'
 import t from 'tap'
+import { rolloutBucketIn, rolloutGroup, variantBucketIn, variantGroup } from '../src/bucket.js'
 import { murmurhash3X86Hash32, rolloutBucket, variantBucket } from '../src/index.js'
+import { hashPrefix, murmurhash3X86Hash32After } from '../src/murmurhash3-x86-hash32.js'
 import { picker, seededRandom } from './fixtures/random-flag-state.js'
 
 const require = createRequire(import.meta.url)
@@ -59,4 +61,30 @@ t.test('agrees with murmurhash3js and unleash-client buckets on random input', a
   t.equal(checked, 2000)
   t.equal(rolloutBucket('123', 'gr1'), 73)
   t.equal(variantBucket('123', 'gr1', 1000), 796)
+})
+
+t.test('a pre-hashed prefix gives the hash of prefix + key for every split', async (t) => {
+  const random = seededRandom(77)
+  const pick = picker(random)
+  const alphabet = ['a', 'Z', '0', ':', '-', 'ø', '😊', '你', '\u0000', '\uffff']
+  let checked = 0
+  for (let i = 0; i < 3000; i++) {
+    const prefix = pick.some(alphabet, 9).join('')
+    const key = pick.some(alphabet, 9).join('')
+    const seed = Math.floor(random() * 2 ** 32)
+    if (
+      murmurhash3X86Hash32After(hashPrefix(prefix, seed), key) !==
+      murmurhash3X86Hash32(prefix + key, seed)
+    ) {
+      t.fail(`${JSON.stringify(prefix)} + ${JSON.stringify(key)} seed ${seed}`)
+    }
+    if (rolloutBucketIn(rolloutGroup(prefix), key) !== rolloutBucket(key, prefix)) {
+      t.fail(`rollout bucket of ${JSON.stringify(prefix)}:${JSON.stringify(key)}`)
+    }
+    if (variantBucketIn(variantGroup(prefix), key, 1000) !== variantBucket(key, prefix, 1000)) {
+      t.fail(`variant bucket of ${JSON.stringify(prefix)}:${JSON.stringify(key)}`)
+    }
+    checked++
+  }
+  t.equal(checked, 3000)
 })

@@ -91,6 +91,33 @@ t.test('IPv4 and IPv6 acceptance matches ip-address', async (t) => {
   t.equal(mismatches, 0)
 })
 
+t.test('dotted quads parse to the address and prefix ip-address reads', async (t) => {
+  const octets = ['0', '1', '9', '10', '99', '100', '199', '249', '255', '256', '00', '01', '']
+  const suffixes = ['', '', '/0', '/8', '/24', '/32', '/33', '/08', '/', '/123', '//8', ' ', '.']
+  let compared = 0
+  let valid = 0
+  for (let i = 0; i < 5000; i++) {
+    const candidate =
+      Array.from({ length: pick.chance(0.9) ? 4 : pick.int(3, 5) }, () => pick(octets)).join('.') +
+      pick(suffixes)
+    const ours = parseIpv4(candidate)
+    if ((ours !== null) !== Address4.isValid(candidate)) t.fail(`IPv4 ${JSON.stringify(candidate)}`)
+    if (ours) {
+      const reference = new Address4(candidate)
+      if (
+        BigInt(ours.words[0] ?? -1) !== reference.bigInt() ||
+        ours.prefix !== reference.subnetMask
+      ) {
+        t.fail(`IPv4 ${JSON.stringify(candidate)} read as ${ours.words[0]}/${ours.prefix}`)
+      }
+      valid++
+    }
+    compared++
+  }
+  t.equal(compared, 5000)
+  t.ok(valid > 250, `${valid} valid addresses compared`)
+})
+
 t.test('subnet membership matches ip-address', async (t) => {
   const v4 = [
     '10.0.0.1',

@@ -6,23 +6,34 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import fp from 'fastify-plugin'
 import { adminBootstrapPlugin } from './plugins/app/admin-bootstrap.js'
 import { domainServicesPlugin } from './plugins/app/domain-services.js'
+import { flagSnapshotsPlugin } from './plugins/app/flag-snapshots.js'
 import { authPlugin } from './plugins/infra/auth.js'
+import { corsPlugin } from './plugins/infra/cors.js'
 import { databasePlugin } from './plugins/infra/database.js'
 import { errorHandlerPlugin } from './plugins/infra/error-handler.js'
 import { swaggerPlugin } from './plugins/infra/swagger.js'
 import { validationPlugin } from './plugins/infra/validation.js'
+import { clientApiRoutes } from './routes/client-api/client-api-routes.js'
+import { clientStreamingRoutes } from './routes/client-api/client-streaming-routes.js'
 import { deploymentRoutes } from './routes/deployments/deployment-routes.js'
+import { evaluationRoutes } from './routes/evaluation/evaluation-routes.js'
 import { eventRoutes } from './routes/events/event-routes.js'
 import { eventStreamRoutes } from './routes/events/event-stream-routes.js'
+import { flagMetricsRoutes } from './routes/flags/flag-metrics-routes.js'
+import { flagRoutes } from './routes/flags/flag-routes.js'
 import { freezeWindowRoutes } from './routes/freeze-windows/freeze-window-routes.js'
+import { frontendApiRoutes } from './routes/frontend-api/frontend-api-routes.js'
 import { haltRoutes } from './routes/halts/halt-routes.js'
 import { healthRoutes } from './routes/health/health-routes.js'
+import { ofrepRoutes } from './routes/ofrep/ofrep-routes.js'
 import { releaseRoutes } from './routes/releases/release-routes.js'
 import { ringRoutes } from './routes/rings/ring-routes.js'
 import { scaleUnitRoutes } from './routes/scale-units/scale-unit-routes.js'
+import { segmentRoutes } from './routes/segments/segment-routes.js'
 import { serviceRoutes } from './routes/services/service-routes.js'
 import { tokenRoutes } from './routes/tokens/token-routes.js'
 import { webhookRoutes } from './routes/webhooks/webhook-routes.js'
+import { flagMetricsWriterPlugin } from './workers/flag-metrics-writer.js'
 import { promotionWorkerPlugin } from './workers/promotion-worker.js'
 import { webhookSenderPlugin } from './workers/webhook-sender.js'
 
@@ -35,6 +46,10 @@ export interface AppOptions {
   engineIntervalMs?: number | undefined
   /** How often the webhook sender looks for due deliveries; 0 turns the timer off. */
   webhookIntervalMs?: number | undefined
+  /** How often flag snapshots are checked against the database's revisions; 0 turns it off. */
+  flagCheckIntervalMs?: number | undefined
+  /** How often SDK metrics held in memory are written; 0 writes only on close and on read. */
+  flagMetricsIntervalMs?: number | undefined
 }
 
 /**
@@ -42,18 +57,24 @@ export interface AppOptions {
  * encapsulated, so whoever builds it (the server, a test) sees its decorators.
  */
 export const app = fp(async function ringmaster(fastify: FastifyInstance, options: AppOptions) {
-  fastify.addHook('onSend', async (request, reply) => {
+  fastify.addHook('onSend', (request, reply, payload, done) => {
     reply.header('x-request-id', request.id)
+    done(null, payload)
   })
   await fastify.register(errorHandlerPlugin)
   await fastify.register(validationPlugin)
+  await fastify.register(corsPlugin)
   await fastify.register(databasePlugin, { target: options.database })
   await fastify.register(domainServicesPlugin, { clock: options.clock })
+  await fastify.register(flagSnapshotsPlugin, { checkIntervalMs: options.flagCheckIntervalMs })
   await fastify.register(authPlugin)
   await fastify.register(swaggerPlugin)
   await fastify.register(adminBootstrapPlugin, { adminToken: options.adminToken })
   await fastify.register(promotionWorkerPlugin, { intervalMs: options.engineIntervalMs ?? 1000 })
   await fastify.register(webhookSenderPlugin, { intervalMs: options.webhookIntervalMs ?? 1000 })
+  await fastify.register(flagMetricsWriterPlugin, {
+    intervalMs: options.flagMetricsIntervalMs ?? 10_000,
+  })
 
   await fastify.register(healthRoutes)
   await fastify.register(tokenRoutes)
@@ -67,6 +88,14 @@ export const app = fp(async function ringmaster(fastify: FastifyInstance, option
   await fastify.register(haltRoutes)
   await fastify.register(freezeWindowRoutes)
   await fastify.register(webhookRoutes)
+  await fastify.register(flagRoutes)
+  await fastify.register(segmentRoutes)
+  await fastify.register(flagMetricsRoutes)
+  await fastify.register(evaluationRoutes)
+  await fastify.register(clientApiRoutes)
+  await fastify.register(clientStreamingRoutes)
+  await fastify.register(frontendApiRoutes)
+  await fastify.register(ofrepRoutes)
 })
 
 const requestIdPattern = /^[A-Za-z0-9._:-]{1,128}$/

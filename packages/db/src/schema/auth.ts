@@ -8,6 +8,9 @@ export const apiTokens = pgTable(
     name: text('name').notNull(),
     role: text('role').notNull(),
     subject: text('subject').notNull(),
+    // The one ring an SDK token (roles client and frontend) serves; null for every other role.
+    // Not a foreign key: a token names its ring the way releases do, and outlives its deletion.
+    ring: text('ring'),
     // The non-secret start of the token, for lookup; the rest is only ever stored as a SHA-256 hash.
     prefix: text('prefix').notNull(),
     secretHash: text('secret_hash').notNull(),

@@ -1,5 +1,6 @@
 export * from './audit.js'
 export * from './auth.js'
+export * from './flags.js'
 export * from './fleet.js'
 export * from './line-stops.js'
 export * from './releases.js'

@@ -41,7 +41,7 @@ function approval(
 }
 
 function actor(subject: string, role: Role): Actor {
-  return { tokenId: `tok-${subject}`, tokenName: `${subject}'s token`, subject, role }
+  return { tokenId: `tok-${subject}`, tokenName: `${subject}'s token`, subject, role, ring: null }
 }
 
 const release: Release = {

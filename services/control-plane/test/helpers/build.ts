@@ -12,8 +12,11 @@ export interface TestApp {
   /** Every route the app registered, with its declared access. */
   routes: RouteOptions[]
   adminToken: string
-  /** A new token with this role; its subject defaults to `<role>-<random>`. */
-  tokenFor(role: Role, subject?: string): Promise<string>
+  /**
+   * A new token with this role; its subject defaults to `<role>-<random>`. SDK roles (`client`,
+   * `frontend`) need the ring they serve.
+   */
+  tokenFor(role: Role, subject?: string, ring?: string): Promise<string>
   request(init: ApiRequest): Promise<ApiResponse>
   /** Waits until the promotion engine has nothing running. */
   settle(): Promise<void>
@@ -45,6 +48,8 @@ export interface BuildOptions {
   engineIntervalMs?: number
   /** The webhook sender's timer; off by default, like the promotion timer. */
   webhookIntervalMs?: number
+  /** How often flag snapshots are compared with the database (the app's default when unset). */
+  flagCheckIntervalMs?: number
 }
 
 /**
@@ -67,6 +72,7 @@ export async function build(t: Test, options: BuildOptions = {}): Promise<TestAp
     clock: options.clock,
     engineIntervalMs: options.engineIntervalMs ?? 0,
     webhookIntervalMs: options.webhookIntervalMs ?? 0,
+    flagCheckIntervalMs: options.flagCheckIntervalMs,
   })
   await fastify.ready()
   t.teardown(async () => {
@@ -106,11 +112,11 @@ export async function build(t: Test, options: BuildOptions = {}): Promise<TestAp
       await fastify.promotionWorker.tick()
       await fastify.promotionWorker.settle()
     },
-    async tokenFor(role, subject = `${role}-${randomUUID().slice(0, 8)}`) {
+    async tokenFor(role, subject = `${role}-${randomUUID().slice(0, 8)}`, ring) {
       const response = await request({
         method: 'POST',
         url: '/v1/tokens',
-        body: { name: `${role}-token`, role, subject },
+        body: { name: `${role}-token`, role, subject, ...(ring !== undefined && { ring }) },
       })
       if (response.status !== 201) {
         throw new Error(`could not create a ${role} token: ${JSON.stringify(response.body)}`)

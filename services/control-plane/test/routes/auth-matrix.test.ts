@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import { type Role, roles } from '@ringmaster/domain'
+import { isSdkRole, type Role, roles } from '@ringmaster/domain'
 import type { RouteOptions } from 'fastify'
 import t from 'tap'
 import type { RouteAccess } from '../../src/plugins/infra/auth.js'
@@ -8,7 +8,15 @@ import { build } from '../helpers/build.js'
 // Every route × every role, from the routes the app really registered: a new route is covered the
 // moment it exists, and a route that forgets to declare its roles fails the app at start-up.
 
-const expectedPublicRoutes = ['GET /healthz', 'GET /openapi.json', 'GET /readyz']
+const expectedPublicRoutes = [
+  'GET /healthz',
+  'GET /openapi.json',
+  'GET /readyz',
+  // CORS preflights of the browser-facing flag APIs.
+  'OPTIONS /api/frontend',
+  'OPTIONS /api/frontend/*',
+  'OPTIONS /ofrep/*',
+]
 
 t.test('every route declares who may call it', async (t) => {
   const { routes } = await build(t)
@@ -27,7 +35,15 @@ t.test('every route declares who may call it', async (t) => {
 t.test('auth matrix: no token, a bad token, and every role on every protected route', async (t) => {
   const { routes, request, tokenFor } = await build(t)
   const tokens = new Map<Role, string>()
-  for (const role of roles) tokens.set(role, await tokenFor(role))
+  const ring = await request({
+    method: 'POST',
+    url: '/v1/rings',
+    body: { name: 'ring-0', order: 0 },
+  })
+  t.equal(ring.status, 201)
+  for (const role of roles) {
+    tokens.set(role, await tokenFor(role, undefined, isSdkRole(role) ? 'ring-0' : undefined))
+  }
 
   const protectedRoutes = routes.filter(
     (route) => Array.isArray(route.config?.access) && route.method !== 'HEAD',

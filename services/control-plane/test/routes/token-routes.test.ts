@@ -162,3 +162,89 @@ t.test('secrets never reach the log', async (t) => {
   t.notMatch(log, created.body.secret)
   t.notMatch(log, adminToken)
 })
+
+t.test('SDK tokens are bound to one ring and reach only SDK routes', async (t) => {
+  const { request } = await build(t)
+  await request({ method: 'POST', url: '/v1/rings', body: { name: 'ring-0', order: 0 } })
+
+  const created = await request({
+    method: 'POST',
+    url: '/v1/tokens',
+    body: { name: 'checkout-server', role: 'client', subject: 'checkout', ring: 'ring-0' },
+  })
+  t.equal(created.status, 201)
+  t.match(created.body.token, { role: 'client', ring: 'ring-0', subject: 'checkout' })
+
+  const adminRoute = await request({
+    method: 'GET',
+    url: '/v1/services',
+    token: created.body.secret,
+  })
+  t.equal(adminRoute.status, 403, 'an SDK token is authenticated, then refused by role')
+  t.equal(adminRoute.body.type, '/problems/role-not-allowed')
+  t.match(adminRoute.body.detail, "role 'client' may not call this route")
+
+  const withoutRing = await request({
+    method: 'POST',
+    url: '/v1/tokens',
+    body: { name: 'web', role: 'frontend', subject: 'web' },
+  })
+  t.equal(withoutRing.status, 400)
+  t.equal(withoutRing.body.type, '/problems/sdk-token-needs-ring')
+  t.match(withoutRing.body.detail, 'name it in "ring"')
+
+  const unknownRing = await request({
+    method: 'POST',
+    url: '/v1/tokens',
+    body: { name: 'web', role: 'frontend', subject: 'web', ring: 'ring-9' },
+  })
+  t.equal(unknownRing.status, 400)
+  t.equal(unknownRing.body.type, '/problems/unknown-ring')
+
+  const ringOnPipeline = await request({
+    method: 'POST',
+    url: '/v1/tokens',
+    body: { name: 'ci', role: 'pipeline', subject: 'ci', ring: 'ring-0' },
+  })
+  t.equal(ringOnPipeline.status, 400)
+  t.equal(ringOnPipeline.body.type, '/problems/ring-only-for-sdk-tokens')
+
+  const listed = await request({ method: 'GET', url: '/v1/tokens' })
+  t.same(
+    listed.body.tokens.map((token: { name: string; ring: string | null }) => [
+      token.name,
+      token.ring,
+    ]),
+    [
+      ['bootstrap-admin', null],
+      ['checkout-server', 'ring-0'],
+    ],
+    'refused requests created nothing',
+  )
+})
+
+t.test('a revoked SDK token stops working at once, though SDK tokens are cached', async (t) => {
+  const { request } = await build(t)
+  await request({ method: 'POST', url: '/v1/rings', body: { name: 'ring-0', order: 0 } })
+  const created = await request({
+    method: 'POST',
+    url: '/v1/tokens',
+    body: { name: 'web', role: 'frontend', subject: 'web', ring: 'ring-0' },
+  })
+  const poll = () =>
+    request({
+      method: 'GET',
+      url: '/api/frontend?userId=u1',
+      token: null,
+      // Browser SDKs send the bare token; only SDK routes accept it without "Bearer ".
+      headers: { authorization: created.body.secret },
+    })
+  const before = await poll()
+  t.equal(before.status, 200)
+  t.same(before.body, { toggles: [] })
+  const revoked = await request({ method: 'DELETE', url: `/v1/tokens/${created.body.token.id}` })
+  t.equal(revoked.status, 200)
+  const after = await poll()
+  t.equal(after.status, 401)
+  t.equal(after.body.type, '/problems/invalid-token')
+})

@@ -2,6 +2,8 @@ import {
   AuditService,
   type Clock,
   DeploymentService,
+  FlagMetricsService,
+  FlagService,
   ReleaseEngine,
   ReleaseService,
   StopTheLineService,
@@ -25,6 +27,8 @@ declare module 'fastify' {
     stopTheLine: StopTheLineService
     releaseEngine: ReleaseEngine
     webhooks: WebhookService
+    flags: FlagService
+    flagMetrics: FlagMetricsService
   }
 }
 
@@ -40,13 +44,28 @@ export const domainServicesPlugin = fp(
     // The promotion worker is registered after this plugin; commands reach it when they run.
     const changed = (releaseIds: number[]) => fastify.promotionWorker?.kick(releaseIds)
     fastify.decorate('topology', new TopologyService(fastify.store))
-    fastify.decorate('tokens', new TokenService(fastify.store, tokenSecrets))
+    fastify.decorate(
+      'tokens',
+      // The auth plugin is registered after this one; revocations reach its cache when they run.
+      new TokenService(fastify.store, tokenSecrets, systemClock, (id) =>
+        fastify.sdkTokens?.forget(id),
+      ),
+    )
     fastify.decorate('audit', new AuditService(fastify.store))
     fastify.decorate('releases', new ReleaseService(fastify.store, clock, changed))
     fastify.decorate('deployments', new DeploymentService(fastify.store, clock, changed))
     fastify.decorate('stopTheLine', new StopTheLineService(fastify.store, clock, changed))
     fastify.decorate('releaseEngine', new ReleaseEngine(fastify.store, clock))
     fastify.decorate('webhooks', new WebhookService(fastify.store, webhookSecrets, clock))
+    fastify.decorate(
+      'flags',
+      // Refreshing this replica's snapshots before answering: a client that changes a flag and
+      // then polls the same replica sees its change.
+      new FlagService(fastify.store, (rings) =>
+        Promise.all(rings.map((ring) => fastify.flagSnapshots?.refresh(ring))).then(() => {}),
+      ),
+    )
+    fastify.decorate('flagMetrics', new FlagMetricsService(fastify.store, clock))
   },
   { name: 'domain-services', dependencies: ['database'] },
 )

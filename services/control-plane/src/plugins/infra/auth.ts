@@ -1,19 +1,26 @@
 import { createHash } from 'node:crypto'
+import { tokenRevocationsChannel } from '@ringmaster/db'
 import {
   type Actor,
   type CommandContext,
   ForbiddenError,
   InvalidInputError,
+  isSdkRole,
   type Role,
   UnauthenticatedError,
 } from '@ringmaster/domain'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
+import { SdkTokenCache } from './sdk-token-cache.js'
 
 /** Every route says who may call it: a list of roles, or 'public' for health and docs. */
 export type RouteAccess = readonly Role[] | 'public'
 
 declare module 'fastify' {
+  interface FastifyInstance {
+    /** Recently checked SDK tokens; the token service tells it about revocations. */
+    sdkTokens: SdkTokenCache
+  }
   interface FastifyContextConfig {
     access?: RouteAccess
   }
@@ -38,6 +45,17 @@ const touchIntervalMs = 60_000
 export const authPlugin = fp(
   async (fastify: FastifyInstance) => {
     const lastTouched = new Map<string, number>()
+    const sdkTokens = new SdkTokenCache((secret) => fastify.tokens.authenticate(secret))
+    fastify.decorate('sdkTokens', sdkTokens)
+    // Revocations on any replica reach this one's cache; a reconnect may have missed some.
+    const unlisten = await fastify.database.listen(
+      tokenRevocationsChannel,
+      (tokenId) => sdkTokens.forget(tokenId),
+      () => sdkTokens.clear(),
+    )
+    fastify.addHook('onClose', async () => {
+      await unlisten().catch(() => {})
+    })
 
     fastify.decorateRequest('actor', null)
     fastify.decorateRequest('requireActor', function (this: FastifyRequest) {
@@ -55,8 +73,9 @@ export const authPlugin = fp(
     })
 
     // Tells a retrying client that it got the stored answer of its first attempt.
-    fastify.addHook('onSend', async (request, reply) => {
+    fastify.addHook('onSend', (request, reply, payload, done) => {
       if (request.command?.idempotency?.replayed) reply.header('idempotent-replayed', 'true')
+      done(null, payload)
     })
 
     fastify.addHook('onRoute', (route) => {
@@ -66,17 +85,7 @@ export const authPlugin = fp(
       }
     })
 
-    fastify.addHook('onRequest', async (request) => {
-      const access = request.routeOptions.config.access
-      if (access === undefined || access === 'public') return
-      const secret = bearerToken(request.headers.authorization)
-      if (secret === undefined) {
-        throw new UnauthenticatedError(
-          'missing-token',
-          'send an API token as "Authorization: Bearer <token>"',
-        )
-      }
-      const actor = await fastify.tokens.authenticate(secret)
+    const authorize = (request: FastifyRequest, access: readonly Role[], actor: Actor) => {
       if (!access.includes(actor.role)) {
         throw new ForbiddenError(
           'role-not-allowed',
@@ -85,11 +94,47 @@ export const authPlugin = fp(
       }
       request.actor = actor
       const now = Date.now()
-      if (now - (lastTouched.get(actor.tokenId) ?? 0) > touchIntervalMs) {
-        lastTouched.set(actor.tokenId, now)
-        await fastify.tokens.touch(actor.tokenId)
+      if (now - (lastTouched.get(actor.tokenId) ?? 0) <= touchIntervalMs) return undefined
+      lastTouched.set(actor.tokenId, now)
+      // Only a "last used" time: not worth failing a request over, and SDK reads, which must
+      // go on while the database is down, do not wait for it.
+      const touched = fastify.tokens.touch(actor.tokenId).catch((error) => {
+        request.log.warn({ err: error }, 'could not record when the token was last used')
+      })
+      return isSdkRole(actor.role) ? undefined : touched
+    }
+
+    // A callback hook with a synchronous path for cached SDK tokens: SDK polls are the hot path,
+    // and a promise per request is measurable there (docs/benchmarks.md).
+    fastify.addHook('onRequest', (request, _reply, done) => {
+      let pending: Promise<unknown> | undefined
+      try {
+        pending = authenticate(request)
+      } catch (error) {
+        return done(error as Error)
       }
+      if (pending === undefined) return done()
+      pending.then(() => done(), done)
     })
+
+    /** Undefined when the request is settled at once (public route, fresh SDK token). */
+    const authenticate = (request: FastifyRequest): Promise<unknown> | undefined => {
+      const access = request.routeOptions.config.access
+      if (access === undefined || access === 'public') return undefined
+      const sdkRoute = access.some(isSdkRole)
+      const secret = bearerToken(request.headers.authorization, sdkRoute)
+      if (secret === undefined) {
+        throw new UnauthenticatedError(
+          'missing-token',
+          sdkRoute
+            ? 'send the SDK token as "Authorization: <token>" or "Authorization: Bearer <token>"'
+            : 'send an API token as "Authorization: Bearer <token>"',
+        )
+      }
+      const cached = sdkTokens.fresh(secret)
+      if (cached) return authorize(request, access, cached)
+      return sdkTokens.actorFor(secret).then((actor) => authorize(request, access, actor))
+    }
   },
   { name: 'auth', dependencies: ['domain-services'] },
 )
@@ -99,9 +144,15 @@ function isFrameworkRoute(url: string): boolean {
   return url === '/docs' || url.startsWith('/docs/')
 }
 
-function bearerToken(header: string | undefined): string | undefined {
+/**
+ * `Bearer <token>`; on routes SDKs call, also the bare token, because Unleash SDKs send the token
+ * as the whole header. Elsewhere a bare value is refused so a mistyped header gets a clear answer.
+ */
+function bearerToken(header: string | undefined, allowBare: boolean): string | undefined {
   if (!header) return undefined
-  const match = /^Bearer\s+(\S+)\s*$/i.exec(header)
+  const match = (allowBare ? /^(?:Bearer\s+)?(\S+)\s*$/i : /^Bearer\s+(\S+)\s*$/i).exec(
+    header.trim(),
+  )
   return match?.[1]
 }
 

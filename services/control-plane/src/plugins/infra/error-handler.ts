@@ -5,6 +5,7 @@ import {
   InvalidInputError,
   NotFoundError,
   UnauthenticatedError,
+  UnavailableError,
 } from '@ringmaster/domain'
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
@@ -18,6 +19,7 @@ const domainStatuses: [typeof DomainError, number][] = [
   [ForbiddenError, 403],
   [NotFoundError, 404],
   [ConflictError, 409],
+  [UnavailableError, 503],
 ]
 
 const titles: Record<number, string> = {

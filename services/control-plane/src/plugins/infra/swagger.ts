@@ -53,6 +53,22 @@ export const swaggerPlugin = fp(
           { name: 'halts', description: 'Stop the line, for everything or one service or ring' },
           { name: 'freeze-windows', description: 'Planned periods when promotions wait' },
           { name: 'webhooks', description: 'Signed push delivery of work to executors' },
+          { name: 'flags', description: 'Feature flags and their state in each ring' },
+          { name: 'segments', description: 'Named constraint sets that flag strategies share' },
+          { name: 'evaluation', description: 'Flag answers for a context, with the reasons' },
+          {
+            name: 'client-api',
+            description:
+              'The Unleash client API for server-side SDKs (client tokens): features, delta, streaming, metrics',
+          },
+          {
+            name: 'frontend-api',
+            description: 'The Unleash frontend API for browser SDKs (frontend tokens)',
+          },
+          {
+            name: 'ofrep',
+            description: 'OpenFeature Remote Evaluation Protocol (client and frontend tokens)',
+          },
         ],
       },
       refResolver: {

@@ -4,7 +4,7 @@ import { Name, Nullable, StringEnum, Timestamp } from '../../schemas/common.js'
 
 export const TokenRole = StringEnum(
   roles,
-  'admin: everything; approver: approves releases; pipeline: creates releases and runs executors; sre: operates rollouts; viewer: reads',
+  'admin: everything; approver: approves releases; pipeline: creates releases and runs executors; sre: operates rollouts; viewer: reads; client: a server-side Unleash SDK reading the flags of one ring; frontend: a browser SDK (frontend API) for one ring',
 )
 
 export const ApiToken = Type.Object(
@@ -16,6 +16,9 @@ export const ApiToken = Type.Object(
       description:
         'The person or pipeline the token stands for; approvals and audit events record it',
     }),
+    ring: Nullable(
+      Type.String({ description: 'The ring whose flags a client or frontend token reads' }),
+    ),
     prefix: Type.String({
       description: 'The first characters of the secret, to tell tokens apart',
     }),
@@ -37,6 +40,16 @@ export const CreateTokenBody = Type.Object(
       maxLength: 200,
       description: 'The person (e.g. jane@example.com) or pipeline the token stands for',
     }),
+    ring: Type.Optional(
+      Nullable(
+        Type.String({
+          minLength: 1,
+          maxLength: 100,
+          description:
+            'Required for client and frontend tokens: the ring (Unleash environment) whose flags they read. Leave it out for other roles',
+        }),
+      ),
+    ),
     expiresAt: Type.Optional(Nullable(Timestamp('When the token stops working; omit for never'))),
   },
   { additionalProperties: false },

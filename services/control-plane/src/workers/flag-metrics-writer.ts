@@ -1,0 +1,40 @@
+import type { FastifyInstance } from 'fastify'
+import fp from 'fastify-plugin'
+
+export interface FlagMetricsWriterOptions {
+  /** How often SDK metrics held in memory are written; 0 = only on close and when read. */
+  intervalMs: number
+}
+
+/**
+ * Writes the SDK metrics and registrations this replica has added up (see FlagMetricsService) on
+ * a timer and once more on close. A failed write keeps the counts for the next one.
+ */
+export const flagMetricsWriterPlugin = fp(
+  async (fastify: FastifyInstance, options: FlagMetricsWriterOptions) => {
+    const log = fastify.log.child({ component: 'flag-metrics-writer' })
+    let failing = false
+    const write = async () => {
+      try {
+        await fastify.flagMetrics.flush()
+        if (failing) log.info('flag metrics written again')
+        failing = false
+      } catch (error) {
+        if (!failing)
+          log.error({ err: error }, 'could not write flag metrics; keeping them in memory')
+        failing = true
+      }
+    }
+    let timer: NodeJS.Timeout | undefined
+    fastify.addHook('onReady', async () => {
+      if (options.intervalMs <= 0) return
+      timer = setInterval(() => void write(), options.intervalMs)
+      timer.unref()
+    })
+    fastify.addHook('onClose', async () => {
+      clearInterval(timer)
+      await write()
+    })
+  },
+  { name: 'flag-metrics-writer', dependencies: ['domain-services'] },
+)
