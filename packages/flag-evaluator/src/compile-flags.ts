@@ -68,6 +68,8 @@ export interface ServedToggle {
   toggle: FrontendToggle
   /** `JSON.stringify(toggle)`, made the first time it is asked for. */
   toggleJson: string | undefined
+  /** Two 32-bit hashes of `toggleJson`, made with it, for digests of a whole answer. */
+  toggleHash?: [number, number] | undefined
 }
 
 export interface CompiledVariant extends ServedToggle {

@@ -19,6 +19,7 @@ import type {
   StrategyOutcome,
   VariantSource,
 } from './explanation.js'
+import { murmurhash3X86Hash32 } from './murmurhash3-x86-hash32.js'
 
 interface Trace {
   decision?: Decision
@@ -438,18 +439,40 @@ export const evaluateAll = (
  * keeps once it has been serialised: a frontend API response does not pay to serialise the same
  * toggles again for every request.
  */
-export const evaluateAllJson = (compiled: CompiledFlags, context: UnleashContext = {}): string => {
+export const evaluateAllJson = (compiled: CompiledFlags, context: UnleashContext = {}): string =>
+  evaluateAllJsonWithDigest(compiled, context).json
+
+/**
+ * `evaluateAllJson`, plus a digest of that JSON (16 hex digits) for an ETag: it is folded from
+ * hashes each toggle keeps, so naming an answer costs nothing like hashing its bytes. Equal JSON
+ * always gives an equal digest; different JSON gives a different one but for a 64-bit collision.
+ */
+export const evaluateAllJsonWithDigest = (
+  compiled: CompiledFlags,
+  context: UnleashContext = {},
+): { json: string; digest: string } => {
   const scope = beginScope(compiled, context)
   try {
     const parts: string[] = []
+    let low = 0x9e3779b9
+    let high = 0x85ebca6b
     for (const flag of compiled.list) {
       const served = servedToggle(compiled, flag, scope)
       if (served !== null) {
         served.toggleJson ??= JSON.stringify(served.toggle)
+        served.toggleHash ??= [
+          murmurhash3X86Hash32(served.toggleJson, 0x2f0f1b3d),
+          murmurhash3X86Hash32(served.toggleJson, 0x5bd1e995),
+        ]
         parts.push(served.toggleJson)
+        // Order matters (it is the order of the JSON), so each step mixes before it adds.
+        low = (Math.imul(low ^ (low >>> 15), 0x2c1b3c6d) + served.toggleHash[0]) | 0
+        high = (Math.imul(high ^ (high >>> 13), 0x297a2d39) + served.toggleHash[1]) | 0
       }
     }
-    return `[${parts.join(',')}]`
+    const digest =
+      (low >>> 0).toString(16).padStart(8, '0') + (high >>> 0).toString(16).padStart(8, '0')
+    return { json: `[${parts.join(',')}]`, digest }
   } finally {
     scope.end()
   }

@@ -24,6 +24,7 @@ export {
   evaluate,
   evaluateAll,
   evaluateAllJson,
+  evaluateAllJsonWithDigest,
   explain,
   getVariant,
   isEnabled,

@@ -1,6 +1,13 @@
 import t from 'tap'
 import type { ClientFeaturesState } from '../src/index.js'
-import { compileFlags, evaluateAll, evaluateAllJson, getVariant, isEnabled } from '../src/index.js'
+import {
+  compileFlags,
+  evaluateAll,
+  evaluateAllJson,
+  evaluateAllJsonWithDigest,
+  getVariant,
+  isEnabled,
+} from '../src/index.js'
 
 const state: ClientFeaturesState = {
   version: 2,
@@ -90,6 +97,17 @@ t.test('evaluateAll: the flags that are on, in order, in the frontend API shape'
   )
   t.same(evaluateAll(compileFlags({ features: [] })), [])
   t.equal(evaluateAllJson(compileFlags({ features: [] })), '[]')
+
+  // The digest names the JSON: equal answers, equal digests; other answers, other digests.
+  const first = evaluateAllJsonWithDigest(compiled, context)
+  t.equal(first.json, JSON.stringify(toggles))
+  t.match(first.digest, /^[0-9a-f]{16}$/)
+  t.equal(evaluateAllJsonWithDigest(compiled, { ...context }).digest, first.digest)
+  const recompiled = compileFlags(state)
+  t.equal(evaluateAllJsonWithDigest(recompiled, context).digest, first.digest, 'across compiles')
+  const vip = evaluateAllJsonWithDigest(compiled, { userId: 'vip', properties: { plan: 'free' } })
+  t.not(vip.digest, first.digest)
+  t.not(evaluateAllJsonWithDigest(compileFlags({ features: [] })).digest, first.digest)
 })
 
 t.test('getVariant hands out copies, not the shared answers', async (t) => {

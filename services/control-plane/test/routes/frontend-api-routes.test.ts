@@ -116,6 +116,14 @@ t.test('remoteAddress defaults to the caller; ETags give 304s', async (t) => {
   })
   t.equal(again.statusCode, 304)
   t.equal(again.body, '')
+  t.not(stated.headers.etag, fromOffice.headers.etag, 'another answer has another ETag')
+  const otherAnswer = await api.app.inject({
+    method: 'GET',
+    url: '/api/frontend?remoteAddress=172.16.0.1',
+    headers: { authorization: frontend, 'if-none-match': fromOffice.headers.etag as string },
+  })
+  t.equal(otherAnswer.statusCode, 200, "an ETag of one answer does not stand for another's")
+  t.same(otherAnswer.json(), stated.json())
 })
 
 t.test('frontend metrics and registration', async (t) => {
