@@ -131,9 +131,9 @@ export const authPlugin = fp(
             : 'send an API token as "Authorization: Bearer <token>"',
         )
       }
-      const cached = sdkTokens.fresh(secret)
-      if (cached) return authorize(request, access, cached)
-      return sdkTokens.actorFor(secret).then((actor) => authorize(request, access, actor))
+      const actor = sdkTokens.actorFor(secret)
+      if (actor instanceof Promise) return actor.then((found) => authorize(request, access, found))
+      return authorize(request, access, actor)
     }
   },
   { name: 'auth', dependencies: ['domain-services'] },

@@ -30,16 +30,22 @@ export class SdkTokenCache {
     this.entries.clear()
   }
 
-  /** The token's actor when it was checked less than `freshMs` ago, without waiting. */
-  fresh(secret: string): Actor | undefined {
-    const cached = this.entries.get(keyOf(secret))
-    return cached && Date.now() - cached.checkedAt < this.freshMs ? cached.actor : undefined
-  }
-
-  async actorFor(secret: string): Promise<Actor> {
+  /**
+   * The token's actor: at once (no promise) when it was checked less than `freshMs` ago, which is
+   * the path of every SDK poll; otherwise once the token store has been asked.
+   */
+  actorFor(secret: string): Actor | Promise<Actor> {
     const key = keyOf(secret)
     const cached = this.entries.get(key)
     if (cached && Date.now() - cached.checkedAt < this.freshMs) return cached.actor
+    return this.check(secret, key, cached)
+  }
+
+  private async check(
+    secret: string,
+    key: string,
+    cached: { actor: Actor; checkedAt: number } | undefined,
+  ): Promise<Actor> {
     let actor: Actor
     try {
       actor = await this.authenticate(secret)

@@ -37,8 +37,8 @@ t.test('database down: a token valid before stays valid; a new one is not', asyn
   await cache.actorFor('client-secret')
   state.mode = 'database-down'
   t.equal((await cache.actorFor('client-secret')).role, 'client')
-  await t.rejects(cache.actorFor('client-other'), /ECONNREFUSED/)
-  await t.rejects(cache.actorFor('admin-secret'), /ECONNREFUSED/)
+  await t.rejects(async () => cache.actorFor('client-other'), /ECONNREFUSED/)
+  await t.rejects(async () => cache.actorFor('admin-secret'), /ECONNREFUSED/)
 })
 
 t.test('a revoked token is forgotten as soon as it is checked again', async (t) => {
@@ -46,9 +46,13 @@ t.test('a revoked token is forgotten as soon as it is checked again', async (t) 
   const cache = new SdkTokenCache(authenticate, 0)
   await cache.actorFor('client-secret')
   state.mode = 'revoked'
-  await t.rejects(cache.actorFor('client-secret'), UnauthenticatedError)
+  await t.rejects(async () => cache.actorFor('client-secret'), UnauthenticatedError)
   state.mode = 'database-down'
-  await t.rejects(cache.actorFor('client-secret'), /ECONNREFUSED/, 'not remembered any more')
+  await t.rejects(
+    async () => cache.actorFor('client-secret'),
+    /ECONNREFUSED/,
+    'not remembered any more',
+  )
 })
 
 t.test('the cache holds a bounded number of tokens', async (t) => {
