@@ -31,7 +31,9 @@ import { and, asc, count, eq, gt, inArray, isNull, sql } from 'drizzle-orm'
 import { alias } from 'drizzle-orm/pg-core'
 import type { RingmasterDatabase } from './database.js'
 import { flagRepositories } from './flag-store.js'
+import { DrizzleIncidentRepository } from './incident-store.js'
 import { releaseRepositories } from './release-store.js'
+import { DrizzleRolloutSpanRepository } from './rollout-span-store.js'
 import {
   apiTokens,
   auditEvents,
@@ -104,6 +106,8 @@ function repositories(db: RingmasterDatabase): StoreTransaction {
     idempotency: new DrizzleIdempotencyRepository(db),
     webhookOutbox: new DrizzleWebhookOutbox(db),
     webhooks: new DrizzleWebhookRepository(db),
+    incidents: new DrizzleIncidentRepository(db),
+    rolloutSpans: new DrizzleRolloutSpanRepository(db),
     ...releaseRepositories(db),
     ...flagRepositories(db),
   }
@@ -263,6 +267,7 @@ class DrizzleScaleUnitRepository implements ScaleUnitRepository {
       ringId: await this.ringId(scaleUnit.ring),
       pairedWithId: scaleUnit.pairedWith === null ? null : await this.id(scaleUnit.pairedWith),
       labels: scaleUnit.labels,
+      trafficWeight: scaleUnit.trafficWeight,
     })
     return (await this.findByName(scaleUnit.name))!
   }
@@ -298,6 +303,7 @@ class DrizzleScaleUnitRepository implements ScaleUnitRepository {
       .set({
         ...(change.region !== undefined && { region: change.region }),
         ...(change.labels !== undefined && { labels: change.labels }),
+        ...(change.trafficWeight !== undefined && { trafficWeight: change.trafficWeight }),
         ...(change.ring !== undefined && { ringId: await this.ringId(change.ring) }),
         ...(change.pairedWith !== undefined && {
           pairedWithId: change.pairedWith === null ? null : await this.id(change.pairedWith),
@@ -346,6 +352,7 @@ function toScaleUnit(row: {
     ring: row.ring,
     pairedWith: row.pairedWith,
     labels: row.unit.labels,
+    trafficWeight: row.unit.trafficWeight,
     createdAt: iso(row.unit.createdAt),
     updatedAt: iso(row.unit.updatedAt),
   }

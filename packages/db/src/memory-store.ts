@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto'
 import type {
   ApiToken,
   Approval,
@@ -8,9 +9,11 @@ import type {
   Halt,
   HealthReport,
   IdempotencyClaim,
+  Incident,
   Release,
   ReleaseStoreTransaction,
   Ring,
+  RolloutSpan,
   ScaleUnit,
   Service,
   Stage,
@@ -24,6 +27,8 @@ import {
   type MemoryFlagState,
   memoryFlagRepositories,
 } from './memory-flag-store.js'
+import { memoryIncidentRepository } from './memory-incident-store.js'
+import { memoryRolloutSpanRepository } from './memory-rollout-span-store.js'
 import {
   type MemoryWebhook,
   type MemoryWebhookDelivery,
@@ -57,6 +62,8 @@ interface MemoryState extends Omit<MemoryFlagState, 'rings'> {
   installedVersions: Map<string, string>
   webhooks: Map<number, MemoryWebhook>
   webhookDeliveries: Map<number, MemoryWebhookDelivery>
+  incidents: Map<number, Incident>
+  rolloutSpans: Map<number, RolloutSpan>
   /** The last id handed out per table, like the database's bigserial sequences. */
   ids: Record<NumberedTable, number>
 }
@@ -72,6 +79,8 @@ type NumberedTable =
   | 'webhooks'
   | 'webhookDeliveries'
   | 'segments'
+  | 'incidents'
+  | 'rolloutSpans'
 
 function nextNumber(state: MemoryState, table: NumberedTable): number {
   state.ids[table] += 1
@@ -102,6 +111,8 @@ export class MemoryStore implements Store {
     installedVersions: new Map(),
     webhooks: new Map(),
     webhookDeliveries: new Map(),
+    incidents: new Map(),
+    rolloutSpans: new Map(),
     flags: new Map(),
     segments: new Map(),
     flagRevisions: new Map(),
@@ -119,6 +130,8 @@ export class MemoryStore implements Store {
       webhooks: 0,
       webhookDeliveries: 0,
       segments: 0,
+      incidents: 0,
+      rolloutSpans: 0,
     },
   }
   private queue: Promise<unknown> = Promise.resolve()
@@ -321,6 +334,15 @@ function memoryRepositories(state: () => MemoryState, clock: Clock): StoreTransa
       },
     },
     webhooks: memoryWebhookRepository(state, now, (table) => nextNumber(state(), table)),
+    incidents: memoryIncidentRepository(
+      () => state().incidents,
+      now,
+      () => nextNumber(state(), 'incidents'),
+    ),
+    rolloutSpans: memoryRolloutSpanRepository(
+      () => state().rolloutSpans,
+      () => nextNumber(state(), 'rolloutSpans'),
+    ),
     ...memoryReleaseRepositories(state, now),
     ...memoryFlagRepositories(state, now, () => nextNumber(state(), 'segments')),
   }
@@ -366,6 +388,7 @@ function memoryReleaseRepositories(
           state: 'queued',
           halt: null,
           outcome: null,
+          traceId: randomUUID().replaceAll('-', ''),
           createdAt: now(),
           updatedAt: now(),
           finishedAt: null,
@@ -429,6 +452,8 @@ function memoryReleaseRepositories(
             state: 'pending',
             currentWave: -1,
             gate: null,
+            stateSince: null,
+            waveStartedAt: null,
             startedAt: null,
             deployedAt: null,
             bakeUntil: null,
@@ -485,6 +510,7 @@ function memoryReleaseRepositories(
             message: null,
             logsUrl: null,
             createdAt: now(),
+            requestedAt: now(),
             startedAt: null,
             finishedAt: null,
           }

@@ -93,6 +93,7 @@ class DrizzleReleaseRepository implements ReleaseRepository {
         requester: release.requester,
         ringFrom: release.ringFrom,
         ringTo: release.ringTo,
+        incidentId: release.incidentId,
         state: 'queued',
       })
       .returning()
@@ -197,6 +198,8 @@ function toRelease(row: { release: typeof releases.$inferSelect; service: string
     state: release.state,
     halt: release.halt,
     outcome: release.outcome,
+    traceId: release.traceId,
+    incidentId: release.incidentId,
     createdAt: iso(release.createdAt),
     updatedAt: iso(release.updatedAt),
     finishedAt: isoOrNull(release.finishedAt),
@@ -239,6 +242,8 @@ class DrizzleStageRepository implements StageRepository {
       state: change.state,
       currentWave: change.currentWave,
       gate: change.gate,
+      stateSince: dateChange(change.stateSince),
+      waveStartedAt: dateChange(change.waveStartedAt),
       startedAt: dateChange(change.startedAt),
       deployedAt: dateChange(change.deployedAt),
       bakeUntil: dateChange(change.bakeUntil),
@@ -289,6 +294,8 @@ function toStage(row: typeof releaseStages.$inferSelect): Stage {
     state: row.state,
     currentWave: row.currentWave,
     gate: row.gate,
+    stateSince: isoOrNull(row.stateSince),
+    waveStartedAt: isoOrNull(row.waveStartedAt),
     startedAt: isoOrNull(row.startedAt),
     deployedAt: isoOrNull(row.deployedAt),
     bakeUntil: isoOrNull(row.bakeUntil),
@@ -385,6 +392,7 @@ class DrizzleDeploymentRepository implements DeploymentRepository {
       attempt: change.attempt,
       message: change.message,
       logsUrl: change.logsUrl,
+      requestedAt: change.requestedAt === undefined ? undefined : new Date(change.requestedAt),
       startedAt: dateChange(change.startedAt),
       finishedAt: dateChange(change.finishedAt),
     })
@@ -431,6 +439,7 @@ function toDeployment(row: typeof deployments.$inferSelect): Deployment {
     message: row.message,
     logsUrl: row.logsUrl,
     createdAt: iso(row.createdAt),
+    requestedAt: iso(row.requestedAt),
     startedAt: isoOrNull(row.startedAt),
     finishedAt: isoOrNull(row.finishedAt),
   }

@@ -148,6 +148,7 @@ for (const kind of storeKinds) {
       requester: 'carol@example.com',
       ringFrom: 'canary',
       ringTo: 'world',
+      incidentId: null,
       ...overrides,
     })
 

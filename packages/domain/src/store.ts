@@ -1,6 +1,7 @@
 import type { ApiToken, NewApiToken, StoredApiToken } from './api-token.js'
 import type { AuditEvent, NewAuditEvent } from './audit-event.js'
 import type { FlagStoreTransaction } from './flag/flag-store.js'
+import type { IncidentRepository } from './incident/incident.js'
 import type { ReleaseStoreTransaction } from './release/release-store.js'
 import type {
   NewRing,
@@ -13,6 +14,7 @@ import type {
   ScaleUnitFilter,
   Service,
 } from './topology.js'
+import type { RolloutSpanRepository } from './trace/rollout-span.js'
 import type { WebhookRepository } from './webhook/webhook-store.js'
 
 export interface ServiceRepository {
@@ -97,6 +99,8 @@ export interface StoreTransaction extends ReleaseStoreTransaction, FlagStoreTran
   idempotency: IdempotencyRepository
   webhookOutbox: WebhookOutbox
   webhooks: WebhookRepository
+  incidents: IncidentRepository
+  rolloutSpans: RolloutSpanRepository
 }
 
 export interface Store {

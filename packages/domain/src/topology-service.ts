@@ -30,6 +30,7 @@ export interface CreateScaleUnitInput {
   ring: string
   pairedWith?: string | null | undefined
   labels?: Record<string, string> | undefined
+  trafficWeight?: number | undefined
 }
 
 export interface UpdateScaleUnitInput {
@@ -37,6 +38,7 @@ export interface UpdateScaleUnitInput {
   ring?: string | undefined
   pairedWith?: string | null | undefined
   labels?: Record<string, string> | undefined
+  trafficWeight?: number | undefined
 }
 
 /** Services, rings and scale units: what gets released, and where, in which order. */
@@ -142,6 +144,7 @@ export class TopologyService {
         ring: input.ring,
         pairedWith,
         labels: input.labels ?? {},
+        trafficWeight: input.trafficWeight ?? 1,
       })
       if (pairedWith !== null) await tx.scaleUnits.update(pairedWith, { pairedWith: input.name })
       await audit(tx, context, 'scale-unit.created', `scale-unit:${scaleUnit.name}`, {
@@ -171,6 +174,7 @@ export class TopologyService {
       const change: ScaleUnitChange = {}
       if (input.region !== undefined) change.region = input.region
       if (input.labels !== undefined) change.labels = input.labels
+      if (input.trafficWeight !== undefined) change.trafficWeight = input.trafficWeight
       if (input.ring !== undefined && input.ring !== before.ring) {
         await requireRingReference(tx, input.ring)
         change.ring = input.ring

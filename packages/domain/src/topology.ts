@@ -27,6 +27,8 @@ export interface ScaleUnit {
   ring: string
   pairedWith: string | null
   labels: Record<string, string>
+  /** Its share of the fleet's traffic relative to the other scale units (default 1). */
+  trafficWeight: number
   createdAt: string
   updatedAt: string
 }
@@ -56,6 +58,7 @@ export interface NewScaleUnit {
   ring: string
   pairedWith: string | null
   labels: Record<string, string>
+  trafficWeight: number
 }
 
 export interface ScaleUnitChange {
@@ -63,6 +66,7 @@ export interface ScaleUnitChange {
   ring?: string
   pairedWith?: string | null
   labels?: Record<string, string>
+  trafficWeight?: number
 }
 
 export interface ScaleUnitFilter {

@@ -10,7 +10,9 @@ import type {
   Stage,
   StageState,
 } from '@ringmaster/domain'
+import { sql } from 'drizzle-orm'
 import {
+  type AnyPgColumn,
   bigint,
   bigserial,
   index,
@@ -22,6 +24,7 @@ import {
   uniqueIndex,
   uuid,
 } from 'drizzle-orm/pg-core'
+import { incidents } from './incidents.js'
 import { services } from './topology.js'
 
 // Rings and scale units are copied into a release by name: its history must read the same after
@@ -47,6 +50,13 @@ export const releases = pgTable(
     state: text('state').$type<ReleaseState>().notNull(),
     halt: jsonb('halt').$type<ReleaseHalt>(),
     outcome: text('outcome'),
+    // One trace per release: every replica adds its spans to this trace (see ADR 0005).
+    traceId: text('trace_id').notNull().default(sql`replace(gen_random_uuid()::text, '-', '')`),
+    /** The incident this release responds to (a hotfix's reason, for the rework rate). */
+    incidentId: bigint('incident_id', { mode: 'number' }).references(
+      (): AnyPgColumn => incidents.id,
+      { onDelete: 'set null' },
+    ),
     // When the engine looks at the release again unprompted, and which replica is looking now.
     nextCheckAt: timestamp('next_check_at', { withTimezone: true, mode: 'date' }),
     leaseOwner: text('lease_owner'),
@@ -75,6 +85,9 @@ export const releaseStages = pgTable(
     waves: jsonb('waves').$type<string[][]>().notNull(),
     state: text('state').$type<StageState>().notNull(),
     currentWave: integer('current_wave').notNull().default(-1),
+    // When the stage entered its state and its latest wave: where a span for that step begins.
+    stateSince: timestamp('state_since', { withTimezone: true, mode: 'date' }),
+    waveStartedAt: timestamp('wave_started_at', { withTimezone: true, mode: 'date' }),
     gate: text('gate').$type<ApprovalGateName>(),
     startedAt: timestamp('started_at', { withTimezone: true, mode: 'date' }),
     deployedAt: timestamp('deployed_at', { withTimezone: true, mode: 'date' }),
@@ -110,6 +123,10 @@ export const deployments = pgTable(
     message: text('message'),
     logsUrl: text('logs_url'),
     createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+    /** When this attempt was asked for: creation, or the latest retry. */
+    requestedAt: timestamp('requested_at', { withTimezone: true, mode: 'date' })
+      .notNull()
+      .defaultNow(),
     startedAt: timestamp('started_at', { withTimezone: true, mode: 'date' }),
     finishedAt: timestamp('finished_at', { withTimezone: true, mode: 'date' }),
   },

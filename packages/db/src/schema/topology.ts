@@ -2,6 +2,7 @@ import type { RingPolicy } from '@ringmaster/domain'
 import { sql } from 'drizzle-orm'
 import {
   type AnyPgColumn,
+  doublePrecision,
   index,
   integer,
   jsonb,
@@ -59,6 +60,8 @@ export const scaleUnits = pgTable(
       onDelete: 'set null',
     }),
     labels: jsonb('labels').$type<Record<string, string>>().notNull().default({}),
+    // Its share of the fleet's traffic, relative to the others; weighs outages in the reports.
+    trafficWeight: doublePrecision('traffic_weight').notNull().default(1),
     ...timestamps,
   },
   (table) => [

@@ -44,6 +44,8 @@ export interface CreateReleaseInput {
   rings?: RingRange | undefined
   kind?: ReleaseKind | undefined
   reason?: string | undefined
+  /** The incident this release fixes. */
+  incidentId?: number | undefined
 }
 
 export interface StageView extends Stage {
@@ -114,6 +116,7 @@ export class ReleaseService {
         requester: context.actor.subject,
         ringFrom: plan.ringFrom,
         ringTo: plan.ringTo,
+        incidentId: input.incidentId ?? null,
       })
       const stages = await tx.stages.insertMany(
         plan.stages.map((stage) => ({ ...stage, releaseId: release.id })),

@@ -31,6 +31,7 @@ export interface NewRelease {
   requester: string
   ringFrom: string
   ringTo: string
+  incidentId: number | null
 }
 
 export interface ReleaseChange {
@@ -78,6 +79,8 @@ export interface StageChange {
   state?: StageState
   currentWave?: number
   gate?: ApprovalGateName | null
+  stateSince?: string | null
+  waveStartedAt?: string | null
   startedAt?: string | null
   deployedAt?: string | null
   bakeUntil?: string | null
@@ -120,6 +123,7 @@ export interface DeploymentChange {
   attempt?: number
   message?: string | null
   logsUrl?: string | null
+  requestedAt?: string
   startedAt?: string | null
   finishedAt?: string | null
 }

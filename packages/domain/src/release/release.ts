@@ -34,6 +34,10 @@ export interface Release {
   halt: ReleaseHalt | null
   /** The last word on why the release ended (failure, rollback, cancel), for people. */
   outcome: string | null
+  /** The release's trace: every span of its rollout, on any replica, is recorded in it. */
+  traceId: string
+  /** The incident this release responds to, when it is a fix for one. */
+  incidentId: number | null
   createdAt: string
   updatedAt: string
   finishedAt: string | null
@@ -56,6 +60,10 @@ export interface Stage {
   currentWave: number
   /** The approval gate the stage is waiting on, when it is `awaiting_approval`. */
   gate: ApprovalGateName | null
+  /** When the stage entered its current state. */
+  stateSince: string | null
+  /** When its latest wave started. */
+  waveStartedAt: string | null
   startedAt: string | null
   deployedAt: string | null
   bakeUntil: string | null
@@ -84,6 +92,8 @@ export interface Deployment {
   message: string | null
   logsUrl: string | null
   createdAt: string
+  /** When this attempt was asked for: creation, or the latest retry. */
+  requestedAt: string
   startedAt: string | null
   finishedAt: string | null
 }

@@ -60,6 +60,8 @@ const release: Release = {
   state: 'in_progress',
   halt: null,
   outcome: null,
+  traceId: '0af7651916cd43dd8448eb211c80319c',
+  incidentId: null,
   createdAt: hoursAgo(2),
   updatedAt: hoursAgo(2),
   finishedAt: null,

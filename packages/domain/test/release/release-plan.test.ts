@@ -26,6 +26,7 @@ function unit(name: string, ringName = 'ring-0', pairedWith: string | null = nul
     ring: ringName,
     pairedWith,
     labels: {},
+    trafficWeight: 1,
     createdAt,
     updatedAt: createdAt,
   }
