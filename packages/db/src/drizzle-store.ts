@@ -33,6 +33,7 @@ import type { RingmasterDatabase } from './database.js'
 import { flagRepositories } from './flag-store.js'
 import { DrizzleIncidentRepository } from './incident-store.js'
 import { releaseRepositories } from './release-store.js'
+import { DrizzleReliabilityRecordRepository } from './reliability-store.js'
 import { DrizzleRolloutSpanRepository } from './rollout-span-store.js'
 import {
   apiTokens,
@@ -108,6 +109,7 @@ function repositories(db: RingmasterDatabase): StoreTransaction {
     webhooks: new DrizzleWebhookRepository(db),
     incidents: new DrizzleIncidentRepository(db),
     rolloutSpans: new DrizzleRolloutSpanRepository(db),
+    reliabilityRecords: new DrizzleReliabilityRecordRepository(db),
     ...releaseRepositories(db),
     ...flagRepositories(db),
   }

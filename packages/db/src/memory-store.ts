@@ -28,6 +28,7 @@ import {
   memoryFlagRepositories,
 } from './memory-flag-store.js'
 import { memoryIncidentRepository } from './memory-incident-store.js'
+import { memoryReliabilityRecordRepository } from './memory-reliability-store.js'
 import { memoryRolloutSpanRepository } from './memory-rollout-span-store.js'
 import {
   type MemoryWebhook,
@@ -343,6 +344,7 @@ function memoryRepositories(state: () => MemoryState, clock: Clock): StoreTransa
       () => state().rolloutSpans,
       () => nextNumber(state(), 'rolloutSpans'),
     ),
+    reliabilityRecords: memoryReliabilityRecordRepository(state),
     ...memoryReleaseRepositories(state, now),
     ...memoryFlagRepositories(state, now, () => nextNumber(state(), 'segments')),
   }
@@ -389,8 +391,8 @@ function memoryReleaseRepositories(
           halt: null,
           outcome: null,
           traceId: randomUUID().replaceAll('-', ''),
-          createdAt: now(),
-          updatedAt: now(),
+          createdAt: utc(input.createdAt),
+          updatedAt: utc(input.createdAt),
           finishedAt: null,
           nextCheckAt: null,
           leaseOwner: null,
@@ -510,7 +512,7 @@ function memoryReleaseRepositories(
             message: null,
             logsUrl: null,
             createdAt: now(),
-            requestedAt: now(),
+            requestedAt: utc(input.requestedAt),
             startedAt: null,
             finishedAt: null,
           }
@@ -656,7 +658,7 @@ function memoryReleaseRepositories(
         const report: HealthReport = {
           ...copy(input),
           id: nextNumber(s, 'healthReports'),
-          at: now(),
+          at: utc(input.at),
         }
         s.healthReports.set(report.id, report)
         return copy(report)

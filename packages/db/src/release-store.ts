@@ -95,6 +95,8 @@ class DrizzleReleaseRepository implements ReleaseRepository {
         ringTo: release.ringTo,
         incidentId: release.incidentId,
         state: 'queued',
+        createdAt: new Date(release.createdAt),
+        updatedAt: new Date(release.createdAt),
       })
       .returning()
     return toRelease({ release: row!, service: release.service })
@@ -325,6 +327,7 @@ class DrizzleDeploymentRepository implements DeploymentRepository {
             kind: deployment.kind,
             version: deployment.version,
             previousVersion: deployment.previousVersion,
+            requestedAt: new Date(deployment.requestedAt),
             state: 'pending' as const,
           })),
         )
@@ -606,6 +609,7 @@ class DrizzleHealthReportRepository implements HealthReportRepository {
         status: report.status,
         signals: report.signals,
         reportedBy: report.reportedBy,
+        at: new Date(report.at),
       })
       .returning()
     return toHealthReport(row!)

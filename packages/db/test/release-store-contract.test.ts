@@ -149,6 +149,7 @@ for (const kind of storeKinds) {
       ringFrom: 'canary',
       ringTo: 'world',
       incidentId: null,
+      createdAt: new Date().toISOString(),
       ...overrides,
     })
 
@@ -193,6 +194,7 @@ for (const kind of storeKinds) {
       kind: 'deploy',
       version: '2.0.0',
       previousVersion: '1.0.0',
+      requestedAt: '2026-11-23T09:00:00.000Z',
       ...overrides,
     })
 
@@ -886,6 +888,7 @@ for (const kind of storeKinds) {
             status,
             signals: { errorRate: 0.02, p99Ms: 310.5 },
             reportedBy: 'prober',
+            at: new Date().toISOString(),
           }),
         )
       const first = await report(unit, 'healthy')

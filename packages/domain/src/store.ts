@@ -3,6 +3,7 @@ import type { AuditEvent, NewAuditEvent } from './audit-event.js'
 import type { FlagStoreTransaction } from './flag/flag-store.js'
 import type { IncidentRepository } from './incident/incident.js'
 import type { ReleaseStoreTransaction } from './release/release-store.js'
+import type { ReliabilityRecordRepository } from './report/reliability-records.js'
 import type {
   NewRing,
   NewScaleUnit,
@@ -101,6 +102,7 @@ export interface StoreTransaction extends ReleaseStoreTransaction, FlagStoreTran
   webhooks: WebhookRepository
   incidents: IncidentRepository
   rolloutSpans: RolloutSpanRepository
+  reliabilityRecords: ReliabilityRecordRepository
 }
 
 export interface Store {

@@ -2,16 +2,19 @@ import { randomUUID } from 'node:crypto'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { DatabaseTarget } from '@ringmaster/db'
 import type { Clock } from '@ringmaster/domain'
+import type { RolloutSpanExporter } from '@ringmaster/telemetry'
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import fp from 'fastify-plugin'
 import { adminBootstrapPlugin } from './plugins/app/admin-bootstrap.js'
 import { domainServicesPlugin } from './plugins/app/domain-services.js'
 import { flagSnapshotsPlugin } from './plugins/app/flag-snapshots.js'
+import { reliabilityMetricsPlugin } from './plugins/app/reliability-metrics.js'
 import { authPlugin } from './plugins/infra/auth.js'
 import { corsPlugin } from './plugins/infra/cors.js'
 import { databasePlugin } from './plugins/infra/database.js'
 import { errorHandlerPlugin } from './plugins/infra/error-handler.js'
 import { swaggerPlugin } from './plugins/infra/swagger.js'
+import { telemetryPlugin } from './plugins/infra/telemetry.js'
 import { validationPlugin } from './plugins/infra/validation.js'
 import { clientApiRoutes } from './routes/client-api/client-api-routes.js'
 import { clientStreamingRoutes } from './routes/client-api/client-streaming-routes.js'
@@ -25,8 +28,10 @@ import { freezeWindowRoutes } from './routes/freeze-windows/freeze-window-routes
 import { frontendApiRoutes } from './routes/frontend-api/frontend-api-routes.js'
 import { haltRoutes } from './routes/halts/halt-routes.js'
 import { healthRoutes } from './routes/health/health-routes.js'
+import { incidentRoutes } from './routes/incidents/incident-routes.js'
 import { ofrepRoutes } from './routes/ofrep/ofrep-routes.js'
 import { releaseRoutes } from './routes/releases/release-routes.js'
+import { reportRoutes } from './routes/reports/report-routes.js'
 import { ringRoutes } from './routes/rings/ring-routes.js'
 import { scaleUnitRoutes } from './routes/scale-units/scale-unit-routes.js'
 import { segmentRoutes } from './routes/segments/segment-routes.js'
@@ -35,6 +40,7 @@ import { tokenRoutes } from './routes/tokens/token-routes.js'
 import { webhookRoutes } from './routes/webhooks/webhook-routes.js'
 import { flagMetricsWriterPlugin } from './workers/flag-metrics-writer.js'
 import { promotionWorkerPlugin } from './workers/promotion-worker.js'
+import { rolloutSpanExporterPlugin } from './workers/rollout-span-exporter.js'
 import { webhookSenderPlugin } from './workers/webhook-sender.js'
 
 export interface AppOptions {
@@ -50,6 +56,10 @@ export interface AppOptions {
   flagCheckIntervalMs?: number | undefined
   /** How often SDK metrics held in memory are written; 0 writes only on close and on read. */
   flagMetricsIntervalMs?: number | undefined
+  /** How often stored rollout spans are exported; 0 turns the timer (and the flush on close) off. */
+  spanExportIntervalMs?: number | undefined
+  /** Where rollout spans go (the server passes its telemetry's); built from OTEL_* otherwise. */
+  rolloutSpanExporter?: RolloutSpanExporter | undefined
 }
 
 /**
@@ -61,17 +71,24 @@ export const app = fp(async function ringmaster(fastify: FastifyInstance, option
     reply.header('x-request-id', request.id)
     done(null, payload)
   })
+  // First, so the request span covers every hook registered after it.
+  await fastify.register(telemetryPlugin)
   await fastify.register(errorHandlerPlugin)
   await fastify.register(validationPlugin)
   await fastify.register(corsPlugin)
   await fastify.register(databasePlugin, { target: options.database })
   await fastify.register(domainServicesPlugin, { clock: options.clock })
+  await fastify.register(reliabilityMetricsPlugin)
   await fastify.register(flagSnapshotsPlugin, { checkIntervalMs: options.flagCheckIntervalMs })
   await fastify.register(authPlugin)
   await fastify.register(swaggerPlugin)
   await fastify.register(adminBootstrapPlugin, { adminToken: options.adminToken })
   await fastify.register(promotionWorkerPlugin, { intervalMs: options.engineIntervalMs ?? 1000 })
   await fastify.register(webhookSenderPlugin, { intervalMs: options.webhookIntervalMs ?? 1000 })
+  await fastify.register(rolloutSpanExporterPlugin, {
+    intervalMs: options.spanExportIntervalMs ?? 1000,
+    exporter: options.rolloutSpanExporter,
+  })
   await fastify.register(flagMetricsWriterPlugin, {
     intervalMs: options.flagMetricsIntervalMs ?? 10_000,
   })
@@ -87,6 +104,8 @@ export const app = fp(async function ringmaster(fastify: FastifyInstance, option
   await fastify.register(deploymentRoutes)
   await fastify.register(haltRoutes)
   await fastify.register(freezeWindowRoutes)
+  await fastify.register(incidentRoutes)
+  await fastify.register(reportRoutes)
   await fastify.register(webhookRoutes)
   await fastify.register(flagRoutes)
   await fastify.register(segmentRoutes)

@@ -1,6 +1,8 @@
+import { startTelemetry } from '@ringmaster/telemetry'
 import closeWithGrace from 'close-with-grace'
 import { buildApp } from './app.js'
 import { ConfigError, loadConfig } from './plugins/infra/config.js'
+import { controlPlaneVersion } from './plugins/infra/telemetry.js'
 
 let config: ReturnType<typeof loadConfig>
 try {
@@ -13,6 +15,10 @@ try {
   throw error
 }
 
+// Before the app is built, so its first requests are traced. Nothing here patches modules
+// (@fastify/otel is a plugin), so the order of imports does not matter.
+const telemetry = startTelemetry({ serviceName: 'ringmaster', serviceVersion: controlPlaneVersion })
+
 const app = await buildApp(
   {
     database: config.databaseUrl
@@ -20,6 +26,8 @@ const app = await buildApp(
       : { kind: 'pglite', dataDir: config.dataDir },
     adminToken: config.adminToken,
     engineIntervalMs: config.engineIntervalMs,
+    spanExportIntervalMs: config.spanExportIntervalMs,
+    rolloutSpanExporter: telemetry.rolloutSpanExporter,
   },
   { level: config.logLevel },
 )
@@ -29,6 +37,8 @@ closeWithGrace({ delay: 10_000 }, async ({ signal, err }) => {
   if (err) app.log.error({ err }, 'shutting down after an error')
   else app.log.info({ signal }, 'shutting down')
   await app.close()
+  // Bounded: a missing collector must not hold the exit past close-with-grace's delay.
+  await telemetry.shutdown(3_000)
 })
 
 await app.listen({ port: config.port, host: config.host })

@@ -15,7 +15,7 @@ export interface Incident {
   title: string
   ring: string | null
   scaleUnits: string[]
-  /** The share (0..1] of the fleet's traffic weight on the scale units it touched. */
+  /** The share (0 to 1) of the fleet's traffic weight on the scale units it touched. */
   trafficShare: number
   /** The release suspected of causing it. */
   releaseId: number | null

@@ -4,6 +4,12 @@ import { ConflictError, InvalidInputError, NotFoundError } from '../errors.js'
 import type { Clock, Store, StoreTransaction } from '../store.js'
 import { systemClock } from '../store.js'
 import { audit } from '../topology-service.js'
+import {
+  deploymentSpan,
+  healthGateSpan,
+  recordSpans,
+  rollbackSpan,
+} from '../trace/rollout-trace.js'
 import { haltsCovering } from './freeze-window.js'
 import { evaluateHealth } from './health-gate.js'
 import type { Deployment, HealthReport, HealthStatus, Release } from './release.js'
@@ -153,6 +159,7 @@ export class DeploymentService {
         finishedAt: at,
       })
       if (input.result === 'succeeded') await this.recordInstalled(tx, context, updated, release)
+      await this.recordDeploymentSpans(tx, updated, release, at)
       // Last: appending the event takes the audit lock, held until commit (see ADR 0001).
       await audit(tx, context, `deployment.${input.result}`, deploymentSubject(deployment), {
         deploymentId: deployment.id,
@@ -188,6 +195,7 @@ export class DeploymentService {
       const pending = await tx.deployments.update(deployment.id, {
         state: 'pending',
         attempt: deployment.attempt + 1,
+        requestedAt: this.clock.now().toISOString(),
         message: null,
         logsUrl: null,
         startedAt: null,
@@ -210,6 +218,7 @@ export class DeploymentService {
             tx,
             context,
             { ...release, halt: release.halt },
+            this.clock.now().toISOString(),
             {
               reason: `retrying deployment ${deployment.id}`,
             },
@@ -241,6 +250,7 @@ export class DeploymentService {
         status: input.status,
         signals: input.signals ?? {},
         reportedBy: context.actor.subject,
+        at: this.clock.now().toISOString(),
       })
       const verdicts: HealthGateVerdict[] = []
       for (const releaseId of new Set(gated.map((d) => d.releaseId))) {
@@ -266,6 +276,14 @@ export class DeploymentService {
       return { releaseId, ring: stage?.ring ?? '', passed: true, reasons: [], action: 'none' }
     }
     const verdict = evaluateHealth(stage.policy.health, report)
+    const unit = await tx.scaleUnits.findByName(report.scaleUnit)
+    await recordSpans(tx, [
+      healthGateSpan(release, stage, report, unit?.region ?? null, {
+        passed: verdict.passed,
+        reasons: verdict.reasons,
+        ...verdict.decidedBy,
+      }),
+    ])
     if (verdict.passed) {
       return { releaseId, ring: stage.ring, passed: true, reasons: [], action: 'none' }
     }
@@ -308,6 +326,28 @@ export class DeploymentService {
     }
   }
 
+  /**
+   * The attempt's span; and when it was the last open rollback of a rolled-back release, the
+   * rollback's root span too.
+   */
+  private async recordDeploymentSpans(
+    tx: StoreTransaction,
+    deployment: Deployment,
+    release: Release,
+    at: string,
+  ): Promise<void> {
+    const unit = await tx.scaleUnits.findByName(deployment.scaleUnit)
+    await recordSpans(tx, [deploymentSpan(release, deployment, unit?.region ?? null)])
+    if (deployment.kind !== 'rollback') return
+    const rollbacks = (await tx.deployments.listByRelease(release.id)).filter(
+      (d) => d.kind === 'rollback',
+    )
+    if (rollbacks.some((d) => d.state === 'pending' || d.state === 'in_progress')) return
+    // The release row as it is now: a deploy that finished late may have changed nothing here.
+    const current = (await tx.releases.findById(release.id)) ?? release
+    await recordSpans(tx, [rollbackSpan(current, at, rollbacks)])
+  }
+
   /** Keeps "what runs where" true, and finishes the undo of a rolled-back release. */
   private async recordInstalled(
     tx: StoreTransaction,
@@ -331,7 +371,11 @@ export class DeploymentService {
     }
     // It finished after its release was rolled back: undo it too.
     if (release.state === 'rolled_back') {
-      const [rollback] = await createRollbackDeployments(tx, [deployment])
+      const [rollback] = await createRollbackDeployments(
+        tx,
+        [deployment],
+        this.clock.now().toISOString(),
+      )
       if (rollback) {
         await audit(
           tx,

@@ -2,6 +2,17 @@ import { type CommandContext, systemActor } from '../actor.js'
 import type { Clock, Store, StoreTransaction } from '../store.js'
 import { systemClock } from '../store.js'
 import { audit } from '../topology-service.js'
+import type { NewRolloutSpan } from '../trace/rollout-span.js'
+import {
+  approvalSpan,
+  bakeSpan,
+  recordSpans,
+  releaseEnding,
+  releaseSpan,
+  spanOk,
+  stageSpan,
+  waveSpan,
+} from '../trace/rollout-trace.js'
 import type { Release, Stage } from './release.js'
 import {
   deploymentSubject,
@@ -97,9 +108,11 @@ export class ReleaseEngine {
       case 'move-stage': {
         const { stage, to } = step
         assertStageTransition(stage.ring, stage.state, to)
+        await recordSpans(tx, await this.spansEndedBy(tx, release, stage, to, at))
         const updated = await tx.stages.update(stage.id, {
           state: to,
           gate: step.gate ?? null,
+          stateSince: at,
           ...(stage.state === 'pending' && { startedAt: at }),
           ...(to === 'baking' && { deployedAt: at, bakeUntil: step.bakeUntil ?? at }),
           ...(to === 'succeeded' && { finishedAt: at }),
@@ -129,6 +142,7 @@ export class ReleaseEngine {
             kind: 'deploy' as const,
             version: release.version,
             previousVersion: installed.get(scaleUnit) ?? null,
+            requestedAt: at,
           })),
         )
         await tx.webhookOutbox.enqueueMany(
@@ -136,7 +150,8 @@ export class ReleaseEngine {
           'deployment.requested',
           created.map((deployment) => ({ deployment })),
         )
-        const updated = await tx.stages.update(stage.id, { currentWave: wave })
+        if (wave > 0) await recordSpans(tx, [waveSpan(release, stage, wave - 1, at, spanOk)])
+        const updated = await tx.stages.update(stage.id, { currentWave: wave, waveStartedAt: at })
         await audit(tx, engineContext, 'wave.started', stageSubject(stage), {
           ring: stage.ring,
           wave: wave + 1,
@@ -191,6 +206,7 @@ export class ReleaseEngine {
           finishedAt: at,
           nextCheckAt: null,
         })
+        await recordSpans(tx, [await releaseSpan(tx, succeeded, at, releaseEnding('succeeded'))])
         await audit(tx, engineContext, 'release.succeeded', releaseSubject(release), {
           service: release.service,
           version: release.version,
@@ -199,6 +215,26 @@ export class ReleaseEngine {
         return { release: succeeded, stages }
       }
     }
+  }
+
+  /** The spans a stage's move to `to` ends: the gate, wave or bake it leaves, or the stage. */
+  private async spansEndedBy(
+    tx: StoreTransaction,
+    release: Release,
+    stage: Stage,
+    to: Stage['state'],
+    at: string,
+  ): Promise<NewRolloutSpan[]> {
+    const spans: NewRolloutSpan[] = []
+    if (stage.state === 'awaiting_approval' && stage.gate) {
+      spans.push(await approvalSpan(tx, release, stage, stage.gate, at, 'approved'))
+    }
+    if (stage.state === 'deploying' && stage.currentWave >= 0) {
+      spans.push(waveSpan(release, stage, stage.currentWave, at, spanOk))
+    }
+    if (stage.state === 'baking') spans.push(bakeSpan(release, stage, at, spanOk, false))
+    if (to === 'succeeded') spans.push(stageSpan(release, stage, at, 'succeeded', spanOk))
+    return spans
   }
 
   private async markStarted(tx: StoreTransaction, release: Release, at: string): Promise<Release> {

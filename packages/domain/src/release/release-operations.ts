@@ -2,6 +2,13 @@ import type { CommandContext } from '../actor.js'
 import { NotFoundError } from '../errors.js'
 import type { StoreTransaction } from '../store.js'
 import { audit } from '../topology-service.js'
+import {
+  endingSpans,
+  haltSpan,
+  recordSpans,
+  releaseEnding,
+  rollbackSpan,
+} from '../trace/rollout-trace.js'
 import type { Approval, Deployment, Release, ReleaseHalt, Stage } from './release.js'
 import {
   assertReleaseTransition,
@@ -102,10 +109,18 @@ export async function rollbackRelease(
   )
   const deployments = await tx.deployments.listByRelease(release.id)
   const stages = await tx.stages.listByRelease(release.id)
+  await recordSpans(
+    tx,
+    await endingSpans(tx, release, stages, at, releaseEnding('rolled_back', 'rolled_back', reason)),
+  )
   for (const stage of stages) {
     if (stage.state === 'rolled_back') continue
     assertStageTransition(stage.ring, stage.state, 'rolled_back')
-    await tx.stages.update(stage.id, { state: 'rolled_back', finishedAt: stage.finishedAt ?? at })
+    await tx.stages.update(stage.id, {
+      state: 'rolled_back',
+      stateSince: at,
+      finishedAt: stage.finishedAt ?? at,
+    })
   }
   const deployed = deployments.filter((d) => d.kind === 'deploy' && d.state === 'succeeded')
   const installed = await tx.installedVersions.getMany(
@@ -116,7 +131,7 @@ export async function rollbackRelease(
   const skipped = deployed
     .filter((d) => installed.get(d.scaleUnit) !== d.version)
     .map((d) => d.scaleUnit)
-  const rollbacks = await createRollbackDeployments(tx, toUndo)
+  const rollbacks = await createRollbackDeployments(tx, toUndo, at)
   const updated = await tx.releases.update(release.id, {
     state: 'rolled_back',
     halt: null,
@@ -124,6 +139,8 @@ export async function rollbackRelease(
     finishedAt: at,
     nextCheckAt: null,
   })
+  // With nothing to undo the rollback is over as it starts; otherwise its last deployment ends it.
+  if (rollbacks.length === 0) await recordSpans(tx, [rollbackSpan(updated, at, [])])
   await audit(tx, context, 'release.rolled_back', releaseSubject(release), {
     from: release.state,
     reason,
@@ -136,6 +153,7 @@ export async function rollbackRelease(
 export async function createRollbackDeployments(
   tx: StoreTransaction,
   deployed: readonly Deployment[],
+  at: string,
 ): Promise<Deployment[]> {
   if (deployed.length === 0) return []
   const created = await tx.deployments.insertMany(
@@ -149,6 +167,7 @@ export async function createRollbackDeployments(
       kind: 'rollback' as const,
       version: d.previousVersion,
       previousVersion: d.version,
+      requestedAt: at,
     })),
   )
   await tx.webhookOutbox.enqueueMany(
@@ -186,10 +205,15 @@ export async function resumeRelease(
   tx: StoreTransaction,
   context: CommandContext,
   release: Release & { halt: ReleaseHalt },
+  at: string,
   auditData: Record<string, unknown>,
 ): Promise<Release> {
   const to = release.halt.resumeTo
   assertReleaseTransition(release.id, release.state, to)
+  const stage = currentStage(await tx.stages.listByRelease(release.id))
+  await recordSpans(tx, [
+    haltSpan(release, release.halt, stage?.startedAt ? stage : null, at, 'resumed'),
+  ])
   const resumed = await tx.releases.update(release.id, { state: to, halt: null, nextCheckAt: null })
   await audit(tx, context, 'release.resumed', releaseSubject(release), auditData)
   return resumed
@@ -207,7 +231,22 @@ export async function failOnRejection(
   const at = now.toISOString()
   assertStageTransition(stage.ring, stage.state, 'failed')
   assertReleaseTransition(release.id, release.state, 'failed')
-  const failedStage = await tx.stages.update(stage.id, { state: 'failed', finishedAt: at })
+  const outcome = `rejected by ${rejection.subject} at ${stage.ring}${rejection.comment ? `: ${rejection.comment}` : ''}`
+  await recordSpans(
+    tx,
+    await endingSpans(
+      tx,
+      release,
+      await tx.stages.listByRelease(release.id),
+      at,
+      releaseEnding('failed', 'rejected', outcome),
+    ),
+  )
+  const failedStage = await tx.stages.update(stage.id, {
+    state: 'failed',
+    stateSince: at,
+    finishedAt: at,
+  })
   await tx.deployments.withdrawPending(
     release.id,
     `withdrawn before it started: rejected at ${stage.ring}`,
@@ -216,7 +255,7 @@ export async function failOnRejection(
   const failed = await tx.releases.update(release.id, {
     state: 'failed',
     halt: null,
-    outcome: `rejected by ${rejection.subject} at ${stage.ring}${rejection.comment ? `: ${rejection.comment}` : ''}`,
+    outcome,
     finishedAt: at,
     nextCheckAt: null,
   })

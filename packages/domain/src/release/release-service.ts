@@ -4,6 +4,15 @@ import { ConflictError, InvalidInputError, NotFoundError } from '../errors.js'
 import type { Clock, Store, StoreTransaction } from '../store.js'
 import { systemClock } from '../store.js'
 import { audit } from '../topology-service.js'
+import {
+  bakeSpan,
+  endingSpans,
+  recordSpans,
+  releaseEnding,
+  releaseSpan,
+  spanOk,
+  stageSpan,
+} from '../trace/rollout-trace.js'
 import { assertMayDecide, evaluateApprovalGate, type GateStatus } from './approval-gate.js'
 import type {
   Approval,
@@ -102,6 +111,12 @@ export class ReleaseService {
           `service '${input.service}' does not exist; create it with POST /v1/services first`,
         )
       }
+      if (input.incidentId !== undefined && !(await tx.incidents.findById(input.incidentId))) {
+        throw new InvalidInputError(
+          'unknown-incident',
+          `no incident with id ${input.incidentId}; incidentId names the incident this release fixes`,
+        )
+      }
       const [rings, scaleUnits] = await Promise.all([tx.rings.list(), tx.scaleUnits.list({})])
       const plan = planRelease(rings, scaleUnits, input.rings ?? {}, kind)
       const release = await tx.releases.insert({
@@ -117,6 +132,7 @@ export class ReleaseService {
         ringFrom: plan.ringFrom,
         ringTo: plan.ringTo,
         incidentId: input.incidentId ?? null,
+        createdAt: this.clock.now().toISOString(),
       })
       const stages = await tx.stages.insertMany(
         plan.stages.map((stage) => ({ ...stage, releaseId: release.id })),
@@ -264,7 +280,12 @@ export class ReleaseService {
         }
       }
       assertStageTransition(stage.ring, stage.state, 'succeeded')
-      await tx.stages.update(stage.id, { state: 'succeeded', finishedAt: now.toISOString() })
+      const at = now.toISOString()
+      await recordSpans(tx, [
+        ...(stage.state === 'baking' ? [bakeSpan(release, stage, at, spanOk, true)] : []),
+        stageSpan(release, stage, at, 'succeeded', spanOk),
+      ])
+      await tx.stages.update(stage.id, { state: 'succeeded', stateSince: at, finishedAt: at })
       await audit(tx, context, 'release.promoted', stageSubject(stage), {
         ring: stage.ring,
         from: stage.state,
@@ -330,6 +351,7 @@ export class ReleaseService {
         tx,
         context,
         { ...release, halt: release.halt },
+        this.clock.now().toISOString(),
         {
           reason,
           haltedBy: release.halt.by,
@@ -355,6 +377,16 @@ export class ReleaseService {
       const release = await lockRelease(tx, releaseId)
       assertReleaseTransition(release.id, release.state, 'cancelled')
       const at = this.clock.now().toISOString()
+      await recordSpans(
+        tx,
+        await endingSpans(
+          tx,
+          release,
+          await tx.stages.listByRelease(release.id),
+          at,
+          releaseEnding('cancelled'),
+        ),
+      )
       const withdrawn = await tx.deployments.withdrawPending(
         release.id,
         `withdrawn before it started: release cancelled (${reason})`,
@@ -422,12 +454,13 @@ export class ReleaseService {
       const stages = await tx.stages.listByRelease(older.id)
       if (stages.some((stage) => stage.state !== 'pending')) continue
       assertReleaseTransition(older.id, older.state, 'superseded')
-      await tx.releases.update(older.id, {
+      const superseded = await tx.releases.update(older.id, {
         state: 'superseded',
         outcome: `superseded by release ${newer.id} (${newer.version})`,
         finishedAt: at,
         nextCheckAt: null,
       })
+      await recordSpans(tx, [await releaseSpan(tx, superseded, at, releaseEnding('superseded'))])
       await audit(tx, context, 'release.superseded', releaseSubject(older), {
         by: newer.id,
         version: newer.version,

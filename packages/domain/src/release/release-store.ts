@@ -32,6 +32,8 @@ export interface NewRelease {
   ringFrom: string
   ringTo: string
   incidentId: number | null
+  /** The domain clock's time, which the rollout trace starts from. */
+  createdAt: string
 }
 
 export interface ReleaseChange {
@@ -116,6 +118,8 @@ export interface NewDeployment {
   kind: DeploymentKind
   version: string | null
   previousVersion: string | null
+  /** The domain clock's time: where the deployment's span starts. */
+  requestedAt: string
 }
 
 export interface DeploymentChange {
@@ -217,6 +221,7 @@ export interface NewHealthReport {
   status: HealthStatus
   signals: Record<string, number>
   reportedBy: string
+  at: string
 }
 
 export interface HealthReportRepository {

@@ -37,23 +37,7 @@ export class StopTheLineService {
   ) {}
 
   async createHalt(context: CommandContext, input: CreateHaltInput): Promise<Halt> {
-    return executeCommand(this.store, context, async (tx) => {
-      const target = await resolveTarget(tx, input.scope, input.target)
-      // Exclusive: waits for waves being started right now, and no wave starts until this commits.
-      await tx.halts.lockLine('exclusive')
-      const halt = await tx.halts.insert({
-        scope: input.scope,
-        target,
-        reason: input.reason,
-        createdBy: context.actor.subject,
-      })
-      await audit(tx, context, 'halt.created', `halt:${halt.id}`, {
-        scope: halt.scope,
-        target,
-        reason: halt.reason,
-      })
-      return halt
-    })
+    return executeCommand(this.store, context, (tx) => openHalt(tx, context, input))
   }
 
   async liftHalt(context: CommandContext, id: number): Promise<Halt> {
@@ -145,6 +129,29 @@ export class StopTheLineService {
     const until = freezeActiveUntil(window, this.clock.now())
     return { ...window, activeUntil: until === null ? null : until.toISOString() }
   }
+}
+
+/** Stops the line inside the caller's transaction (a halt of its own, or one an incident opens). */
+export async function openHalt(
+  tx: StoreTransaction,
+  context: CommandContext,
+  input: CreateHaltInput,
+): Promise<Halt> {
+  const target = await resolveTarget(tx, input.scope, input.target)
+  // Exclusive: waits for waves being started right now, and no wave starts until this commits.
+  await tx.halts.lockLine('exclusive')
+  const halt = await tx.halts.insert({
+    scope: input.scope,
+    target,
+    reason: input.reason,
+    createdBy: context.actor.subject,
+  })
+  await audit(tx, context, 'halt.created', `halt:${halt.id}`, {
+    scope: halt.scope,
+    target,
+    reason: halt.reason,
+  })
+  return halt
 }
 
 /**

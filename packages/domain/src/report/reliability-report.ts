@@ -30,11 +30,17 @@ export interface ReliabilityReport {
   trafficWeightedMttr: DurationStats
   trafficWeightedAvailability: number | null
   dora: {
+    /** The ring a release must reach to count as deployed: the one asked for, or the outermost. */
+    ring: string | null
     deployments: number
     deploymentFrequencyPerDay: number
     leadTimeForChanges: DurationStats
+    /** Deployments rolled back or blamed by an incident. */
+    failedDeployments: number
     changeFailureRate: number | null
     failedDeploymentRecoveryTime: DurationStats
+    /** Deployments that are hotfixes for an incident. */
+    reworkDeployments: number
     deploymentReworkRate: number | null
   }
 }

@@ -66,7 +66,7 @@ export interface RolloutSpanFacts {
   incidentId?: number
   severity?: string
   title?: string
-  /** An incident phase: detect, mitigate or resolve. */
+  /** An incident phase: detect, mitigate or restore. */
   phase?: string
 }
 

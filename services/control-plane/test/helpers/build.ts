@@ -50,6 +50,8 @@ export interface BuildOptions {
   webhookIntervalMs?: number
   /** How often flag snapshots are compared with the database (the app's default when unset). */
   flagCheckIntervalMs?: number
+  /** The rollout span exporter's timer; off by default, like the promotion timer. */
+  spanExportIntervalMs?: number
 }
 
 /**
@@ -73,6 +75,7 @@ export async function build(t: Test, options: BuildOptions = {}): Promise<TestAp
     engineIntervalMs: options.engineIntervalMs ?? 0,
     webhookIntervalMs: options.webhookIntervalMs ?? 0,
     flagCheckIntervalMs: options.flagCheckIntervalMs,
+    spanExportIntervalMs: options.spanExportIntervalMs ?? 0,
   })
   await fastify.ready()
   t.teardown(async () => {

@@ -6,12 +6,22 @@ import { join } from 'node:path'
 import { createTestDatabase } from '@ringmaster/db/testing'
 import type { Test } from 'tap'
 
+/** Where a server keeps its data; pass it to a second `startServer` to restart on the same data. */
+export interface ServerStorage {
+  database: Awaited<ReturnType<typeof createTestDatabase>>
+  dataDir: string
+}
+
 export interface RunningServer {
   process: ChildProcess
+  storage: ServerStorage
   url: string
   adminToken: string
   output: () => string
   stop(signal?: NodeJS.Signals): Promise<number | null>
+  /** One call as the admin that must succeed (status below 300); returns the JSON body. */
+  // biome-ignore lint/suspicious/noExplicitAny: JSON bodies are asserted field by field in tests.
+  call(method: string, path: string, body?: unknown): Promise<any>
 }
 
 const serverEntry = new URL('../../src/server.ts', import.meta.url).pathname
@@ -24,9 +34,13 @@ const serverEntry = new URL('../../src/server.ts', import.meta.url).pathname
 export async function startServer(
   t: Test,
   env: Record<string, string> = {},
+  existing?: ServerStorage,
 ): Promise<RunningServer> {
-  const database = await createTestDatabase()
-  const dataDir = mkdtempSync(join(tmpdir(), 'ringmaster-data-'))
+  const storage = existing ?? {
+    database: await createTestDatabase(),
+    dataDir: mkdtempSync(join(tmpdir(), 'ringmaster-data-')),
+  }
+  const { database, dataDir } = storage
   const adminToken = `e2e-admin-${'x'.repeat(24)}`
   const child = spawn(process.execPath, ['--import', 'tsx', serverEntry], {
     cwd: new URL('../..', import.meta.url).pathname,
@@ -57,6 +71,8 @@ export async function startServer(
   }
   t.teardown(async () => {
     await stop('SIGKILL')
+    // The server that made the storage removes it; a test restarting on it stops the others first.
+    if (existing) return
     await database.dispose()
     rmSync(dataDir, { recursive: true, force: true })
   })
@@ -76,5 +92,18 @@ export async function startServer(
       reject(new Error(`server exited with ${code} before listening:\n${output}`))
     })
   })
-  return { process: child, url, adminToken, output: () => output, stop }
+  const call = async (method: string, path: string, body?: unknown) => {
+    const response = await fetch(`${url}${path}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${adminToken}`,
+        ...(body !== undefined && { 'content-type': 'application/json' }),
+      },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    })
+    const text = await response.text()
+    if (response.status >= 300) throw new Error(`${method} ${path}: ${response.status} ${text}`)
+    return text ? JSON.parse(text) : null
+  }
+  return { process: child, storage, url, adminToken, output: () => output, stop, call }
 }

@@ -193,3 +193,46 @@ t.test('scale unit validation', async (t) => {
   t.equal(empty.status, 400)
   t.same((await request({ method: 'GET', url: '/v1/scale-units' })).body.scaleUnits, [])
 })
+
+t.test('a traffic weight (default 1) weighs a scale unit in the reliability figures', async (t) => {
+  const testApp = await build(t)
+  const { request } = testApp
+  await withRings(testApp, 'ring-0')
+  const plain = await request({
+    method: 'POST',
+    url: '/v1/scale-units',
+    body: { name: 'weu-1', region: 'westeurope', ring: 'ring-0' },
+  })
+  t.equal(plain.body.trafficWeight, 1)
+  const heavy = await request({
+    method: 'POST',
+    url: '/v1/scale-units',
+    body: { name: 'weu-2', region: 'westeurope', ring: 'ring-0', trafficWeight: 2.5 },
+  })
+  t.equal(heavy.status, 201)
+  t.equal(heavy.body.trafficWeight, 2.5)
+  const patched = await request({
+    method: 'PATCH',
+    url: '/v1/scale-units/weu-1',
+    body: { trafficWeight: 7 },
+  })
+  t.equal(patched.status, 200)
+  t.equal(patched.body.trafficWeight, 7)
+  t.equal((await request({ method: 'GET', url: '/v1/scale-units/weu-1' })).body.trafficWeight, 7)
+  const events = (await request({ method: 'GET', url: '/v1/events?limit=500' })).body.events.filter(
+    (event: { subject: string; action: string }) =>
+      event.subject === 'scale-unit:weu-1' && event.action === 'scale-unit.updated',
+  )
+  t.equal(events.length, 1, 'the change is audited')
+
+  for (const trafficWeight of [0, -1, '3', 2_000_000]) {
+    const response = await request({
+      method: 'PATCH',
+      url: '/v1/scale-units/weu-1',
+      body: { trafficWeight },
+    })
+    t.equal(response.status, 400, JSON.stringify(trafficWeight))
+    t.equal(response.body.errors[0].path, 'body/trafficWeight')
+  }
+  t.equal((await request({ method: 'GET', url: '/v1/scale-units/weu-1' })).body.trafficWeight, 7)
+})

@@ -4,8 +4,10 @@ import {
   DeploymentService,
   FlagMetricsService,
   FlagService,
+  IncidentService,
   ReleaseEngine,
   ReleaseService,
+  ReportService,
   StopTheLineService,
   systemClock,
   TokenService,
@@ -29,6 +31,8 @@ declare module 'fastify' {
     webhooks: WebhookService
     flags: FlagService
     flagMetrics: FlagMetricsService
+    incidents: IncidentService
+    reports: ReportService
   }
 }
 
@@ -66,6 +70,8 @@ export const domainServicesPlugin = fp(
       ),
     )
     fastify.decorate('flagMetrics', new FlagMetricsService(fastify.store, clock))
+    fastify.decorate('incidents', new IncidentService(fastify.store, clock))
+    fastify.decorate('reports', new ReportService(fastify.store, clock))
   },
   { name: 'domain-services', dependencies: ['database'] },
 )

@@ -15,6 +15,8 @@ export interface Config {
   logLevel: LogLevel
   /** How often the promotion worker looks for due releases. */
   engineIntervalMs: number
+  /** How often stored rollout spans are exported to the OpenTelemetry collector. */
+  spanExportIntervalMs: number
 }
 
 export class ConfigError extends Error {
@@ -46,6 +48,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     problems.push(`LOG_LEVEL must be one of ${logLevels.join(', ')}; got '${env.LOG_LEVEL}'`)
   }
   const engineIntervalMs = readInterval(env.RINGMASTER_ENGINE_INTERVAL_MS, problems)
+  const spanExportIntervalMs = readInterval(
+    env.RINGMASTER_SPAN_EXPORT_INTERVAL_MS,
+    problems,
+    'RINGMASTER_SPAN_EXPORT_INTERVAL_MS',
+  )
   if (problems.length > 0) throw new ConfigError(problems)
   return {
     port,
@@ -55,16 +62,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     adminToken,
     logLevel,
     engineIntervalMs,
+    spanExportIntervalMs,
   }
 }
 
-function readInterval(value: string | undefined, problems: string[]): number {
+function readInterval(
+  value: string | undefined,
+  problems: string[],
+  name = 'RINGMASTER_ENGINE_INTERVAL_MS',
+): number {
   if (value === undefined || value.trim() === '') return 1000
   const interval = Number(value)
   if (!Number.isInteger(interval) || interval < 50 || interval > 60_000) {
-    problems.push(
-      `RINGMASTER_ENGINE_INTERVAL_MS must be a whole number from 50 to 60000; got '${value}'`,
-    )
+    problems.push(`${name} must be a whole number from 50 to 60000; got '${value}'`)
     return 1000
   }
   return interval

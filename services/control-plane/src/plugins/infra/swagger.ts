@@ -52,6 +52,15 @@ export const swaggerPlugin = fp(
           },
           { name: 'halts', description: 'Stop the line, for everything or one service or ring' },
           { name: 'freeze-windows', description: 'Planned periods when promotions wait' },
+          {
+            name: 'incidents',
+            description:
+              'Incidents: declare (optionally stopping the line), mitigate, resolve, review',
+          },
+          {
+            name: 'reports',
+            description: 'Reliability over a window: MTTR, MTBF, availability and DORA figures',
+          },
           { name: 'webhooks', description: 'Signed push delivery of work to executors' },
           { name: 'flags', description: 'Feature flags and their state in each ring' },
           { name: 'segments', description: 'Named constraint sets that flag strategies share' },

@@ -26,6 +26,7 @@ export const Deployment = Type.Object(
     message: Nullable(Type.String({ description: 'What the executor said' })),
     logsUrl: Nullable(Type.String({ description: 'Where the executor keeps its logs' })),
     createdAt: Timestamp('When the work was created'),
+    requestedAt: Timestamp('When this attempt was asked for: creation, or the latest retry'),
     startedAt: Nullable(Timestamp('When an executor started it')),
     finishedAt: Nullable(Timestamp('When it finished')),
   },

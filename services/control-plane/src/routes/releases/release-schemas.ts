@@ -62,6 +62,13 @@ export const CreateReleaseBody = Type.Object(
       ),
     ),
     reason: Type.Optional(Reason('Why this release exists; required for a hotfix')),
+    incidentId: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        description:
+          'The incident this release fixes. Its trace links to the incident and to the release the incident blames; a hotfix with it counts towards the rework rate',
+      }),
+    ),
   },
   { additionalProperties: false },
 )
@@ -100,6 +107,12 @@ const releaseFields = {
   ),
   halt: Nullable(ReleaseHalt),
   outcome: Nullable(Type.String({ description: 'How it ended, in words, once it has' })),
+  traceId: Type.String({
+    pattern: '^[0-9a-f]{32}$',
+    description:
+      'The OpenTelemetry trace of its rollout: search for it in Jaeger or Tempo. A rollback gets its own trace, linked to this one',
+  }),
+  incidentId: Nullable(Type.Integer({ description: 'The incident this release fixes' })),
   createdAt: Timestamp('When it was created'),
   updatedAt: Timestamp('When it last changed'),
   finishedAt: Nullable(Timestamp('When it reached a final state')),
@@ -148,6 +161,8 @@ const Stage = Type.Object(
       description: 'Index of the latest wave started; -1 before the first',
     }),
     gate: Nullable(StringEnum(['pre', 'post'], 'The approval gate being waited on')),
+    stateSince: Nullable(Timestamp('When the stage entered its current state')),
+    waveStartedAt: Nullable(Timestamp('When its latest wave started')),
     startedAt: Nullable(Timestamp('When the release entered the ring')),
     deployedAt: Nullable(Timestamp('When every wave had deployed')),
     bakeUntil: Nullable(Timestamp('When the bake ends')),

@@ -10,6 +10,10 @@ export const ScaleUnit = Type.Object(
       Type.String({ description: 'Its region pair: the two never deploy in the same wave' }),
     ),
     labels: Labels,
+    trafficWeight: Type.Number({
+      description:
+        "Its share of the fleet's traffic relative to the other scale units; an incident on it weighs this much in the traffic-weighted reliability figures",
+    }),
     createdAt: Timestamp('When the scale unit was created'),
     updatedAt: Timestamp('When the scale unit last changed'),
   },
@@ -17,6 +21,12 @@ export const ScaleUnit = Type.Object(
 )
 
 const region = Name('The region, e.g. westeurope')
+const trafficWeight = Type.Number({
+  exclusiveMinimum: 0,
+  maximum: 1_000_000,
+  description:
+    "Its share of the fleet's traffic relative to the other scale units (default 1), e.g. requests per second; weighs incidents in the traffic-weighted reliability figures",
+})
 const pairedWith = Nullable(
   Type.String({
     pattern: '^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$',
@@ -33,6 +43,7 @@ export const CreateScaleUnitBody = Type.Object(
     ring: Name('The ring it belongs to'),
     pairedWith: Type.Optional(pairedWith),
     labels: Type.Optional(Labels),
+    trafficWeight: Type.Optional(trafficWeight),
   },
   { additionalProperties: false },
 )
@@ -43,6 +54,7 @@ export const UpdateScaleUnitBody = Type.Object(
     ring: Type.Optional(Name('Move the scale unit to this ring')),
     pairedWith: Type.Optional(pairedWith),
     labels: Type.Optional(Labels),
+    trafficWeight: Type.Optional(trafficWeight),
   },
   { additionalProperties: false, minProperties: 1 },
 )

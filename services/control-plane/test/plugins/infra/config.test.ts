@@ -11,6 +11,7 @@ t.test('defaults: embedded database in ./data, port 3000, loopback', async (t) =
     adminToken: undefined,
     logLevel: 'info',
     engineIntervalMs: 1000,
+    spanExportIntervalMs: 1000,
   })
 })
 
@@ -23,6 +24,7 @@ t.test('every variable is read', async (t) => {
     RINGMASTER_ADMIN_TOKEN: 'a-long-enough-bootstrap-secret',
     LOG_LEVEL: 'debug',
     RINGMASTER_ENGINE_INTERVAL_MS: '250',
+    RINGMASTER_SPAN_EXPORT_INTERVAL_MS: '500',
   })
   t.same(config, {
     port: 8080,
@@ -32,6 +34,7 @@ t.test('every variable is read', async (t) => {
     adminToken: 'a-long-enough-bootstrap-secret',
     logLevel: 'debug',
     engineIntervalMs: 250,
+    spanExportIntervalMs: 500,
   })
 })
 
@@ -49,6 +52,11 @@ t.test('problems are reported together', async (t) => {
       `RINGMASTER_ENGINE_INTERVAL_MS=${interval}`,
     )
   }
+  t.same(
+    (t.throws(() => loadConfig({ RINGMASTER_SPAN_EXPORT_INTERVAL_MS: 'soon' })) as ConfigError)
+      .problems,
+    ["RINGMASTER_SPAN_EXPORT_INTERVAL_MS must be a whole number from 50 to 60000; got 'soon'"],
+  )
   for (const port of ['1.5', '-1', 'http']) {
     t.throws(() => loadConfig({ PORT: port }), ConfigError, `PORT=${port}`)
   }
