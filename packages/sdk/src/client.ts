@@ -1,0 +1,275 @@
+import { randomUUID } from 'node:crypto'
+import createClient, {
+  type Client,
+  type ClientPathsWithMethod,
+  type FetchResponse,
+  type MaybeOptionalInit,
+  type Middleware,
+} from 'openapi-fetch'
+import type { paths } from './generated/control-plane.js'
+import { isProblem, RingmasterProblem, RingmasterRequestError } from './ringmaster-errors.js'
+import { parseServerSentEvents } from './server-sent-events.js'
+
+export type { paths } from './generated/control-plane.js'
+
+export interface RingmasterClientOptions {
+  /** Where the control plane listens, e.g. https://ringmaster.example.com */
+  baseUrl: string
+  /** An API token (`POST /v1/tokens`); sent as `Authorization: Bearer <token>`. */
+  token: string
+  /** Defaults to the global fetch. */
+  fetch?: typeof globalThis.fetch
+  /** Sent as User-Agent, e.g. `ringmaster-cli/1.2.0`. */
+  userAgent?: string
+}
+
+/** Options every wrapper method takes besides the request's params and body. */
+export interface CallOptions {
+  /**
+   * The Idempotency-Key of a POST, PUT, PATCH or DELETE. Pass the same key when retrying a call
+   * whose outcome is unknown: the server answers with the first attempt's result instead of doing
+   * the work twice. A fresh key is made when omitted.
+   */
+  idempotencyKey?: string
+}
+
+export type RawClient = Client<paths, `${string}/${string}`>
+type Method = 'get' | 'post' | 'put' | 'patch' | 'delete'
+type PathFor<M extends Method> = ClientPathsWithMethod<RawClient, M>
+
+/** The request options of one operation (params, body, headers, signal) plus CallOptions. */
+export type InitFor<M extends Method, Path extends PathFor<M>> = Omit<
+  NonNullable<MaybeOptionalInit<paths[Path], M>>,
+  'parseAs'
+> &
+  CallOptions
+
+/** The init argument is optional exactly when the operation needs no params and no body. */
+type InitArgs<Init> = object extends Init ? [init?: Init] : [init: Init]
+
+/** The JSON body of the operation's success response; `undefined` for a 204. */
+export type SuccessBody<
+  M extends Method,
+  Path extends PathFor<M>,
+> = paths[Path][M] extends infer Operation extends Record<string | number, unknown>
+  ? OrUndefined<Exclude<FetchResponse<Operation, object, `${string}/${string}`>['data'], undefined>>
+  : never
+type OrUndefined<T> = [T] extends [never] ? undefined : T
+
+type Call<M extends Method> = <Path extends PathFor<M>>(
+  path: Path,
+  ...init: InitArgs<InitFor<M, Path>>
+) => Promise<SuccessBody<M, Path>>
+
+/** An audit event, as GET /v1/events and the event stream return it. */
+export type AuditEvent =
+  paths['/v1/events']['get']['responses'][200]['content']['application/json']['events'][number]
+
+export interface EventStreamOptions {
+  /** Start after this event id; by default only events from now on arrive. */
+  after?: number
+  /** Only events about this subject or what lies under it, e.g. `release:42`. */
+  subject?: string
+  /** Only events whose action starts with this, e.g. `release.` */
+  action?: string
+  /** Ends the iteration. */
+  signal?: AbortSignal
+}
+
+export interface RingmasterClient {
+  /** The openapi-fetch client, typed by the spec; answers `{ data, error, response }`. */
+  raw: RawClient
+  get: Call<'get'>
+  post: Call<'post'>
+  put: Call<'put'>
+  patch: Call<'patch'>
+  delete: Call<'delete'>
+  /**
+   * Follows GET /v1/events/stream. When the server ends the stream (a restart), it reconnects
+   * from the last event it yielded, so none is missed or repeated. Stop with `signal` or `break`.
+   */
+  events(options?: EventStreamOptions): AsyncGenerator<AuditEvent>
+}
+
+const commandMethods = new Set(['POST', 'PUT', 'PATCH', 'DELETE'])
+const idempotencyHeader = 'idempotency-key'
+const defaultReconnectMs = 2000
+
+/** A new random Idempotency-Key. */
+export function newIdempotencyKey(): string {
+  return randomUUID()
+}
+
+export function createRingmasterClient(options: RingmasterClientOptions): RingmasterClient {
+  const baseUrl = options.baseUrl.replace(/\/+$/, '')
+  const fetchImpl = options.fetch ?? globalThis.fetch
+  const headers = {
+    authorization: `Bearer ${options.token}`,
+    'user-agent': options.userAgent ?? 'ringmaster-sdk',
+  }
+  const raw: RawClient = createClient<paths>({
+    baseUrl,
+    headers,
+    fetch: (request) => fetchImpl(request),
+  })
+  raw.use(idempotencyKeys)
+
+  const call =
+    <M extends Method>(method: M) =>
+    async (path: string, init: CallOptions & Record<string, unknown> = {}) => {
+      const { idempotencyKey, ...rest } = init
+      const requestHeaders = new Headers(rest.headers as ConstructorParameters<typeof Headers>[0])
+      if (idempotencyKey !== undefined) requestHeaders.set(idempotencyHeader, idempotencyKey)
+      const request = { ...rest, parseAs: 'text' as const, headers: requestHeaders }
+      const label = `${method.toUpperCase()} ${baseUrl}${path}`
+      let result: { data?: unknown; error?: unknown; response: Response }
+      try {
+        // The wrapper's signature already checked path and init against the spec.
+        // biome-ignore lint/suspicious/noExplicitAny: openapi-fetch's generic init cannot be named here.
+        result = await raw.request(method, path as any, request as any)
+      } catch (error) {
+        throw new RingmasterRequestError(`${label}: ${(error as Error).message}`, {
+          method: method.toUpperCase(),
+          url: `${baseUrl}${path}`,
+          cause: error,
+        })
+      }
+      return successBody(label, method, result)
+    }
+
+  return {
+    raw,
+    get: call('get') as Call<'get'>,
+    post: call('post') as Call<'post'>,
+    put: call('put') as Call<'put'>,
+    patch: call('patch') as Call<'patch'>,
+    delete: call('delete') as Call<'delete'>,
+    events: (eventOptions = {}) => followEvents(baseUrl, headers, fetchImpl, eventOptions),
+  }
+}
+
+/** Gives every command a key, unless the caller set one (params.header or headers). */
+const idempotencyKeys: Middleware = {
+  onRequest({ request }) {
+    if (commandMethods.has(request.method) && !request.headers.has(idempotencyHeader)) {
+      request.headers.set(idempotencyHeader, newIdempotencyKey())
+    }
+    return request
+  },
+}
+
+function successBody(
+  label: string,
+  method: Method,
+  result: { data?: unknown; error?: unknown; response: Response },
+): unknown {
+  const { response } = result
+  const url = response.url
+  if (result.error !== undefined || !response.ok) {
+    if (isProblem(result.error)) throw new RingmasterProblem(result.error)
+    const body = typeof result.error === 'string' ? result.error : JSON.stringify(result.error)
+    throw new RingmasterRequestError(`${label}: ${response.status} without a problem body`, {
+      method: method.toUpperCase(),
+      url,
+      status: response.status,
+      body: body.slice(0, 1000),
+    })
+  }
+  const text = result.data as string | undefined
+  if (text === undefined || text === '') return undefined
+  const contentType = response.headers.get('content-type') ?? ''
+  if (/[/+]json\b/.test(contentType)) {
+    try {
+      return JSON.parse(text)
+    } catch {}
+  }
+  throw new RingmasterRequestError(
+    `${label}: ${response.status} answered ${contentType}, not JSON`,
+    {
+      method: method.toUpperCase(),
+      url,
+      status: response.status,
+      body: text.slice(0, 1000),
+    },
+  )
+}
+
+async function* followEvents(
+  baseUrl: string,
+  headers: Record<string, string>,
+  fetchImpl: typeof globalThis.fetch,
+  options: EventStreamOptions,
+): AsyncGenerator<AuditEvent> {
+  const stop = new AbortController()
+  const onAbort = () => stop.abort()
+  options.signal?.addEventListener('abort', onAbort, { once: true })
+  let lastId = options.after
+  let reconnectMs = defaultReconnectMs
+  try {
+    while (!stop.signal.aborted) {
+      const query = new URLSearchParams()
+      if (lastId !== undefined) query.set('after', String(lastId))
+      if (options.subject !== undefined) query.set('subject', options.subject)
+      if (options.action !== undefined) query.set('action', options.action)
+      const url = `${baseUrl}/v1/events/stream?${query}`
+      let response: Response
+      try {
+        response = await fetchImpl(url, {
+          headers: { ...headers, accept: 'text/event-stream' },
+          signal: stop.signal,
+        })
+      } catch (error) {
+        if (stop.signal.aborted) return
+        throw new RingmasterRequestError(`GET ${url}: ${(error as Error).message}`, {
+          method: 'GET',
+          url,
+          cause: error,
+        })
+      }
+      if (!response.ok || !response.body) {
+        const text = await response.text()
+        let body: unknown = text
+        try {
+          body = JSON.parse(text)
+        } catch {}
+        if (isProblem(body)) throw new RingmasterProblem(body)
+        throw new RingmasterRequestError(`GET ${url}: ${response.status}`, {
+          method: 'GET',
+          url,
+          status: response.status,
+          body: text.slice(0, 1000),
+        })
+      }
+      try {
+        const chunks = response.body.pipeThrough(new TextDecoderStream())
+        for await (const message of parseServerSentEvents(chunks)) {
+          if (message.retry !== undefined) reconnectMs = message.retry
+          if (message.data === '') continue
+          const event = JSON.parse(message.data) as AuditEvent
+          lastId = event.id
+          yield event
+        }
+      } catch (error) {
+        if (stop.signal.aborted) return
+        // A dropped connection is resumed below, like EventSource does; anything else is a bug.
+        if (!(error instanceof TypeError)) throw error
+      }
+      await pause(reconnectMs, stop.signal)
+    }
+  } finally {
+    options.signal?.removeEventListener('abort', onAbort)
+    stop.abort()
+  }
+}
+
+function pause(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms)
+    function done() {
+      clearTimeout(timer)
+      signal.removeEventListener('abort', done)
+      resolve()
+    }
+    signal.addEventListener('abort', done, { once: true })
+  })
+}

@@ -1,0 +1,75 @@
+import type { components } from './generated/control-plane.js'
+
+export type Problem = components['schemas']['Problem']
+
+export interface FieldProblem {
+  path: string
+  message: string
+}
+
+/**
+ * The control plane answered with application/problem+json (RFC 9457). Branch on `type`
+ * (for example `/problems/validation-failed`), not on `title` or `detail`.
+ */
+export class RingmasterProblem extends Error {
+  override readonly name = 'RingmasterProblem'
+  readonly type: string
+  readonly title: string
+  readonly status: number
+  readonly detail: string
+  readonly instance: string
+  readonly requestId: string
+  /** Every invalid field, for validation problems. */
+  readonly errors: FieldProblem[] | undefined
+  /** The whole body, including any extension members the problem type adds. */
+  readonly body: Problem
+
+  constructor(body: Problem) {
+    super(`${body.status} ${body.type}: ${body.detail} (request ${body.requestId})`)
+    this.type = body.type
+    this.title = body.title
+    this.status = body.status
+    this.detail = body.detail
+    this.instance = body.instance
+    this.requestId = body.requestId
+    this.errors = body.errors
+    this.body = body
+  }
+}
+
+/**
+ * The request got no usable answer: the server could not be reached, the connection failed,
+ * or it answered with something that is not the JSON the API promises (a proxy's HTML page).
+ */
+export class RingmasterRequestError extends Error {
+  override readonly name = 'RingmasterRequestError'
+  readonly method: string
+  readonly url: string
+  /** The HTTP status when there was an answer. */
+  readonly status: number | undefined
+  /** The start of the answer's body when there was one. */
+  readonly body: string | undefined
+
+  constructor(
+    message: string,
+    init: { method: string; url: string; status?: number; body?: string; cause?: unknown },
+  ) {
+    super(message, init.cause === undefined ? undefined : { cause: init.cause })
+    this.method = init.method
+    this.url = init.url
+    this.status = init.status
+    this.body = init.body
+  }
+}
+
+/** Whether a parsed error body has the members every problem of this API carries. */
+export function isProblem(body: unknown): body is Problem {
+  if (typeof body !== 'object' || body === null) return false
+  const candidate = body as Record<string, unknown>
+  return (
+    typeof candidate.type === 'string' &&
+    typeof candidate.title === 'string' &&
+    typeof candidate.status === 'number' &&
+    typeof candidate.detail === 'string'
+  )
+}
