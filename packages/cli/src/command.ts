@@ -1,4 +1,5 @@
 import { type ParseArgsConfig, parseArgs } from 'node:util'
+import { createRingmasterClient, type RingmasterClient } from '@ringmaster/sdk'
 import { type ControlPlaneClient, createControlPlaneClient } from './control-plane-client.js'
 import { type ExitCode, UsageError } from './exit-codes.js'
 import { Output, type OutputFormat } from './output.js'
@@ -23,8 +24,10 @@ export interface CommandContext {
   values: Record<string, string | boolean | (string | boolean)[] | undefined>
   positionals: string[]
   output: Output
-  /** The client for the configured control plane; a usage error when URL or token is missing. */
-  client(): ControlPlaneClient
+  /** The typed client for the configured control plane; a usage error when URL or token is missing. */
+  client(): RingmasterClient
+  /** TEMPORARY while commands move to the SDK: the untyped client. */
+  legacyClient(): ControlPlaneClient
 }
 
 export interface Command {
@@ -75,7 +78,20 @@ export function parseCommand(
       throw new UsageError(`${command.name}: unexpected argument '${positionals[max]}'`)
     }
   }
-  let client: ControlPlaneClient | undefined
+  let legacyClient: ControlPlaneClient | undefined
+  let client: RingmasterClient | undefined
+  const connection = () => {
+    const baseUrl = (values.url as string | undefined) ?? env.RINGMASTER_URL
+    const token = (values.token as string | undefined) ?? env.RINGMASTER_TOKEN
+    if (!baseUrl) throw new UsageError('no control plane: set RINGMASTER_URL or pass --url')
+    if (!token) throw new UsageError('no token: set RINGMASTER_TOKEN or pass --token')
+    try {
+      new URL(baseUrl)
+    } catch {
+      throw new UsageError(`'${baseUrl}' is not a URL (RINGMASTER_URL or --url)`)
+    }
+    return { baseUrl, token }
+  }
   return {
     help,
     context: {
@@ -83,18 +99,12 @@ export function parseCommand(
       positionals,
       output,
       client() {
-        if (client) return client
-        const baseUrl = (values.url as string | undefined) ?? env.RINGMASTER_URL
-        const token = (values.token as string | undefined) ?? env.RINGMASTER_TOKEN
-        if (!baseUrl) throw new UsageError('no control plane: set RINGMASTER_URL or pass --url')
-        if (!token) throw new UsageError('no token: set RINGMASTER_TOKEN or pass --token')
-        try {
-          new URL(baseUrl)
-        } catch {
-          throw new UsageError(`'${baseUrl}' is not a URL (RINGMASTER_URL or --url)`)
-        }
-        client = createControlPlaneClient({ baseUrl, token })
+        client ??= createRingmasterClient({ ...connection(), userAgent: 'ringmaster-cli' })
         return client
+      },
+      legacyClient() {
+        legacyClient ??= createControlPlaneClient(connection())
+        return legacyClient
       },
     },
   }

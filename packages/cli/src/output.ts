@@ -1,4 +1,8 @@
-import { RingmasterProblem, RingmasterRequestError } from './control-plane-client.js'
+import { RingmasterProblem, RingmasterRequestError } from '@ringmaster/sdk'
+import {
+  RingmasterProblem as LegacyProblem,
+  RingmasterRequestError as LegacyRequestError,
+} from './control-plane-client.js'
 
 export type OutputFormat = 'text' | 'json'
 
@@ -40,15 +44,16 @@ export class Output {
 
 /** An error as a person should read it: the problem's detail and each field error, never headers. */
 export function describeError(error: unknown): string {
-  if (error instanceof RingmasterProblem) {
+  if (error instanceof RingmasterProblem || error instanceof LegacyProblem) {
     const lines = [`error: ${error.detail || error.title} (${error.status} ${error.type})`]
-    for (const field of error.errors) {
+    for (const field of error.errors ?? []) {
       lines.push(
         `  ${field.path ?? ''}${field.path ? ': ' : ''}${field.message ?? JSON.stringify(field)}`,
       )
     }
     return lines.join('\n')
   }
-  if (error instanceof RingmasterRequestError) return `error: ${error.message}`
+  if (error instanceof RingmasterRequestError || error instanceof LegacyRequestError)
+    return `error: ${error.message}`
   return `error: ${(error as Error).message ?? String(error)}`
 }

@@ -158,7 +158,7 @@ RINGMASTER_TOKEN is not passed to the command.
     const template = requireString(context, 'exec')
     const intervalMs = parseDuration(optionalString(context, 'interval') ?? '2s', 'interval')
     const once = context.values.once === true
-    const client = context.client()
+    const client = context.legacyClient()
     const { output } = context
     let stopping = false
     const stop = () => {

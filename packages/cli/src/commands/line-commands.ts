@@ -26,7 +26,7 @@ export const lineStop: Command = {
       throw new UsageError(`--scope must be global, service or ring, not '${scope}'`)
     }
     if (scope !== 'global' && !target) throw new UsageError(`--scope ${scope} needs --target`)
-    const halt = await context.client().post('/v1/halts', {
+    const halt = await context.legacyClient().post('/v1/halts', {
       body: { scope, reason, ...(target && { target }) },
     })
     context.output.result(
@@ -45,7 +45,7 @@ export const lineResume: Command = {
   positionals: [1, 1],
   async run(context) {
     const id = idArgument(context, 0, 'HALT_ID')
-    const halt = await context.client().delete(`/v1/halts/${id}`)
+    const halt = await context.legacyClient().delete(`/v1/halts/${id}`)
     context.output.result(halt, () => `lifted ${haltLine(halt)}`)
     return ExitCode.success
   },
@@ -58,7 +58,7 @@ export const lineStatus: Command = {
   options: {},
   positionals: [0, 0],
   async run(context) {
-    const body = await context.client().get('/v1/halts', { query: { active: true } })
+    const body = await context.legacyClient().get('/v1/halts', { query: { active: true } })
     context.output.result(body, () =>
       body.halts.length === 0 ? 'the line is running: no halts' : body.halts.map(haltLine),
     )

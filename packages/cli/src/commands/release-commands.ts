@@ -48,7 +48,7 @@ async function finish(
     return ExitCode.success
   }
   const { timeoutMs, intervalMs } = wait
-  const { release: last, code } = await waitForRelease(context.client(), id, {
+  const { release: last, code } = await waitForRelease(context.legacyClient(), id, {
     timeoutMs,
     intervalMs,
     output,
@@ -121,7 +121,7 @@ ${waitHelp}`,
     const idempotencyKey =
       optionalString(context, 'idempotency-key') ??
       `release-create-${createHash('sha256').update(JSON.stringify(body)).digest('hex').slice(0, 40)}`
-    const release = await context.client().post('/v1/releases', { body, idempotencyKey })
+    const release = await context.legacyClient().post('/v1/releases', { body, idempotencyKey })
     context.output.progress(`created ${releaseLine(release)}`)
     return finish(context, wait, release.id, release)
   },
@@ -138,7 +138,7 @@ ${waitHelp}`,
   async run(context) {
     const id = idArgument(context)
     const wait = waitSettings(context)
-    const release = await context.client().get(`/v1/releases/${id}`)
+    const release = await context.legacyClient().get(`/v1/releases/${id}`)
     return finish(context, wait, id, release)
   },
 }
@@ -154,7 +154,7 @@ export const releaseList: Command = {
   },
   positionals: [0, 0],
   async run(context) {
-    const body = await context.client().get('/v1/releases', {
+    const body = await context.legacyClient().get('/v1/releases', {
       query: {
         service: optionalString(context, 'service'),
         state: optionalString(context, 'state'),
@@ -183,7 +183,7 @@ function decision(name: 'approve' | 'reject'): Command {
       const ring = requireString(context, 'ring')
       const comment = optionalString(context, 'comment')
       const approval = await context
-        .client()
+        .legacyClient()
         .post(`/v1/releases/${id}/stages/${encodeURIComponent(ring)}/approvals`, {
           body: { decision: name, ...(comment && { comment }) },
         })
@@ -213,7 +213,7 @@ function transition(name: string, path: string, summary: string, done: string): 
       const id = idArgument(context)
       const reason = requireString(context, 'reason')
       const release = await context
-        .client()
+        .legacyClient()
         .post(`/v1/releases/${id}/${path}`, { body: { reason } })
       context.output.result(release, () => [`${done} release ${id}`, ...releaseDetail(release)])
       return ExitCode.success

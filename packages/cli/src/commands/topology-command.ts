@@ -189,7 +189,7 @@ are. Applying the same file again changes nothing and says so.
   async run(context) {
     const file = readTopology(requireString(context, 'file'))
     const dryRun = context.values['dry-run'] === true
-    const changes = await applyTopology(context.client(), file, {
+    const changes = await applyTopology(context.legacyClient(), file, {
       prune: context.values.prune === true,
       dryRun,
     })
