@@ -149,51 +149,67 @@ t.test('with no collector the server runs, logs nothing about it, and exits clea
   t.notMatch(server.output(), /ECONNREFUSED|OTLP|opentelemetry/i)
 })
 
-t.test('a 5xx fails the request span with its exception; a 4xx leaves it unset', async (t) => {
-  const otlp = await receiver(t)
-  const env = {
-    OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url,
-    OTEL_METRICS_EXPORTER: 'none',
-    OTEL_LOGS_EXPORTER: 'none',
-    OTEL_BSP_SCHEDULE_DELAY: '100',
-  }
-  const saved = Object.fromEntries(Object.keys(env).map((key) => [key, process.env[key]]))
-  Object.assign(process.env, env)
-  // The SDK in this test process; globals can be registered once, so only this test does it.
-  // Its exporters read the environment when they are made, so it can be put back at once.
-  const telemetry = startTelemetry({ serviceVersion: controlPlaneVersion })
-  for (const [key, value] of Object.entries(saved)) {
-    if (value === undefined) delete process.env[key]
-    else process.env[key] = value
-  }
-  t.teardown(() => telemetry.shutdown())
-  const fastify = Fastify(serverOptions(false))
-  await fastify.register(telemetryPlugin)
-  await fastify.register(errorHandlerPlugin)
-  fastify.get('/boom', async () => {
-    throw new Error('the disk is full')
-  })
-  fastify.get('/things/:id', async () => {
-    throw new NotFoundError('thing-not-found', 'no such thing')
-  })
-  fastify.get('/fine', async () => ({ ok: true }))
-  await fastify.ready()
-  t.teardown(() => fastify.close())
+t.test(
+  'a 5xx fails the request span with its exception; a 4xx leaves it unset; SDK-only routes are not traced',
+  async (t) => {
+    const otlp = await receiver(t)
+    const env = {
+      OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url,
+      OTEL_METRICS_EXPORTER: 'none',
+      OTEL_LOGS_EXPORTER: 'none',
+      OTEL_BSP_SCHEDULE_DELAY: '100',
+    }
+    const saved = Object.fromEntries(Object.keys(env).map((key) => [key, process.env[key]]))
+    Object.assign(process.env, env)
+    // The SDK in this test process; globals can be registered once, so only this test does it.
+    // Its exporters read the environment when they are made, so it can be put back at once.
+    const telemetry = startTelemetry({ serviceVersion: controlPlaneVersion })
+    for (const [key, value] of Object.entries(saved)) {
+      if (value === undefined) delete process.env[key]
+      else process.env[key] = value
+    }
+    t.teardown(() => telemetry.shutdown())
+    const fastify = Fastify(serverOptions(false))
+    await fastify.register(telemetryPlugin)
+    await fastify.register(errorHandlerPlugin)
+    fastify.get('/boom', async () => {
+      throw new Error('the disk is full')
+    })
+    fastify.get('/things/:id', async () => {
+      throw new NotFoundError('thing-not-found', 'no such thing')
+    })
+    // Routes only Unleash SDKs may call are polled by every SDK instance: no span for them.
+    fastify.get('/sdk-only', { config: { access: ['client', 'frontend'] } }, async () => ({}))
+    fastify.get('/sdk-and-admin', { config: { access: ['client', 'admin'] } }, async () => ({}))
+    fastify.get('/fine', async () => ({ ok: true }))
+    await fastify.ready()
+    t.teardown(() => fastify.close())
 
-  t.equal((await fastify.inject({ method: 'GET', url: '/boom' })).statusCode, 500)
-  t.equal((await fastify.inject({ method: 'GET', url: '/things/7' })).statusCode, 404)
-  t.equal((await fastify.inject({ method: 'GET', url: '/fine' })).statusCode, 200)
-  const spans = await otlp.waitForSpans(() => true, 60_000, 3)
-  const byName = new Map(spans.map((span) => [span.name, span]))
-  t.match(byName.get('GET /boom'), {
-    status: { code: 'error', message: 'the disk is full' },
-    events: [{ name: 'exception', attributes: { 'exception.message': 'the disk is full' } }],
-    attributes: { 'http.response.status_code': 500 },
-  })
-  t.match(byName.get('GET /things/:id'), {
-    status: { code: 'unset', message: '' },
-    events: [],
-    attributes: { 'http.response.status_code': 404, 'url.path': '/things/7' },
-  })
-  t.match(byName.get('GET /fine'), { status: { code: 'unset' }, events: [] })
-})
+    t.equal((await fastify.inject({ method: 'GET', url: '/boom' })).statusCode, 500)
+    t.equal((await fastify.inject({ method: 'GET', url: '/things/7' })).statusCode, 404)
+    t.equal((await fastify.inject({ method: 'GET', url: '/sdk-only' })).statusCode, 200)
+    t.equal((await fastify.inject({ method: 'GET', url: '/sdk-and-admin' })).statusCode, 200)
+    t.equal((await fastify.inject({ method: 'GET', url: '/fine' })).statusCode, 200)
+    // Spans are exported in the order they ended, so once the last request's span is here, a span
+    // for /sdk-only would be too.
+    await otlp.waitForSpans((span) => span.name === 'GET /fine', 60_000)
+    const spans = otlp.spans
+    const byName = new Map(spans.map((span) => [span.name, span]))
+    t.strictSame(
+      [...byName.keys()].sort(),
+      ['GET /boom', 'GET /fine', 'GET /sdk-and-admin', 'GET /things/:id'],
+      'every request but the SDK-only one has a span',
+    )
+    t.match(byName.get('GET /boom'), {
+      status: { code: 'error', message: 'the disk is full' },
+      events: [{ name: 'exception', attributes: { 'exception.message': 'the disk is full' } }],
+      attributes: { 'http.response.status_code': 500 },
+    })
+    t.match(byName.get('GET /things/:id'), {
+      status: { code: 'unset', message: '' },
+      events: [],
+      attributes: { 'http.response.status_code': 404, 'url.path': '/things/7' },
+    })
+    t.match(byName.get('GET /fine'), { status: { code: 'unset' }, events: [] })
+  },
+)
