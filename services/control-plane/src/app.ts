@@ -16,6 +16,7 @@ import { errorHandlerPlugin } from './plugins/infra/error-handler.js'
 import { swaggerPlugin } from './plugins/infra/swagger.js'
 import { telemetryPlugin } from './plugins/infra/telemetry.js'
 import { validationPlugin } from './plugins/infra/validation.js'
+import { cliRoutes } from './routes/cli/cli-routes.js'
 import { clientApiRoutes } from './routes/client-api/client-api-routes.js'
 import { clientStreamingRoutes } from './routes/client-api/client-streaming-routes.js'
 import { deploymentRoutes } from './routes/deployments/deployment-routes.js'
@@ -94,6 +95,7 @@ export const app = fp(async function ringmaster(fastify: FastifyInstance, option
   })
 
   await fastify.register(healthRoutes)
+  await fastify.register(cliRoutes)
   await fastify.register(tokenRoutes)
   await fastify.register(serviceRoutes)
   await fastify.register(ringRoutes)

@@ -44,6 +44,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/cli/ringmaster.mjs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Download the ringmaster CLI as one file
+         * @description The `ringmaster` command and everything it needs as one ES module for Node.js 20.19 or later. It is the CLI this server ships with, so it always matches this API. Install it with `curl -fsSL "$RINGMASTER_URL/cli/ringmaster.mjs" -o ringmaster && chmod +x ringmaster`, then run `./ringmaster --help` (or `node ringmaster …`). Send the ETag back in If-None-Match to get a 304 while the file has not changed.
+         *
+         *     Public: no token needed.
+         */
+        get: operations["getCliBundle"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/tokens": {
         parameters: {
             query?: never;
@@ -1427,6 +1449,42 @@ export interface operations {
             };
             /** @description A problem (RFC 9457) */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getCliBundle: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The CLI, an ES module with a `#!/usr/bin/env node` line */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/javascript": string;
+                };
+            };
+            /** @description Not modified: the ETag in If-None-Match still names the file served */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description A problem (RFC 9457) */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -9,6 +9,8 @@ import { build } from '../helpers/build.js'
 // moment it exists, and a route that forgets to declare its roles fails the app at start-up.
 
 const expectedPublicRoutes = [
+  // The CLI bundle: the same code anyone can read, fetched by pipelines before they have a token.
+  'GET /cli/ringmaster.mjs',
   'GET /healthz',
   'GET /openapi.json',
   'GET /readyz',

@@ -1,4 +1,5 @@
 import { resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
 
 export const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
 export type LogLevel = (typeof logLevels)[number]
@@ -64,6 +65,23 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     engineIntervalMs,
     spanExportIntervalMs,
   }
+}
+
+// From dist/plugins/infra/ (or src/ under tsx) up to the monorepo root.
+const monorepoCliBundle = new URL(
+  '../../../../../packages/cli/dist/ringmaster.mjs',
+  import.meta.url,
+)
+
+/**
+ * Where the single-file CLI served at GET /cli/ringmaster.mjs is: RINGMASTER_CLI_BUNDLE, or the
+ * bundle `pnpm build` makes in the monorepo. Read by the route itself, so the app's options do
+ * not grow for it; a file that is not there is not a configuration error (the route says how to
+ * build it).
+ */
+export function cliBundlePath(env: NodeJS.ProcessEnv = process.env): string {
+  const configured = env.RINGMASTER_CLI_BUNDLE?.trim()
+  return configured ? resolve(configured) : fileURLToPath(monorepoCliBundle)
 }
 
 function readInterval(

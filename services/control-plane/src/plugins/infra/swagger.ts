@@ -78,6 +78,10 @@ export const swaggerPlugin = fp(
             name: 'ofrep',
             description: 'OpenFeature Remote Evaluation Protocol (client and frontend tokens)',
           },
+          {
+            name: 'cli',
+            description: 'The ringmaster command as one file, served so it matches this server',
+          },
         ],
       },
       refResolver: {
