@@ -1,6 +1,5 @@
 import { type ParseArgsConfig, parseArgs } from 'node:util'
 import { createRingmasterClient, type RingmasterClient } from '@ringmaster/sdk'
-import { type ControlPlaneClient, createControlPlaneClient } from './control-plane-client.js'
 import { type ExitCode, UsageError } from './exit-codes.js'
 import { Output, type OutputFormat } from './output.js'
 
@@ -26,8 +25,6 @@ export interface CommandContext {
   output: Output
   /** The typed client for the configured control plane; a usage error when URL or token is missing. */
   client(): RingmasterClient
-  /** TEMPORARY while commands move to the SDK: the untyped client. */
-  legacyClient(): ControlPlaneClient
 }
 
 export interface Command {
@@ -78,7 +75,6 @@ export function parseCommand(
       throw new UsageError(`${command.name}: unexpected argument '${positionals[max]}'`)
     }
   }
-  let legacyClient: ControlPlaneClient | undefined
   let client: RingmasterClient | undefined
   const connection = () => {
     const baseUrl = (values.url as string | undefined) ?? env.RINGMASTER_URL
@@ -101,10 +97,6 @@ export function parseCommand(
       client() {
         client ??= createRingmasterClient({ ...connection(), userAgent: 'ringmaster-cli' })
         return client
-      },
-      legacyClient() {
-        legacyClient ??= createControlPlaneClient(connection())
-        return legacyClient
       },
     },
   }

@@ -1,5 +1,19 @@
 import { type Command, globalHelp, parseCommand } from './command.js'
 import { agent } from './commands/agent-command.js'
+import {
+  flagsDisable,
+  flagsEnable,
+  flagsImport,
+  flagsList,
+  flagsShow,
+} from './commands/flag-commands.js'
+import {
+  incidentDeclare,
+  incidentList,
+  incidentMitigate,
+  incidentResolve,
+  incidentShow,
+} from './commands/incident-commands.js'
 import { lineResume, lineStatus, lineStop } from './commands/line-commands.js'
 import {
   approve,
@@ -13,6 +27,8 @@ import {
   resume,
   rollback,
 } from './commands/release-commands.js'
+import { releaseWatch } from './commands/release-watch-command.js'
+import { reportReliability } from './commands/report-command.js'
 import { topologyApply } from './commands/topology-command.js'
 import { ExitCode, UsageError } from './exit-codes.js'
 import { describeError } from './output.js'
@@ -21,6 +37,7 @@ export const commands: Command[] = [
   releaseCreate,
   releaseStatus,
   releaseList,
+  releaseWatch,
   approve,
   reject,
   promote,
@@ -33,6 +50,17 @@ export const commands: Command[] = [
   lineStatus,
   agent,
   topologyApply,
+  incidentDeclare,
+  incidentMitigate,
+  incidentResolve,
+  incidentList,
+  incidentShow,
+  reportReliability,
+  flagsList,
+  flagsShow,
+  flagsEnable,
+  flagsDisable,
+  flagsImport,
 ]
 
 export function mainHelp(): string {

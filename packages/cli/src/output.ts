@@ -1,8 +1,4 @@
 import { RingmasterProblem, RingmasterRequestError } from '@ringmaster/sdk'
-import {
-  RingmasterProblem as LegacyProblem,
-  RingmasterRequestError as LegacyRequestError,
-} from './control-plane-client.js'
 
 export type OutputFormat = 'text' | 'json'
 
@@ -44,16 +40,22 @@ export class Output {
 
 /** An error as a person should read it: the problem's detail and each field error, never headers. */
 export function describeError(error: unknown): string {
-  if (error instanceof RingmasterProblem || error instanceof LegacyProblem) {
+  if (error instanceof RingmasterProblem) {
     const lines = [`error: ${error.detail || error.title} (${error.status} ${error.type})`]
     for (const field of error.errors ?? []) {
-      lines.push(
-        `  ${field.path ?? ''}${field.path ? ': ' : ''}${field.message ?? JSON.stringify(field)}`,
-      )
+      lines.push(`  ${field.path}${field.path ? ': ' : ''}${field.message}`)
     }
     return lines.join('\n')
   }
-  if (error instanceof RingmasterRequestError || error instanceof LegacyRequestError)
+  if (error instanceof RingmasterRequestError) {
+    // No answer at all: name the server and the network's reason (fetch hides it in a cause).
+    if (error.status === undefined) {
+      const cause = error.cause as (Error & { cause?: Error }) | undefined
+      const reason = cause?.cause?.message ?? cause?.message ?? error.message
+      return `error: could not reach ${new URL(error.url).origin}: ${reason}`
+    }
+    // An answer that is not the API's JSON (a proxy's page): the message names method, URL, status.
     return `error: ${error.message}`
+  }
   return `error: ${(error as Error).message ?? String(error)}`
 }

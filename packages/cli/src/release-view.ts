@@ -1,10 +1,36 @@
-import type { Json } from './control-plane-client.js'
+import type { SuccessBody } from '@ringmaster/sdk'
 import { ExitCode } from './exit-codes.js'
 
-export const finishedStates = ['succeeded', 'failed', 'rolled_back', 'cancelled', 'superseded']
+/** A release with its stages and what it waits for, as GET /v1/releases/{id} answers. */
+export type ReleaseDetail = SuccessBody<'get', '/v1/releases/{id}'>
+/** A release as the list answers it: no stages, no blockers. */
+export type ReleaseSummary = SuccessBody<'get', '/v1/releases'>['releases'][number]
+export type ReleaseState = ReleaseSummary['state']
+export type Stage = ReleaseDetail['stages'][number]
+
+// A record, so the build fails when the API gains a state this list does not name.
+const everyState: Record<ReleaseState, true> = {
+  queued: true,
+  in_progress: true,
+  succeeded: true,
+  failed: true,
+  halted: true,
+  rolled_back: true,
+  cancelled: true,
+  superseded: true,
+}
+export const releaseStates = Object.keys(everyState) as ReleaseState[]
+
+export const finishedStates: readonly ReleaseState[] = [
+  'succeeded',
+  'failed',
+  'rolled_back',
+  'cancelled',
+  'superseded',
+]
 
 /** The exit code a release in this state gives `release create --wait` and `release status --wait`. */
-export function exitCodeForState(state: string): ExitCode | undefined {
+export function exitCodeForState(state: ReleaseState): ExitCode | undefined {
   if (state === 'succeeded') return ExitCode.success
   if (state === 'halted') return ExitCode.haltedOrBlocked
   if (finishedStates.includes(state)) return ExitCode.failed
@@ -12,31 +38,31 @@ export function exitCodeForState(state: string): ExitCode | undefined {
 }
 
 /** One line: id, service, version, state, and what it waits for. */
-export function releaseLine(release: Json): string {
-  const blocked = (release.blockedBy ?? []).map((block: Json) => block.message).join('; ')
+export function releaseLine(release: ReleaseSummary | ReleaseDetail): string {
+  const blockedBy = 'blockedBy' in release ? release.blockedBy : []
+  const blocked = blockedBy.map((block) => block.message).join('; ')
   const halt = release.halt ? ` (halted by ${release.halt.by}: ${release.halt.reason})` : ''
   const tail = release.outcome ?? (blocked ? `waiting: ${blocked}` : '')
   return `release ${release.id} ${release.service} ${release.version} ${release.state}${halt}${tail ? ` — ${tail}` : ''}`
 }
 
 /** The release with one line per ring and its scale units' deployments. */
-export function releaseDetail(release: Json): string[] {
+export function releaseDetail(release: ReleaseDetail): string[] {
   const lines = [
     releaseLine(release),
     `  kind ${release.kind}, rings ${release.ringFrom}..${release.ringTo}, requested by ${release.requester}, trace ${release.traceId}`,
   ]
-  for (const stage of release.stages ?? []) {
-    const deployments = (stage.deployments ?? [])
-      .map((deployment: Json) => `${deployment.scaleUnit}=${deployment.state}`)
+  for (const stage of release.stages) {
+    const deployments = stage.deployments
+      .map((deployment) => `${deployment.scaleUnit}=${deployment.state}`)
       .join(' ')
-    const waves = stage.waves?.length ?? 0
+    const waves = stage.waves.length
     const wave =
-      waves > 0 && stage.currentWave !== null ? ` wave ${stage.currentWave + 1}/${waves}` : ''
+      waves > 0 && stage.currentWave >= 0 ? ` wave ${stage.currentWave + 1}/${waves}` : ''
     lines.push(
       `  ${stage.ring.padEnd(16)} ${stage.state.padEnd(18)}${wave} ${deployments}`.trimEnd(),
     )
   }
-  for (const block of release.blockedBy ?? [])
-    lines.push(`  blocked by ${block.kind}: ${block.message}`)
+  for (const block of release.blockedBy) lines.push(`  blocked by ${block.kind}: ${block.message}`)
   return lines
 }

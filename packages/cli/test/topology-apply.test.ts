@@ -73,3 +73,116 @@ ${extra}`,
   const last = await runCli(t, ['topology', 'apply', '-f', file, '--prune'], env)
   t.equal(last.stdout, 'topology is up to date: no changes\n')
 })
+
+t.test(
+  'topology apply swaps ring orders, and a field left out of the file goes back to its default',
+  async (t) => {
+    const server = await startServer(t)
+    const env = { RINGMASTER_URL: server.url, RINGMASTER_TOKEN: server.adminToken }
+    const dir = mkdtempSync(join(tmpdir(), 'ringmaster-topology-'))
+    t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+    const file = join(dir, 'topology.yaml')
+    writeFileSync(
+      file,
+      `rings:
+  - name: canary
+    order: 0
+    description: the team
+    policy: { preApproval: { role: approver, minApprovals: 1, ttlHours: 24 }, manualPromotion: true, bakeMinutes: 30, health: { maxErrorRate: 0.02 } }
+  - { name: early, order: 1 }
+  - { name: broad, order: 2 }
+scaleUnits:
+  - { name: su-one, region: westus2, ring: canary, labels: { tier: gold }, trafficWeight: 5, pairedWith: su-two }
+  - { name: su-two, region: eastus, ring: early }
+`,
+    )
+    const first = await runCli(t, ['topology', 'apply', '-f', file], env)
+    t.equal(first.code, 0, first.stderr)
+    t.match(await server.call('GET', '/v1/scale-units/su-two'), { pairedWith: 'su-one' })
+
+    // canary and early swap; canary loses its description and most of its policy, su-one its
+    // labels, weight and pair. An apply that stopped half-way left canary at a temporary order.
+    writeFileSync(
+      file,
+      `rings:
+  - { name: early, order: 0 }
+  - name: canary
+    order: 1
+    policy: { bakeMinutes: 30 }
+  - { name: broad, order: 2 }
+scaleUnits:
+  - { name: su-one, region: westus2, ring: canary }
+  - { name: su-two, region: eastus, ring: early }
+`,
+    )
+    await server.call('PATCH', '/v1/rings/canary', { order: 1000 })
+
+    const dryRun = await runCli(t, ['topology', 'apply', '-f', file, '--dry-run'], env)
+    t.equal(dryRun.code, 0, dryRun.stderr)
+    t.match(dryRun.stdout, /^would change \(dry run\):\n {2}updated ring early \(order\)\n/)
+    t.equal((await server.call('GET', '/v1/rings/early')).order, 1, 'a dry run moves nothing')
+
+    const applied = await runCli(t, ['topology', 'apply', '-f', file, '-o', 'json'], env)
+    t.equal(applied.code, 0, applied.stderr)
+    t.same(JSON.parse(applied.stdout).changes, [
+      { action: 'update', kind: 'ring', name: 'early', fields: ['order'] },
+      {
+        action: 'update',
+        kind: 'ring',
+        name: 'canary',
+        fields: ['order', 'description', 'policy'],
+      },
+      { action: 'update', kind: 'scale unit', name: 'su-one', fields: ['labels', 'trafficWeight'] },
+      { action: 'update', kind: 'scale unit', name: 'su-one', fields: ['pairedWith'] },
+    ])
+    const { rings } = await server.call('GET', '/v1/rings')
+    t.same(
+      rings.map((ring: { name: string; order: number }) => [ring.name, ring.order]),
+      [
+        ['early', 0],
+        ['canary', 1],
+        ['broad', 2],
+      ],
+    )
+    const canary = rings[1]
+    t.equal(canary.description, '')
+    // broad was made with no policy: its policy is the default, which canary's must now be, bar the bake.
+    t.same(canary.policy, { ...rings[2].policy, bakeMinutes: 30 })
+    t.same(rings[2].policy, {
+      preApproval: null,
+      postApproval: null,
+      bakeMinutes: 0,
+      maxParallel: 1,
+      manualPromotion: false,
+      autoRollback: true,
+      health: {},
+    })
+    t.match(await server.call('GET', '/v1/scale-units/su-one'), {
+      labels: {},
+      trafficWeight: 1,
+      pairedWith: null,
+    })
+    t.equal((await server.call('GET', '/v1/scale-units/su-two')).pairedWith, null)
+
+    const again = await runCli(t, ['topology', 'apply', '-f', file], env)
+    t.equal(again.stdout, 'topology is up to date: no changes\n')
+
+    // A swap whose other side is a ring the file does not list is refused before anything moves.
+    writeFileSync(
+      file,
+      `rings:
+  - { name: early, order: 2 }
+  - { name: canary, order: 1, policy: { bakeMinutes: 30 } }
+`,
+    )
+    const refused = await runCli(t, ['topology', 'apply', '-f', file], env)
+    t.equal(refused.code, 1)
+    t.match(refused.stderr, /ring early is to get order 2, which ring broad has/)
+    t.equal((await server.call('GET', '/v1/rings/early')).order, 0)
+
+    writeFileSync(file, 'rings:\n  - { name: early, order: 0, descripton: typo }\n')
+    const typo = await runCli(t, ['topology', 'apply', '-f', file], env)
+    t.equal(typo.code, 2)
+    t.match(typo.stderr, /unknown field descripton/)
+  },
+)

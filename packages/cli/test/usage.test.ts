@@ -32,9 +32,43 @@ t.test('usage mistakes exit 2 and say what is wrong', async (t) => {
   t.equal(badTimeout.code, 2)
   t.match(badTimeout.stderr, /--timeout must be a duration/)
 
+  // Each of these would otherwise reach the unreachable URL and exit 1.
+  const offline = { RINGMASTER_URL: 'http://127.0.0.1:1', RINGMASTER_TOKEN: 't' }
+  for (const [args, message] of [
+    [['release', 'status', '1', '--until', 'ring-0'], /--until needs --wait/],
+    [
+      ['release', 'create', '--service', 's', '--version', '1', '--wait', '--until', 'Ring 0'],
+      /--until must be a ring name like ring-0, not 'Ring 0'/,
+    ],
+    [['release', 'list', '--state', 'stuck'], /--state must be one of queued, in_progress/],
+    [
+      ['agent', '--scale-unit', 'su', '--exec', 'true', '--health-interval', '5s'],
+      /--health-interval needs --health-cmd/,
+    ],
+    [
+      ['agent', '--scale-unit', 'su', '--exec', 'true', '--health-cmd', 'true', '--skip-health'],
+      /--skip-health and --health-cmd cannot be used together/,
+    ],
+    [['line', 'stop', '--reason', 'r', '--target', 'checkout'], /--target is for --scope/],
+  ] as const) {
+    const result = await runCli(t, [...args], offline)
+    t.equal(result.code, 2, args.join(' '))
+    t.match(result.stderr, message)
+    t.notMatch(result.stderr, /could not reach/)
+  }
+
   const help = await runCli(t, ['agent', '--help'])
   t.equal(help.code, 0)
   t.match(help.stdout, /Usage: ringmaster agent --scale-unit SU/)
+  t.match(
+    help.stdout,
+    /WITHOUT --health-cmd the agent\s+reports healthy after every successful deployment without checking/,
+  )
+  const statusHelp = await runCli(t, ['release', 'status', '--help'])
+  t.match(
+    statusHelp.stdout,
+    /--until RING\s+with --wait: stop waiting, exit 0, as soon as RING's stage has succeeded/,
+  )
   const top = await runCli(t, ['--help'])
   t.equal(top.code, 0)
   t.match(top.stdout, /Exit codes: 0 success, 1 failed, 2 usage, 3 halted or blocked, 4 timed out/)

@@ -1,15 +1,12 @@
 import { spawn } from 'node:child_process'
 import { setTimeout as sleep } from 'node:timers/promises'
-import {
-  type Command,
-  type CommandContext,
-  optionalString,
-  parseDuration,
-  requireString,
-} from '../command.js'
-import { type ControlPlaneClient, type Json, RingmasterProblem } from '../control-plane-client.js'
-import { ExitCode } from '../exit-codes.js'
+import { type RingmasterClient, RingmasterProblem, type SuccessBody } from '@ringmaster/sdk'
+import { type Command, optionalString, parseDuration, requireString } from '../command.js'
+import { ExitCode, UsageError } from '../exit-codes.js'
 import { describeError, type Output } from '../output.js'
+
+type DesiredState = SuccessBody<'get', '/v1/scale-units/{name}/desired'>
+type Deployment = DesiredState['deployments'][number]
 
 /** The executor's report keeps at most this much of the command's output. */
 const messageLimit = 3900
@@ -19,7 +16,7 @@ export function shellQuote(value: string): string {
   return /^[A-Za-z0-9_@%+=:,./-]+$/.test(value) ? value : `'${value.replaceAll("'", `'\\''`)}'`
 }
 
-export function deploymentVariables(deployment: Json): Record<string, string> {
+export function deploymentVariables(deployment: Deployment): Record<string, string> {
   return {
     service: deployment.service,
     version: deployment.version ?? '',
@@ -45,30 +42,31 @@ interface RunResult {
   tail: string
 }
 
-/** Runs the command for one deployment, streaming its output with a prefix. */
-async function runDeployment(
+const environmentNames: Record<string, string> = {
+  service: 'RINGMASTER_SERVICE',
+  version: 'RINGMASTER_VERSION',
+  previousVersion: 'RINGMASTER_PREVIOUS_VERSION',
+  scaleUnit: 'RINGMASTER_SCALE_UNIT',
+  ring: 'RINGMASTER_RING',
+  deploymentId: 'RINGMASTER_DEPLOYMENT_ID',
+  releaseId: 'RINGMASTER_RELEASE_ID',
+  kind: 'RINGMASTER_DEPLOYMENT_KIND',
+}
+
+/** Runs a command with sh -c, streaming its output with a prefix. */
+async function runCommand(
   command: string,
-  deployment: Json,
+  variables: Record<string, string>,
+  prefix: string,
   output: Output,
 ): Promise<RunResult> {
-  const variables = deploymentVariables(deployment)
-  // The child gets the deployment as RINGMASTER_* variables, but never this process's token.
+  // The child gets the variables as RINGMASTER_* variables, but never this process's token.
   const { RINGMASTER_TOKEN: _token, ...env } = process.env
-  const child = spawn('sh', ['-c', command], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: {
-      ...env,
-      RINGMASTER_SERVICE: variables.service,
-      RINGMASTER_VERSION: variables.version,
-      RINGMASTER_PREVIOUS_VERSION: variables.previousVersion,
-      RINGMASTER_SCALE_UNIT: variables.scaleUnit,
-      RINGMASTER_RING: variables.ring,
-      RINGMASTER_DEPLOYMENT_ID: variables.deploymentId,
-      RINGMASTER_RELEASE_ID: variables.releaseId,
-      RINGMASTER_DEPLOYMENT_KIND: variables.kind,
-    },
-  })
-  const prefix = `[${deployment.scaleUnit} #${deployment.id}]`
+  for (const [name, value] of Object.entries(variables)) {
+    const environmentName = environmentNames[name]
+    if (environmentName) env[environmentName] = value
+  }
+  const child = spawn('sh', ['-c', command], { stdio: ['ignore', 'pipe', 'pipe'], env })
   let tail = ''
   const onChunk = (chunk: Buffer) => {
     const text = chunk.toString('utf8')
@@ -85,18 +83,61 @@ async function runDeployment(
   })
 }
 
+interface HealthCheck {
+  /** The --health-cmd template; undefined means report healthy without checking. */
+  template: string | undefined
+  /** --skip-health: report nothing. */
+  skip: boolean
+}
+
+/**
+ * Runs the health command for a service on the scale unit and posts the report: exit 0 healthy,
+ * anything else unhealthy. Without a command it reports healthy unchecked. True when healthy.
+ */
+async function checkHealth(
+  client: RingmasterClient,
+  health: HealthCheck,
+  target: { service: string; version: string; scaleUnit: string },
+  output: Output,
+): Promise<boolean> {
+  if (health.skip) return true
+  let healthy = true
+  if (health.template !== undefined) {
+    const command = renderCommand(health.template, target)
+    const prefix = `[${target.scaleUnit} health ${target.service}]`
+    const result = await runCommand(command, target, prefix, output)
+    healthy = result.exitCode === 0
+    const status = result.signal ? `killed by ${result.signal}` : `exit ${result.exitCode}`
+    // The health report has no message field: the tail stays in this agent's output.
+    output.progress(`${prefix} ${healthy ? 'healthy' : 'unhealthy'} (${status})`)
+  }
+  const { verdicts } = await client.post('/v1/scale-units/{name}/health', {
+    params: { path: { name: target.scaleUnit } },
+    body: { service: target.service, status: healthy ? 'healthy' : 'unhealthy' },
+  })
+  for (const verdict of verdicts) {
+    if (!verdict.passed) {
+      output.progress(
+        `health gate of release ${verdict.releaseId} in ${verdict.ring} failed: ${verdict.reasons.join('; ')} (${verdict.action})`,
+      )
+    }
+  }
+  return healthy
+}
+
 /** Starts, runs and reports one deployment; true when it succeeded. */
 async function executeDeployment(
-  client: ControlPlaneClient,
+  client: RingmasterClient,
   template: string,
-  deployment: Json,
-  context: CommandContext,
-): Promise<boolean> {
-  const { output } = context
+  deployment: Deployment,
+  health: HealthCheck,
+  output: Output,
+): Promise<{ succeeded: boolean; healthy: boolean }> {
   // Keys derived from the deployment attempt: a retried report replays instead of failing.
   const attempt = `deployment-${deployment.id}-attempt-${deployment.attempt}`
   if (deployment.state === 'pending') {
-    await client.post(`/v1/deployments/${deployment.id}/start`, {
+    await client.post('/v1/deployments/{id}/start', {
+      params: { path: { id: deployment.id } },
       idempotencyKey: `${attempt}-start`,
     })
   } else {
@@ -104,34 +145,66 @@ async function executeDeployment(
       `resuming deployment ${deployment.id}, already in progress (the agent stopped before it finished)`,
     )
   }
-  const command = renderCommand(template, deploymentVariables(deployment))
+  const variables = deploymentVariables(deployment)
+  const command = renderCommand(template, variables)
   const what = `${deployment.kind} ${deployment.service} ${deployment.version ?? '(remove)'} on ${deployment.scaleUnit}`
   output.progress(`${what}: ${command}`)
-  const result = await runDeployment(command, deployment, output)
+  const prefix = `[${deployment.scaleUnit} #${deployment.id}]`
+  const result = await runCommand(command, variables, prefix, output)
   const succeeded = result.exitCode === 0
   const status = result.signal ? `killed by ${result.signal}` : `exit ${result.exitCode}`
   const message = `${status}${result.tail ? `\n${result.tail}` : ''}`.slice(-messageLimit)
-  await client.post(`/v1/deployments/${deployment.id}/complete`, {
+  await client.post('/v1/deployments/{id}/complete', {
+    params: { path: { id: deployment.id } },
     body: { result: succeeded ? 'succeeded' : 'failed', message },
     idempotencyKey: `${attempt}-complete`,
   })
   output.progress(`${what}: ${succeeded ? 'succeeded' : `failed (${status})`}`)
-  if (succeeded && context.values['skip-health'] !== true) {
-    await client.post(`/v1/scale-units/${encodeURIComponent(deployment.scaleUnit)}/health`, {
-      body: { service: deployment.service, status: 'healthy' },
-    })
+  // A rollback that removes the service leaves nothing to check.
+  if (!succeeded || deployment.version === null) return { succeeded, healthy: true }
+  const healthy = await checkHealth(
+    client,
+    health,
+    { service: deployment.service, version: deployment.version, scaleUnit: deployment.scaleUnit },
+    output,
+  )
+  return { succeeded, healthy }
+}
+
+/**
+ * The periodic check: every service that should run here and has no open work (a deployment in
+ * flight is checked when it finishes).
+ */
+async function checkSettledServices(
+  client: RingmasterClient,
+  health: HealthCheck,
+  desired: DesiredState,
+  output: Output,
+): Promise<void> {
+  const busy = new Set(desired.deployments.map((deployment) => deployment.service))
+  for (const [service, version] of Object.entries(desired.services)) {
+    if (busy.has(service)) continue
+    await checkHealth(client, health, { service, version, scaleUnit: desired.scaleUnit }, output)
   }
-  return succeeded
 }
 
 export const agent: Command = {
   name: 'agent',
   summary: 'pull-mode executor: run a command for each deployment assigned to a scale unit',
   help: `Usage: ringmaster agent --scale-unit SU --exec 'COMMAND {service} {version}' [--once] [--interval 2s]
+                        [--health-cmd 'CHECK {service} {version} {scaleUnit}' [--health-interval 30s]]
 
 Polls the scale unit's desired state; for each deployment it marks it started, runs COMMAND with
 sh -c (output streamed, prefixed), reports succeeded (exit 0) or failed with the output's tail,
-and after a success posts a healthy report for the service on the scale unit.
+and after a success posts a health report for the service on the scale unit.
+
+Health: with --health-cmd the agent runs CHECK after each successful deployment and, every
+--health-interval, for each service that should run on the scale unit and has no deployment in
+flight; exit 0 reports healthy, any other exit unhealthy (which fails the health gate of a release
+deploying or baking there: it halts, or rolls back with the ring's autoRollback). The check's
+output is streamed here; the report carries only the status. WITHOUT --health-cmd the agent
+reports healthy after every successful deployment without checking anything, and sends no
+periodic reports.
 
 Placeholders (shell-quoted): {service} {version} {previousVersion} {scaleUnit} {ring}
 {deploymentId} {releaseId} {kind}. The same values are in the environment as RINGMASTER_SERVICE,
@@ -142,14 +215,21 @@ RINGMASTER_TOKEN is not passed to the command.
 
   --scale-unit SU        the scale unit this agent deploys to
   --exec COMMAND         the deploy command template
-  --once                 handle the work there is now, then exit (1 if any deployment failed)
+  --once                 handle the work there is now, then exit (1 if a deployment failed or a
+                         health check was unhealthy)
   --interval DURATION    how often to ask for work (default 2s)
-  --skip-health          do not post a health report after a successful deployment`,
+  --health-cmd CHECK     the health check template: {service} {version} {scaleUnit}, and the same
+                         RINGMASTER_SERVICE, RINGMASTER_VERSION, RINGMASTER_SCALE_UNIT variables
+  --health-interval DURATION
+                         how often to check the running services (default 30s; needs --health-cmd)
+  --skip-health          post no health reports at all (another system reports health)`,
   options: {
     'scale-unit': { type: 'string' },
     exec: { type: 'string' },
     once: { type: 'boolean' },
     interval: { type: 'string' },
+    'health-cmd': { type: 'string' },
+    'health-interval': { type: 'string' },
     'skip-health': { type: 'boolean' },
   },
   positionals: [0, 0],
@@ -157,8 +237,23 @@ RINGMASTER_TOKEN is not passed to the command.
     const scaleUnit = requireString(context, 'scale-unit')
     const template = requireString(context, 'exec')
     const intervalMs = parseDuration(optionalString(context, 'interval') ?? '2s', 'interval')
+    const healthTemplate = optionalString(context, 'health-cmd')
+    const healthIntervalText = optionalString(context, 'health-interval')
+    const skip = context.values['skip-health'] === true
+    if (healthTemplate !== undefined && healthTemplate.trim() === '') {
+      throw new UsageError('--health-cmd must not be empty')
+    }
+    if (skip && healthTemplate !== undefined) {
+      throw new UsageError('--skip-health and --health-cmd cannot be used together')
+    }
+    if (healthIntervalText !== undefined && healthTemplate === undefined) {
+      throw new UsageError('--health-interval needs --health-cmd')
+    }
+    const healthIntervalMs = parseDuration(healthIntervalText ?? '30s', 'health-interval')
+    if (healthIntervalMs <= 0) throw new UsageError('--health-interval must be more than 0')
+    const health: HealthCheck = { template: healthTemplate, skip }
     const once = context.values.once === true
-    const client = context.legacyClient()
+    const client = context.client()
     const { output } = context
     let stopping = false
     const stop = () => {
@@ -166,14 +261,22 @@ RINGMASTER_TOKEN is not passed to the command.
     }
     process.once('SIGTERM', stop)
     process.once('SIGINT', stop)
-    const results: Json[] = []
+    const results: {
+      deploymentId: number
+      releaseId: number
+      succeeded: boolean
+      healthy: boolean
+    }[] = []
     let anyFailed = false
+    let nextHealthCheck = Date.now() + healthIntervalMs
     output.progress(`agent for ${scaleUnit}: waiting for work`)
     try {
       while (!stopping) {
-        let desired: Json
+        let desired: DesiredState
         try {
-          desired = await client.get(`/v1/scale-units/${encodeURIComponent(scaleUnit)}/desired`)
+          desired = await client.get('/v1/scale-units/{name}/desired', {
+            params: { path: { name: scaleUnit } },
+          })
         } catch (error) {
           // A wrong token or scale unit will not fix itself; anything else is retried.
           if (error instanceof RingmasterProblem && [401, 403, 404].includes(error.status))
@@ -187,12 +290,19 @@ RINGMASTER_TOKEN is not passed to the command.
           if (stopping) break
           if (deployment.state !== 'pending' && deployment.state !== 'in_progress') continue
           try {
-            const succeeded = await executeDeployment(client, template, deployment, context)
-            anyFailed ||= !succeeded
+            const { succeeded, healthy } = await executeDeployment(
+              client,
+              template,
+              deployment,
+              health,
+              output,
+            )
+            anyFailed ||= !succeeded || !healthy
             results.push({
               deploymentId: deployment.id,
               releaseId: deployment.releaseId,
               succeeded,
+              healthy,
             })
           } catch (error) {
             if (once) throw error
@@ -200,6 +310,14 @@ RINGMASTER_TOKEN is not passed to the command.
           }
         }
         if (once) break
+        if (healthTemplate !== undefined && Date.now() >= nextHealthCheck && !stopping) {
+          try {
+            await checkSettledServices(client, health, desired, output)
+          } catch (error) {
+            output.error(`${describeError(error)}; the health check runs again in the next round`)
+          }
+          nextHealthCheck = Date.now() + healthIntervalMs
+        }
         await sleep(intervalMs)
       }
     } finally {
@@ -209,7 +327,7 @@ RINGMASTER_TOKEN is not passed to the command.
     output.result(
       { scaleUnit, deployments: results },
       () =>
-        `agent for ${scaleUnit}: ran ${results.length} deployment(s), ${results.filter((r) => !r.succeeded).length} failed`,
+        `agent for ${scaleUnit}: ran ${results.length} deployment(s), ${results.filter((r) => !r.succeeded).length} failed, ${results.filter((r) => !r.healthy).length} unhealthy`,
     )
     return once && anyFailed ? ExitCode.failed : ExitCode.success
   },

@@ -1,8 +1,13 @@
+import type { SuccessBody } from '@ringmaster/sdk'
 import { type Command, idArgument, optionalString, requireString } from '../command.js'
-import type { Json } from '../control-plane-client.js'
 import { ExitCode, UsageError } from '../exit-codes.js'
 
-function haltLine(halt: Json): string {
+type Halt = SuccessBody<'post', '/v1/halts'>
+type HaltScope = Halt['scope']
+
+const haltScopes: readonly HaltScope[] = ['global', 'service', 'ring']
+
+function haltLine(halt: Halt): string {
   const target = halt.target ? ` ${halt.target}` : ''
   const lifted = halt.liftedAt ? `, lifted by ${halt.liftedBy}` : ''
   return `halt ${halt.id} ${halt.scope}${target}: ${halt.reason} (by ${halt.createdBy}${lifted})`
@@ -20,13 +25,16 @@ export const lineStop: Command = {
   positionals: [0, 0],
   async run(context) {
     const reason = requireString(context, 'reason')
-    const scope = optionalString(context, 'scope') ?? 'global'
+    const scopeText = optionalString(context, 'scope') ?? 'global'
     const target = optionalString(context, 'target')
-    if (!['global', 'service', 'ring'].includes(scope)) {
-      throw new UsageError(`--scope must be global, service or ring, not '${scope}'`)
+    if (!haltScopes.includes(scopeText as HaltScope)) {
+      throw new UsageError(`--scope must be global, service or ring, not '${scopeText}'`)
     }
+    const scope = scopeText as HaltScope
     if (scope !== 'global' && !target) throw new UsageError(`--scope ${scope} needs --target`)
-    const halt = await context.legacyClient().post('/v1/halts', {
+    if (scope === 'global' && target)
+      throw new UsageError('--target is for --scope service or ring')
+    const halt = await context.client().post('/v1/halts', {
       body: { scope, reason, ...(target && { target }) },
     })
     context.output.result(
@@ -45,7 +53,7 @@ export const lineResume: Command = {
   positionals: [1, 1],
   async run(context) {
     const id = idArgument(context, 0, 'HALT_ID')
-    const halt = await context.legacyClient().delete(`/v1/halts/${id}`)
+    const halt = await context.client().delete('/v1/halts/{id}', { params: { path: { id } } })
     context.output.result(halt, () => `lifted ${haltLine(halt)}`)
     return ExitCode.success
   },
@@ -58,7 +66,7 @@ export const lineStatus: Command = {
   options: {},
   positionals: [0, 0],
   async run(context) {
-    const body = await context.legacyClient().get('/v1/halts', { query: { active: true } })
+    const body = await context.client().get('/v1/halts', { params: { query: { active: true } } })
     context.output.result(body, () =>
       body.halts.length === 0 ? 'the line is running: no halts' : body.halts.map(haltLine),
     )

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto'
+import type { operations } from '@ringmaster/sdk'
 import {
   type Command,
   type CommandContext,
@@ -7,32 +8,57 @@ import {
   parseDuration,
   requireString,
 } from '../command.js'
-import type { Json } from '../control-plane-client.js'
 import { ExitCode, UsageError } from '../exit-codes.js'
-import { releaseDetail, releaseLine } from '../release-view.js'
+import {
+  type ReleaseDetail,
+  type ReleaseState,
+  releaseDetail,
+  releaseLine,
+  releaseStates,
+} from '../release-view.js'
 import { waitForRelease } from '../release-wait.js'
+
+type CreateReleaseBody = operations['createRelease']['requestBody']['content']['application/json']
 
 const waitOptions = {
   wait: { type: 'boolean' },
+  until: { type: 'string' },
   timeout: { type: 'string' },
   interval: { type: 'string' },
 } as const
 
-const waitHelp = `  --wait                 wait until the release ends or halts; the exit code says how it went
+const waitHelp = `  --wait                 wait until the release ends or halts; the exit code says how it went:
+                         0 succeeded, 1 failed (rejected, rolled back, cancelled, superseded),
+                         3 halted, 4 timed out
+  --until RING           with --wait: stop waiting, exit 0, as soon as RING's stage has succeeded
+                         (approved, deployed, baked); the release goes on to later rings
   --timeout DURATION     give up waiting after this long, exit 4 (default 2h; 90s, 15m, 2h)
   --interval DURATION    how often to look (default 1s)`
 
 interface WaitSettings {
   timeoutMs: number
   intervalMs: number
+  untilRing: string | undefined
 }
+
+const ringName = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/
 
 /** Read before any request, so a mistake in them is a usage error and nothing is created. */
 function waitSettings(context: CommandContext): WaitSettings | undefined {
-  if (context.values.wait !== true) return undefined
+  const untilRing = optionalString(context, 'until')
+  if (context.values.wait !== true) {
+    for (const option of ['until', 'timeout', 'interval']) {
+      if (context.values[option] !== undefined) throw new UsageError(`--${option} needs --wait`)
+    }
+    return undefined
+  }
+  if (untilRing !== undefined && !ringName.test(untilRing)) {
+    throw new UsageError(`--until must be a ring name like ring-0, not '${untilRing}'`)
+  }
   return {
     timeoutMs: parseDuration(optionalString(context, 'timeout') ?? '2h', 'timeout'),
     intervalMs: parseDuration(optionalString(context, 'interval') ?? '1s', 'interval'),
+    untilRing,
   }
 }
 
@@ -40,19 +66,14 @@ async function finish(
   context: CommandContext,
   wait: WaitSettings | undefined,
   id: number,
-  release: Json,
+  release: ReleaseDetail,
 ): Promise<ExitCode> {
   const { output } = context
   if (!wait) {
     output.result(release, () => releaseDetail(release))
     return ExitCode.success
   }
-  const { timeoutMs, intervalMs } = wait
-  const { release: last, code } = await waitForRelease(context.legacyClient(), id, {
-    timeoutMs,
-    intervalMs,
-    output,
-  })
+  const { release: last, code } = await waitForRelease(context.client(), id, { ...wait, output })
   output.result(last, () => releaseDetail(last))
   return code
 }
@@ -68,11 +89,36 @@ function parseRings(text: string): { from?: string; to?: string } {
   return { ...(match[1] && { from: match[1] }), ...(match[2] && { to: match[2] }) }
 }
 
+/** Asked before anything is created: --until must name a ring the new release goes through. */
+async function assertRingInRange(
+  context: CommandContext,
+  ring: string,
+  range: CreateReleaseBody['rings'],
+): Promise<void> {
+  const { rings } = await context.client().get('/v1/rings')
+  const orderOf = (name: string | undefined) =>
+    name === undefined ? undefined : rings.find((candidate) => candidate.name === name)?.order
+  const order = orderOf(ring)
+  if (order === undefined) {
+    throw new UsageError(
+      `--until: there is no ring '${ring}' (rings: ${rings.map((r) => r.name).join(', ')})`,
+    )
+  }
+  const from = orderOf(range?.from)
+  const to = orderOf(range?.to)
+  if ((from !== undefined && order < from) || (to !== undefined && order > to)) {
+    throw new UsageError(
+      `--until: ring '${ring}' is outside --rings ${range?.from ?? ''}..${range?.to ?? ''}`,
+    )
+  }
+}
+
 export const releaseCreate: Command = {
   name: 'release create',
   summary: 'create a release and optionally wait for it',
   help: `Usage: ringmaster release create --service S --version V [--commit SHA] [--rings ring-0..ring-2]
-                                [--hotfix --reason R] [--notes N] [--build-url URL] [--wait [--timeout 2h]]
+                                [--hotfix --reason R] [--notes N] [--build-url URL]
+                                [--wait [--until RING] [--timeout 2h]]
 
   --service S            the service (it must exist)
   --version V            the version to release
@@ -104,24 +150,26 @@ ${waitHelp}`,
     const reason = optionalString(context, 'reason')
     if (hotfix && !reason) throw new UsageError('--hotfix needs --reason')
     const rings = optionalString(context, 'rings')
-    const body = {
+    const commit = optionalString(context, 'commit')
+    const notes = optionalString(context, 'notes')
+    const buildUrl = optionalString(context, 'build-url')
+    const body: CreateReleaseBody = {
       service: requireString(context, 'service'),
       version: requireString(context, 'version'),
-      ...(optionalString(context, 'commit') && { commit: optionalString(context, 'commit') }),
+      ...(commit && { commit }),
       ...(rings && { rings: parseRings(rings) }),
-      ...(hotfix && { kind: 'hotfix' }),
+      ...(hotfix && { kind: 'hotfix' as const }),
       ...(reason && { reason }),
-      ...(optionalString(context, 'notes') && { notes: optionalString(context, 'notes') }),
-      ...(optionalString(context, 'build-url') && {
-        buildUrl: optionalString(context, 'build-url'),
-      }),
+      ...(notes && { notes }),
+      ...(buildUrl && { buildUrl }),
     }
+    if (wait?.untilRing) await assertRingInRange(context, wait.untilRing, body.rings)
     // The same arguments give the same key: a pipeline step that is retried after a lost answer
     // gets the release it already made instead of a second one.
     const idempotencyKey =
       optionalString(context, 'idempotency-key') ??
       `release-create-${createHash('sha256').update(JSON.stringify(body)).digest('hex').slice(0, 40)}`
-    const release = await context.legacyClient().post('/v1/releases', { body, idempotencyKey })
+    const release = await context.client().post('/v1/releases', { body, idempotencyKey })
     context.output.progress(`created ${releaseLine(release)}`)
     return finish(context, wait, release.id, release)
   },
@@ -130,7 +178,13 @@ ${waitHelp}`,
 export const releaseStatus: Command = {
   name: 'release status',
   summary: 'show a release: rings, scale units, what it waits for',
-  help: `Usage: ringmaster release status ID [--wait [--timeout 2h]]
+  help: `Usage: ringmaster release status ID [--wait [--until RING] [--timeout 2h]]
+
+Shows the release; with --wait follows it. A pipeline can wait for ring-0's approval and
+deployment as one step, then follow the release to its end as another:
+
+  ringmaster release status 42 --wait --until ring-0
+  ringmaster release status 42 --wait
 
 ${waitHelp}`,
   options: { ...waitOptions },
@@ -138,7 +192,7 @@ ${waitHelp}`,
   async run(context) {
     const id = idArgument(context)
     const wait = waitSettings(context)
-    const release = await context.legacyClient().get(`/v1/releases/${id}`)
+    const release = await context.client().get('/v1/releases/{id}', { params: { path: { id } } })
     return finish(context, wait, id, release)
   },
 }
@@ -154,11 +208,22 @@ export const releaseList: Command = {
   },
   positionals: [0, 0],
   async run(context) {
-    const body = await context.legacyClient().get('/v1/releases', {
-      query: {
-        service: optionalString(context, 'service'),
-        state: optionalString(context, 'state'),
-        limit: optionalString(context, 'limit'),
+    const state = optionalString(context, 'state')
+    if (state !== undefined && !releaseStates.includes(state as ReleaseState)) {
+      throw new UsageError(`--state must be one of ${releaseStates.join(', ')}, not '${state}'`)
+    }
+    const limitText = optionalString(context, 'limit')
+    if (limitText !== undefined && !/^[1-9][0-9]*$/.test(limitText)) {
+      throw new UsageError(`--limit must be a positive integer, not '${limitText}'`)
+    }
+    const service = optionalString(context, 'service')
+    const body = await context.client().get('/v1/releases', {
+      params: {
+        query: {
+          ...(service && { service }),
+          ...(state && { state: state as ReleaseState }),
+          ...(limitText && { limit: Number(limitText) }),
+        },
       },
     })
     context.output.result(body, () =>
@@ -182,11 +247,10 @@ function decision(name: 'approve' | 'reject'): Command {
       const id = idArgument(context)
       const ring = requireString(context, 'ring')
       const comment = optionalString(context, 'comment')
-      const approval = await context
-        .legacyClient()
-        .post(`/v1/releases/${id}/stages/${encodeURIComponent(ring)}/approvals`, {
-          body: { decision: name, ...(comment && { comment }) },
-        })
+      const approval = await context.client().post('/v1/releases/{id}/stages/{ring}/approvals', {
+        params: { path: { id, ring } },
+        body: { decision: name, ...(comment && { comment }) },
+      })
       context.output.result(
         approval,
         () => `${name === 'approve' ? 'approved' : 'rejected'} ${ring} of release ${id}`,
@@ -199,8 +263,15 @@ function decision(name: 'approve' | 'reject'): Command {
 export const approve = decision('approve')
 export const reject = decision('reject')
 
+type TransitionPath =
+  | '/v1/releases/{id}/promote'
+  | '/v1/releases/{id}/halt'
+  | '/v1/releases/{id}/resume'
+  | '/v1/releases/{id}/rollback'
+  | '/v1/releases/{id}/cancel'
+
 /** promote, halt, resume, rollback and cancel: a release id and a reason for the audit trail. */
-function transition(name: string, path: string, summary: string, done: string): Command {
+function transition(name: string, path: TransitionPath, summary: string, done: string): Command {
   return {
     name,
     summary,
@@ -213,8 +284,8 @@ function transition(name: string, path: string, summary: string, done: string): 
       const id = idArgument(context)
       const reason = requireString(context, 'reason')
       const release = await context
-        .legacyClient()
-        .post(`/v1/releases/${id}/${path}`, { body: { reason } })
+        .client()
+        .post(path, { params: { path: { id } }, body: { reason } })
       context.output.result(release, () => [`${done} release ${id}`, ...releaseDetail(release)])
       return ExitCode.success
     },
@@ -223,21 +294,31 @@ function transition(name: string, path: string, summary: string, done: string): 
 
 export const promote = transition(
   'promote',
-  'promote',
+  '/v1/releases/{id}/promote',
   'move a release on now (cut a bake short, pass a manual promotion)',
   'promoted',
 )
-export const halt = transition('halt', 'halt', 'stop a release where it is', 'halted')
-export const resume = transition('resume', 'resume', 'resume a halted release', 'resumed')
+export const halt = transition(
+  'halt',
+  '/v1/releases/{id}/halt',
+  'stop a release where it is',
+  'halted',
+)
+export const resume = transition(
+  'resume',
+  '/v1/releases/{id}/resume',
+  'resume a halted release',
+  'resumed',
+)
 export const rollback = transition(
   'rollback',
-  'rollback',
+  '/v1/releases/{id}/rollback',
   'roll a release back to the previous version',
   'rolling back',
 )
 export const cancel = transition(
   'cancel',
-  'cancel',
+  '/v1/releases/{id}/cancel',
   'cancel a release that has not finished',
   'cancelled',
 )

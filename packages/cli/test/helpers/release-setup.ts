@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Test } from 'tap'
-import { runCli } from './cli-process.js'
+import { eventually, runCli } from './cli-process.js'
 import { type RunningServer, startServer } from './server-process.js'
 
 export interface ReleaseSetup {
@@ -70,4 +70,38 @@ scaleUnits:
     pipeline: { RINGMASTER_URL: server.url, RINGMASTER_TOKEN: pipeline.secret },
     lead: { RINGMASTER_URL: server.url, RINGMASTER_TOKEN: lead.secret },
   }
+}
+
+export interface AuditEvent {
+  id: number
+  actor: string
+  action: string
+  subject: string
+  data: Record<string, unknown>
+}
+
+/** The audit trail's events with this action, oldest first. */
+export async function auditEvents(server: RunningServer, action: string): Promise<AuditEvent[]> {
+  const events: AuditEvent[] = []
+  let after = 0
+  for (;;) {
+    const page = await server.call('GET', `/v1/events?after=${after}&limit=500`)
+    events.push(...page.events)
+    if (page.events.length < 500) break
+    after = page.nextAfter
+  }
+  return events.filter((event) => event.action === action)
+}
+
+/** Waits until the scale unit has a deployment to do, and returns it. */
+export function pendingDeployment(
+  server: RunningServer,
+  scaleUnit: string,
+): Promise<{ id: number; releaseId: number; kind: string; version: string | null }> {
+  return eventually(`work for ${scaleUnit}`, async () => {
+    const desired = await server.call('GET', `/v1/scale-units/${scaleUnit}/desired`)
+    return desired.deployments.find(
+      (deployment: { state: string }) => deployment.state === 'pending',
+    )
+  })
 }

@@ -1,0 +1,135 @@
+import {
+  type Command,
+  type CommandContext,
+  idArgument,
+  optionalString,
+  parseDuration,
+} from '../command.js'
+import { ExitCode } from '../exit-codes.js'
+import { ChangeLog, TerminalDisplay } from '../live-display.js'
+import { describeError } from '../output.js'
+import {
+  releaseBoard,
+  releaseHeadline,
+  releaseWaits,
+  ringLine,
+  ringRows,
+} from '../release-board.js'
+import { exitCodeForState, type ReleaseDetail } from '../release-view.js'
+
+/** Resolves a waiting `sleep` early when something happened; several signals count as one. */
+class Wakeup {
+  private pending = false
+  private resolve: (() => void) | undefined
+
+  signal(): void {
+    this.pending = true
+    this.resolve?.()
+  }
+
+  async sleep(ms: number): Promise<void> {
+    if (!this.pending) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, ms)
+        this.resolve = () => {
+          clearTimeout(timer)
+          resolve()
+        }
+      })
+      this.resolve = undefined
+    }
+    this.pending = false
+  }
+}
+
+/** Where progress goes (stdout, or stderr with --output json) and whether it is a terminal. */
+function progressStream(context: CommandContext): NodeJS.WriteStream {
+  return context.output.json ? process.stderr : process.stdout
+}
+
+function display(context: CommandContext): (release: ReleaseDetail) => void {
+  const write = (block: string) => context.output.progress(block)
+  const stream = progressStream(context)
+  if (stream.isTTY === true && process.env.TERM !== 'dumb') {
+    const terminal = new TerminalDisplay(write, () => stream.columns)
+    return (release) => terminal.show(releaseBoard(release))
+  }
+  const log = new ChangeLog(write)
+  return (release) => {
+    const waits = releaseWaits(release)
+    // The rings first, so a log ends with how the release ended, then what it waits for.
+    log.show([
+      ...ringRows(release).map((row): [string, string] => [`ring ${row.ring}`, ringLine(row)]),
+      ['release', releaseHeadline(release)],
+      ['waiting', waits.length > 0 ? waits.join('; ') : undefined],
+    ])
+  }
+}
+
+export const releaseWatch: Command = {
+  name: 'release watch',
+  summary: 'follow a release live, ring by ring and scale unit by scale unit, until it ends',
+  help: `Usage: ringmaster release watch ID [--timeout 2h] [--interval 5s]
+
+  --timeout DURATION     give up after this long, exit 4 (default 2h; 90s, 15m, 2h)
+  --interval DURATION    also look this often, in case a change sends no event (default 5s)
+
+Follows the release's events and re-reads it whenever one arrives. On a terminal it redraws a
+board of rings and scale units in place; otherwise it prints a line whenever a ring, the release
+or what it waits for changes. Ends when the release does: 0 succeeded; 1 failed, rolled back,
+cancelled or superseded; 3 halted; 4 timed out. With --output json the final release is printed
+on stdout and the progress goes to stderr.`,
+  options: { timeout: { type: 'string' }, interval: { type: 'string' } },
+  positionals: [1, 1],
+  async run(context) {
+    const id = idArgument(context)
+    const timeoutMs = parseDuration(optionalString(context, 'timeout') ?? '2h', 'timeout')
+    const intervalMs = parseDuration(optionalString(context, 'interval') ?? '5s', 'interval')
+    const client = context.client()
+    const { output } = context
+    const show = display(context)
+    const deadline = Date.now() + timeoutMs
+
+    const stop = new AbortController()
+    const changed = new Wakeup()
+    // Started before the first read, so a change made while that read runs still wakes the loop.
+    // Stage and deployment events have subjects under release:ID, which the filter includes.
+    const following = (async () => {
+      try {
+        for await (const _event of client.events({
+          subject: `release:${id}`,
+          signal: stop.signal,
+        })) {
+          changed.signal()
+        }
+      } catch (error) {
+        if (stop.signal.aborted) return
+        output.error(
+          `${describeError(error)}\nlost the event stream; looking every ${intervalMs / 1000} s instead`,
+        )
+      }
+    })()
+
+    try {
+      for (;;) {
+        const release = await client.get('/v1/releases/{id}', { params: { path: { id } } })
+        show(release)
+        const code = exitCodeForState(release.state)
+        if (code !== undefined) {
+          output.result(release, () => [])
+          return code
+        }
+        const left = deadline - Date.now()
+        if (left <= 0) {
+          output.error(`timed out after ${Math.round(timeoutMs / 1000)} s watching release ${id}`)
+          output.result(release, () => [])
+          return ExitCode.timedOut
+        }
+        await changed.sleep(Math.min(intervalMs, left))
+      }
+    } finally {
+      stop.abort()
+      await following
+    }
+  },
+}

@@ -1,0 +1,6 @@
+export {
+  type RunningServer,
+  type ServerStorage,
+  type StartServerOptions,
+  startServer,
+} from './server-process.js'
