@@ -1,9 +1,16 @@
 import { type ParseArgsConfig, parseArgs } from 'node:util'
 import { createRingmasterClient, type RingmasterClient } from '@ringmaster/sdk'
 import { type ExitCode, UsageError } from './exit-codes.js'
-import { Output, type OutputFormat } from './output.js'
+import { describeError, Output, type OutputFormat } from './output.js'
 
 type OptionsConfig = NonNullable<ParseArgsConfig['options']>
+
+/**
+ * How often a call that got no usable answer (no connection, 502, 503, 504, 429) is tried again:
+ * six more times over roughly 12 to 24 seconds, enough for a control plane to restart behind its
+ * load balancer. Writes keep their Idempotency-Key across attempts, so none is done twice.
+ */
+export const requestRetries = 6
 
 /** Options every command takes. */
 export const globalOptions = {
@@ -95,7 +102,19 @@ export function parseCommand(
       positionals,
       output,
       client() {
-        client ??= createRingmasterClient({ ...connection(), userAgent: 'ringmaster-cli' })
+        client ??= createRingmasterClient({
+          ...connection(),
+          userAgent: 'ringmaster-cli',
+          retry: {
+            retries: requestRetries,
+            onRetry: ({ error, attempt, delayMs }) => {
+              if (output.muteRetryNotices) return
+              output.error(
+                `${describeError(error)}; trying again in ${(delayMs / 1000).toFixed(1)} s (${attempt} of ${requestRetries})`,
+              )
+            },
+          },
+        })
         return client
       },
     },

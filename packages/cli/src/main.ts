@@ -30,7 +30,7 @@ import {
 import { releaseWatch } from './commands/release-watch-command.js'
 import { reportReliability } from './commands/report-command.js'
 import { topologyApply } from './commands/topology-command.js'
-import { ExitCode, UsageError } from './exit-codes.js'
+import { CommandExit, ExitCode, UsageError } from './exit-codes.js'
 import { describeError } from './output.js'
 
 export const commands: Command[] = [
@@ -112,6 +112,10 @@ export async function main(
     if (error instanceof UsageError) {
       streams.stderr.write(`error: ${error.message}\n\n${command.help}\n`)
       return ExitCode.usage
+    }
+    if (error instanceof CommandExit) {
+      streams.stderr.write(`error: ${error.message}\n`)
+      return error.code
     }
     streams.stderr.write(`${describeError(error)}\n`)
     return ExitCode.failed

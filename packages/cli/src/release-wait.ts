@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises'
-import type { RingmasterClient } from '@ringmaster/sdk'
-import { ExitCode, UsageError } from './exit-codes.js'
-import type { Output } from './output.js'
+import { isTransientFailure, type RingmasterClient } from '@ringmaster/sdk'
+import { CommandExit, ExitCode, UsageError } from './exit-codes.js'
+import { describeError, type Output } from './output.js'
 import { exitCodeForState, type ReleaseDetail, releaseLine } from './release-view.js'
 
 export interface WaitOptions {
@@ -10,6 +10,57 @@ export interface WaitOptions {
   /** Stop waiting, with success, once this ring's stage has succeeded. */
   untilRing?: string | undefined
   output: Output
+}
+
+/**
+ * Reads a release for a command that follows it for hours. While the control plane cannot be
+ * reached (a restart or an outage that outlasts the client's own retries) it says so once and
+ * answers undefined, so the caller looks again later; the release goes on meanwhile. Any other
+ * error is thrown.
+ */
+export class ReleaseReader {
+  private unreachable = false
+
+  constructor(
+    private readonly client: RingmasterClient,
+    private readonly id: number,
+    private readonly output: Output,
+  ) {}
+
+  /** `deadline` (from Date.now()) also ends the client's retries, so a timeout is kept. */
+  async read(deadline: number): Promise<ReleaseDetail | undefined> {
+    const signal = AbortSignal.timeout(Math.max(1, deadline - Date.now()))
+    try {
+      const release = await this.client.get('/v1/releases/{id}', {
+        params: { path: { id: this.id } },
+        signal,
+      })
+      if (this.unreachable) this.output.error('reached the control plane again')
+      this.unreachable = false
+      this.output.muteRetryNotices = false
+      return release
+    } catch (error) {
+      // The timeout is up: the caller says so.
+      if (signal.aborted) return undefined
+      if (!isTransientFailure(error)) throw error
+      if (!this.unreachable) {
+        this.output.error(
+          `${describeError(error)}; still following release ${this.id}, looking again until the timeout`,
+        )
+      }
+      this.unreachable = true
+      this.output.muteRetryNotices = true
+      return undefined
+    }
+  }
+}
+
+/** The timeout passed without one answer about the release: nothing to show but the exit code. */
+export function neverReached(id: number, timeoutMs: number): CommandExit {
+  return new CommandExit(
+    ExitCode.timedOut,
+    `timed out after ${Math.round(timeoutMs / 1000)} s: the control plane could not be reached to read release ${id}`,
+  )
 }
 
 /**
@@ -23,30 +74,35 @@ export async function waitForRelease(
   { timeoutMs, intervalMs, untilRing, output }: WaitOptions,
 ): Promise<{ release: ReleaseDetail; code: ExitCode }> {
   const deadline = Date.now() + timeoutMs
+  const reader = new ReleaseReader(client, id, output)
+  let release: ReleaseDetail | undefined
   let last = ''
   for (;;) {
-    const release = await client.get('/v1/releases/{id}', { params: { path: { id } } })
-    const line = releaseLine(release)
-    if (line !== last) {
-      output.progress(line)
-      last = line
-    }
-    if (untilRing !== undefined) {
-      const stage = release.stages.find((candidate) => candidate.ring === untilRing)
-      if (!stage) {
-        throw new UsageError(
-          `--until: release ${id} does not go through ring '${untilRing}' (its rings: ${release.stages.map((s) => s.ring).join(', ')})`,
-        )
+    release = (await reader.read(deadline)) ?? release
+    if (release) {
+      const line = releaseLine(release)
+      if (line !== last) {
+        output.progress(line)
+        last = line
       }
-      if (stage.state === 'succeeded') {
-        output.progress(`${untilRing} of release ${id} succeeded`)
-        return { release, code: ExitCode.success }
+      if (untilRing !== undefined) {
+        const stage = release.stages.find((candidate) => candidate.ring === untilRing)
+        if (!stage) {
+          throw new UsageError(
+            `--until: release ${id} does not go through ring '${untilRing}' (its rings: ${release.stages.map((s) => s.ring).join(', ')})`,
+          )
+        }
+        if (stage.state === 'succeeded') {
+          output.progress(`${untilRing} of release ${id} succeeded`)
+          return { release, code: ExitCode.success }
+        }
       }
+      const code = exitCodeForState(release.state)
+      if (code !== undefined) return { release, code }
     }
-    const code = exitCodeForState(release.state)
-    if (code !== undefined) return { release, code }
     const left = deadline - Date.now()
     if (left <= 0) {
+      if (!release) throw neverReached(id, timeoutMs)
       const what = untilRing ? `${untilRing} of release ${id}` : `release ${id}`
       output.error(`timed out after ${Math.round(timeoutMs / 1000)} s waiting for ${what}`)
       return { release, code: ExitCode.timedOut }

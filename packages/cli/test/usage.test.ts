@@ -119,6 +119,11 @@ t.test(
     const down = await runCli(t, ['release', 'list'], unreachable)
     t.equal(down.code, 1)
     t.match(down.stderr, /could not reach http:\/\/127\.0\.0\.1:1/)
+    // Tried again, as a restarting control plane needs, before it gives up.
+    for (const attempt of [1, 6]) {
+      t.match(down.stderr, new RegExp(`; trying again in \\d+\\.\\d s \\(${attempt} of 6\\)`))
+    }
+    t.notMatch(down.stderr, /\(7 of 6\)/)
     t.notMatch(down.stderr, 'wrong')
 
     const lineStop = await runCli(t, [

@@ -7,7 +7,12 @@ import createClient, {
   type Middleware,
 } from 'openapi-fetch'
 import type { paths } from './generated/control-plane.js'
-import { isProblem, RingmasterProblem, RingmasterRequestError } from './ringmaster-errors.js'
+import {
+  isProblem,
+  isTransientFailure,
+  RingmasterProblem,
+  RingmasterRequestError,
+} from './ringmaster-errors.js'
 import { parseServerSentEvents } from './server-sent-events.js'
 
 export type { paths } from './generated/control-plane.js'
@@ -21,6 +26,35 @@ export interface RingmasterClientOptions {
   fetch?: typeof globalThis.fetch
   /** Sent as User-Agent, e.g. `ringmaster-cli/1.2.0`. */
   userAgent?: string
+  /** Whether and how to try a call again that got no usable answer; by default it is not. */
+  retry?: RetryPolicy
+}
+
+/**
+ * Retries of calls that failed in a way that may pass by itself (`isTransientFailure`: no answer,
+ * or 429, 502, 503, 504), such as a control plane restarting behind its load balancer. Every
+ * attempt of a write carries the same Idempotency-Key, so a write the server did before its answer
+ * was lost is answered from the first attempt, never done twice.
+ */
+export interface RetryPolicy {
+  /** How many times to try again after the first attempt. */
+  retries: number
+  /** The wait before the first retry, doubled for each after it, with jitter (default 500 ms). */
+  minDelayMs?: number
+  /** The longest wait between two attempts (default 8 s). */
+  maxDelayMs?: number
+  /** Called before each retry (and each reconnect of `events()`), e.g. to say so in a log. */
+  onRetry?: (retry: RetryNotice) => void
+}
+
+export interface RetryNotice {
+  /** What went wrong: a RingmasterRequestError or a transient RingmasterProblem. */
+  error: unknown
+  /** 1 for the first retry. */
+  attempt: number
+  delayMs: number
+  method: string
+  url: string
 }
 
 /** Options every wrapper method takes besides the request's params and body. */
@@ -92,6 +126,7 @@ export interface RingmasterClient {
 }
 
 const commandMethods = new Set(['POST', 'PUT', 'PATCH', 'DELETE'])
+const noRetries: RetryPolicy = { retries: 0 }
 const idempotencyHeader = 'idempotency-key'
 const defaultReconnectMs = 2000
 
@@ -113,28 +148,54 @@ export function createRingmasterClient(options: RingmasterClientOptions): Ringma
     fetch: (request) => fetchImpl(request),
   })
   raw.use(idempotencyKeys)
+  const retry = options.retry ?? noRetries
 
   const call =
     <M extends Method>(method: M) =>
     async (path: string, init: CallOptions & Record<string, unknown> = {}) => {
       const { idempotencyKey, ...rest } = init
       const requestHeaders = new Headers(rest.headers as ConstructorParameters<typeof Headers>[0])
-      if (idempotencyKey !== undefined) requestHeaders.set(idempotencyHeader, idempotencyKey)
-      const request = { ...rest, parseAs: 'text' as const, headers: requestHeaders }
-      const label = `${method.toUpperCase()} ${baseUrl}${path}`
-      let result: { data?: unknown; error?: unknown; response: Response }
-      try {
-        // The wrapper's signature already checked path and init against the spec.
-        // biome-ignore lint/suspicious/noExplicitAny: openapi-fetch's generic init cannot be named here.
-        result = await raw.request(method, path as any, request as any)
-      } catch (error) {
-        throw new RingmasterRequestError(`${label}: ${(error as Error).message}`, {
-          method: method.toUpperCase(),
-          url: `${baseUrl}${path}`,
-          cause: error,
-        })
+      if (idempotencyKey !== undefined) {
+        requestHeaders.set(idempotencyHeader, idempotencyKey)
+      } else if (
+        commandMethods.has(method.toUpperCase()) &&
+        !requestHeaders.has(idempotencyHeader)
+      ) {
+        // Chosen here rather than by the middleware, so every attempt below sends the same key.
+        requestHeaders.set(idempotencyHeader, newIdempotencyKey())
       }
-      return successBody(label, method, result)
+      const request = { ...rest, parseAs: 'text' as const, headers: requestHeaders }
+      const signal = rest.signal as AbortSignal | undefined
+      const url = `${baseUrl}${path}`
+      const label = `${method.toUpperCase()} ${url}`
+      for (let attempt = 0; ; attempt++) {
+        try {
+          let result: { data?: unknown; error?: unknown; response: Response }
+          try {
+            // The wrapper's signature already checked path and init against the spec.
+            // biome-ignore lint/suspicious/noExplicitAny: openapi-fetch's generic init cannot be named here.
+            result = await raw.request(method, path as any, request as any)
+          } catch (error) {
+            throw new RingmasterRequestError(`${label}: ${(error as Error).message}`, {
+              method: method.toUpperCase(),
+              url,
+              cause: error,
+            })
+          }
+          return successBody(label, method, result)
+        } catch (error) {
+          if (attempt >= retry.retries || signal?.aborted || !isTransientFailure(error)) throw error
+          const delayMs = retryDelay(retry, attempt)
+          retry.onRetry?.({
+            error,
+            attempt: attempt + 1,
+            delayMs,
+            method: method.toUpperCase(),
+            url,
+          })
+          await pause(delayMs, signal)
+        }
+      }
     }
 
   return {
@@ -144,11 +205,17 @@ export function createRingmasterClient(options: RingmasterClientOptions): Ringma
     put: call('put') as Call<'put'>,
     patch: call('patch') as Call<'patch'>,
     delete: call('delete') as Call<'delete'>,
-    events: (eventOptions = {}) => followEvents(baseUrl, headers, fetchImpl, eventOptions),
+    events: (eventOptions = {}) => followEvents(baseUrl, headers, fetchImpl, retry, eventOptions),
   }
 }
 
-/** Gives every command a key, unless the caller set one (params.header or headers). */
+/** `minDelayMs` doubled per attempt up to `maxDelayMs`, less up to half at random. */
+function retryDelay(policy: RetryPolicy, attempt: number): number {
+  const ceiling = Math.min(policy.maxDelayMs ?? 8000, (policy.minDelayMs ?? 500) * 2 ** attempt)
+  return Math.round(ceiling * (0.5 + Math.random() / 2))
+}
+
+/** Gives every command of the raw client a key, unless the caller set one (params.header or headers). */
 const idempotencyKeys: Middleware = {
   onRequest({ request }) {
     if (commandMethods.has(request.method) && !request.headers.has(idempotencyHeader)) {
@@ -198,6 +265,7 @@ async function* followEvents(
   baseUrl: string,
   headers: Record<string, string>,
   fetchImpl: typeof globalThis.fetch,
+  retry: RetryPolicy,
   options: EventStreamOptions,
 ): AsyncGenerator<AuditEvent> {
   const stop = new AbortController()
@@ -205,6 +273,8 @@ async function* followEvents(
   options.signal?.addEventListener('abort', onAbort, { once: true })
   let lastId = options.after
   let reconnectMs = defaultReconnectMs
+  // Failed connects in a row; a connect that answers starts the count again.
+  let failedConnects = 0
   try {
     while (!stop.signal.aborted) {
       const query = new URLSearchParams()
@@ -212,36 +282,21 @@ async function* followEvents(
       if (options.subject !== undefined) query.set('subject', options.subject)
       if (options.action !== undefined) query.set('action', options.action)
       const url = `${baseUrl}/v1/events/stream?${query}`
-      let response: Response
+      let stream: ReadableStream<Uint8Array>
       try {
-        response = await fetchImpl(url, {
-          headers: { ...headers, accept: 'text/event-stream' },
-          signal: stop.signal,
-        })
+        stream = await openEventStream(url, headers, fetchImpl, stop.signal)
+        failedConnects = 0
       } catch (error) {
         if (stop.signal.aborted) return
-        throw new RingmasterRequestError(`GET ${url}: ${(error as Error).message}`, {
-          method: 'GET',
-          url,
-          cause: error,
-        })
-      }
-      if (!response.ok || !response.body) {
-        const text = await response.text()
-        let body: unknown = text
-        try {
-          body = JSON.parse(text)
-        } catch {}
-        if (isProblem(body)) throw new RingmasterProblem(body)
-        throw new RingmasterRequestError(`GET ${url}: ${response.status}`, {
-          method: 'GET',
-          url,
-          status: response.status,
-          body: text.slice(0, 1000),
-        })
+        if (failedConnects >= retry.retries || !isTransientFailure(error)) throw error
+        const delayMs = retryDelay(retry, failedConnects)
+        failedConnects += 1
+        retry.onRetry?.({ error, attempt: failedConnects, delayMs, method: 'GET', url })
+        await pause(delayMs, stop.signal)
+        continue
       }
       try {
-        const chunks = response.body.pipeThrough(new TextDecoderStream())
+        const chunks = stream.pipeThrough(new TextDecoderStream())
         for await (const message of parseServerSentEvents(chunks)) {
           if (message.retry !== undefined) reconnectMs = message.retry
           if (message.data === '') continue
@@ -262,14 +317,50 @@ async function* followEvents(
   }
 }
 
-function pause(ms: number, signal: AbortSignal): Promise<void> {
+/** Connects to the event stream and answers its body; throws as the API's other calls do. */
+async function openEventStream(
+  url: string,
+  headers: Record<string, string>,
+  fetchImpl: typeof globalThis.fetch,
+  signal: AbortSignal,
+): Promise<ReadableStream<Uint8Array>> {
+  let response: Response
+  try {
+    response = await fetchImpl(url, {
+      headers: { ...headers, accept: 'text/event-stream' },
+      signal,
+    })
+  } catch (error) {
+    throw new RingmasterRequestError(`GET ${url}: ${(error as Error).message}`, {
+      method: 'GET',
+      url,
+      cause: error,
+    })
+  }
+  if (response.ok && response.body) return response.body
+  const text = await response.text()
+  let body: unknown = text
+  try {
+    body = JSON.parse(text)
+  } catch {}
+  if (isProblem(body)) throw new RingmasterProblem(body)
+  throw new RingmasterRequestError(`GET ${url}: ${response.status}`, {
+    method: 'GET',
+    url,
+    status: response.status,
+    body: text.slice(0, 1000),
+  })
+}
+
+/** Waits `ms`, or less when the signal aborts. */
+function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
   return new Promise((resolve) => {
     const timer = setTimeout(done, ms)
     function done() {
       clearTimeout(timer)
-      signal.removeEventListener('abort', done)
+      signal?.removeEventListener('abort', done)
       resolve()
     }
-    signal.addEventListener('abort', done, { once: true })
+    signal?.addEventListener('abort', done, { once: true })
   })
 }

@@ -7,6 +7,8 @@ export {
   newIdempotencyKey,
   type paths,
   type RawClient,
+  type RetryNotice,
+  type RetryPolicy,
   type RingmasterClient,
   type RingmasterClientOptions,
   type SuccessBody,
@@ -14,6 +16,7 @@ export {
 export type { components, operations } from './generated/control-plane.js'
 export {
   type FieldProblem,
+  isTransientFailure,
   type Problem,
   RingmasterProblem,
   RingmasterRequestError,

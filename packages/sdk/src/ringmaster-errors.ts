@@ -73,3 +73,18 @@ export function isProblem(body: unknown): body is Problem {
     typeof candidate.detail === 'string'
   )
 }
+
+/** Answers that say "not now" rather than "no": a gateway or the server itself is briefly away. */
+const transientStatuses = new Set([429, 502, 503, 504])
+
+/**
+ * Whether the same call, made again unchanged, may well succeed: there was no answer at all (the
+ * server is restarting, the connection dropped), or a 429, 502, 503 or 504. Problems the caller
+ * caused (4xx) and server bugs (500) are not transient.
+ */
+export function isTransientFailure(error: unknown): boolean {
+  if (error instanceof RingmasterRequestError) {
+    return error.status === undefined || transientStatuses.has(error.status)
+  }
+  return error instanceof RingmasterProblem && transientStatuses.has(error.status)
+}

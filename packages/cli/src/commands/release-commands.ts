@@ -62,20 +62,17 @@ function waitSettings(context: CommandContext): WaitSettings | undefined {
   }
 }
 
-async function finish(
-  context: CommandContext,
-  wait: WaitSettings | undefined,
-  id: number,
-  release: ReleaseDetail,
-): Promise<ExitCode> {
+/** Follows the release as --wait asks, prints where it ended and answers the exit code. */
+async function follow(context: CommandContext, wait: WaitSettings, id: number): Promise<ExitCode> {
   const { output } = context
-  if (!wait) {
-    output.result(release, () => releaseDetail(release))
-    return ExitCode.success
-  }
-  const { release: last, code } = await waitForRelease(context.client(), id, { ...wait, output })
-  output.result(last, () => releaseDetail(last))
+  const { release, code } = await waitForRelease(context.client(), id, { ...wait, output })
+  output.result(release, () => releaseDetail(release))
   return code
+}
+
+function show(context: CommandContext, release: ReleaseDetail): ExitCode {
+  context.output.result(release, () => releaseDetail(release))
+  return ExitCode.success
 }
 
 /** `ring-0..ring-2`, `ring-1..` or `..ring-1` as the API's ring range. */
@@ -171,7 +168,7 @@ ${waitHelp}`,
       `release-create-${createHash('sha256').update(JSON.stringify(body)).digest('hex').slice(0, 40)}`
     const release = await context.client().post('/v1/releases', { body, idempotencyKey })
     context.output.progress(`created ${releaseLine(release)}`)
-    return finish(context, wait, release.id, release)
+    return wait ? follow(context, wait, release.id) : show(context, release)
   },
 }
 
@@ -192,8 +189,12 @@ ${waitHelp}`,
   async run(context) {
     const id = idArgument(context)
     const wait = waitSettings(context)
-    const release = await context.client().get('/v1/releases/{id}', { params: { path: { id } } })
-    return finish(context, wait, id, release)
+    // Following starts with a read of its own, one that rides out a control plane restarting.
+    if (wait) return follow(context, wait, id)
+    return show(
+      context,
+      await context.client().get('/v1/releases/{id}', { params: { path: { id } } }),
+    )
   },
 }
 

@@ -16,6 +16,7 @@ import {
   ringRows,
 } from '../release-board.js'
 import { exitCodeForState, type ReleaseDetail } from '../release-view.js'
+import { neverReached, ReleaseReader } from '../release-wait.js'
 
 /** Resolves a waiting `sleep` early when something happened; several signals count as one. */
 class Wakeup {
@@ -110,17 +111,23 @@ on stdout and the progress goes to stderr.`,
       }
     })()
 
+    const reader = new ReleaseReader(client, id, output)
+    let release: ReleaseDetail | undefined
     try {
       for (;;) {
-        const release = await client.get('/v1/releases/{id}', { params: { path: { id } } })
-        show(release)
-        const code = exitCodeForState(release.state)
-        if (code !== undefined) {
-          output.result(release, () => [])
-          return code
+        const read = await reader.read(deadline)
+        if (read) {
+          release = read
+          show(release)
+          const code = exitCodeForState(release.state)
+          if (code !== undefined) {
+            output.result(release, () => [])
+            return code
+          }
         }
         const left = deadline - Date.now()
         if (left <= 0) {
+          if (!release) throw neverReached(id, timeoutMs)
           output.error(`timed out after ${Math.round(timeoutMs / 1000)} s watching release ${id}`)
           output.result(release, () => [])
           return ExitCode.timedOut

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Test } from 'tap'
 import { eventually, runCli } from './cli-process.js'
-import { type RunningServer, startServer } from './server-process.js'
+import { type RunningServer, type StartServerOptions, startServer } from './server-process.js'
 
 export interface ReleaseSetup {
   server: RunningServer
@@ -21,8 +21,12 @@ export interface ReleaseSetup {
  * A server with two rings applied from a topology file by the CLI: ring-0 (one scale unit, one
  * approval from role approver) and ring-1 (two scale units), a service, and the tokens.
  */
-export async function setUpRelease(t: Test, ring0Policy: object = {}): Promise<ReleaseSetup> {
-  const server = await startServer(t)
+export async function setUpRelease(
+  t: Test,
+  ring0Policy: object = {},
+  serverOptions: StartServerOptions = {},
+): Promise<ReleaseSetup> {
+  const server = await startServer(t, serverOptions)
   const dir = mkdtempSync(join(tmpdir(), 'ringmaster-cli-'))
   t.teardown(() => rmSync(dir, { recursive: true, force: true }))
   const scaleUnits = ['team-wus2', 'prod-weu', 'prod-neu']

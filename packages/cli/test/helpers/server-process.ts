@@ -5,7 +5,7 @@ import {
 } from '@ringmaster/control-plane/testing'
 import type { Test } from 'tap'
 
-export type { RunningServer }
+export type { RunningServer, StartServerOptions }
 
 /**
  * The built control plane (a dev dependency, so turbo builds it before these tests run) on a
