@@ -107,12 +107,10 @@ export function parseCommand(
           userAgent: 'ringmaster-cli',
           retry: {
             retries: requestRetries,
-            onRetry: ({ error, attempt, delayMs }) => {
-              if (output.muteRetryNotices) return
+            onRetry: ({ error, attempt, delayMs }) =>
               output.error(
                 `${describeError(error)}; trying again in ${(delayMs / 1000).toFixed(1)} s (${attempt} of ${requestRetries})`,
-              )
-            },
+              ),
           },
         })
         return client

@@ -7,12 +7,6 @@ export type OutputFormat = 'text' | 'json'
  * result); progress and errors always go to stderr so a pipeline can parse stdout.
  */
 export class Output {
-  /**
-   * While true the client's "trying again" lines are not printed: a command following a release
-   * has said once that the control plane is away, and a long outage should not fill the log.
-   */
-  muteRetryNotices = false
-
   constructor(
     readonly format: OutputFormat,
     private readonly stdout: NodeJS.WritableStream,

@@ -12,44 +12,52 @@ export interface WaitOptions {
   output: Output
 }
 
+/** What a follower says about its connection: `lost` when it went away, false when it is back. */
+export type ConnectionNotice = (line: string, lost: boolean) => void
+
 /**
- * Reads a release for a command that follows it for hours. While the control plane cannot be
- * reached (a restart or an outage that outlasts the client's own retries) it says so once and
- * answers undefined, so the caller looks again later; the release goes on meanwhile. Any other
- * error is thrown.
+ * Reads a release for a command that follows it for hours. Its reads are not retried by the
+ * client: the follower looks again every interval anyway. When the control plane cannot be
+ * reached (a restart, an outage) it says so once, answers undefined so the caller looks again
+ * later, and says so again when it is back; the release goes on meanwhile. Any other error is
+ * thrown.
  */
 export class ReleaseReader {
-  private unreachable = false
+  private lostSince: number | undefined
 
   constructor(
     private readonly client: RingmasterClient,
     private readonly id: number,
-    private readonly output: Output,
+    private readonly intervalMs: number,
+    private readonly notice: ConnectionNotice,
   ) {}
 
-  /** `deadline` (from Date.now()) also ends the client's retries, so a timeout is kept. */
+  /** `deadline` (from Date.now()) ends a read that is still waiting, so a timeout is kept. */
   async read(deadline: number): Promise<ReleaseDetail | undefined> {
     const signal = AbortSignal.timeout(Math.max(1, deadline - Date.now()))
     try {
       const release = await this.client.get('/v1/releases/{id}', {
         params: { path: { id: this.id } },
         signal,
+        retry: false,
       })
-      if (this.unreachable) this.output.error('reached the control plane again')
-      this.unreachable = false
-      this.output.muteRetryNotices = false
+      if (this.lostSince !== undefined) {
+        const away = Math.round((Date.now() - this.lostSince) / 1000)
+        this.notice(`reached the control plane again after ${away} s`, false)
+      }
+      this.lostSince = undefined
       return release
     } catch (error) {
       // The timeout is up: the caller says so.
       if (signal.aborted) return undefined
       if (!isTransientFailure(error)) throw error
-      if (!this.unreachable) {
-        this.output.error(
-          `${describeError(error)}; still following release ${this.id}, looking again until the timeout`,
+      if (this.lostSince === undefined) {
+        this.lostSince = Date.now()
+        this.notice(
+          `${describeError(error)}; still following release ${this.id}, looking every ${this.intervalMs / 1000} s until the timeout`,
+          true,
         )
       }
-      this.unreachable = true
-      this.output.muteRetryNotices = true
       return undefined
     }
   }
@@ -74,7 +82,7 @@ export async function waitForRelease(
   { timeoutMs, intervalMs, untilRing, output }: WaitOptions,
 ): Promise<{ release: ReleaseDetail; code: ExitCode }> {
   const deadline = Date.now() + timeoutMs
-  const reader = new ReleaseReader(client, id, output)
+  const reader = new ReleaseReader(client, id, intervalMs, (line) => output.error(line))
   let release: ReleaseDetail | undefined
   let last = ''
   for (;;) {

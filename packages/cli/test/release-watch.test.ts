@@ -1,11 +1,13 @@
-import { spawn } from 'node:child_process'
-import { once } from 'node:events'
 import { setTimeout as sleep } from 'node:timers/promises'
 import t, { type Test } from 'tap'
-import { eventually, runCli, startCli } from './helpers/cli-process.js'
+import {
+  eventually,
+  hasScript,
+  runCli,
+  startCli,
+  startCliInTerminal,
+} from './helpers/cli-process.js'
 import { type ReleaseSetup, setUpRelease } from './helpers/release-setup.js'
-
-const binary = new URL('../dist/bin.js', import.meta.url).pathname
 
 async function createRelease(t: Test, setup: ReleaseSetup, version: string): Promise<number> {
   const created = await runCli(
@@ -148,42 +150,29 @@ t.test(
   async (t) => {
     const setup = await setUpRelease(t)
     const id = await createRelease(t, setup, '3.0.0')
-    // script(1) runs the command on a pseudo-terminal, so stdout.isTTY is true as for a person.
-    const child = spawn(
-      'script',
-      ['-qefc', `${process.execPath} ${binary} release watch ${id}`, '/dev/null'],
-      {
-        env: { PATH: process.env.PATH ?? '', SHELL: '/bin/sh', TERM: 'xterm', ...setup.pipeline },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    )
-    const closed = once(child, 'close')
-    t.teardown(() => {
-      if (child.exitCode === null) child.kill('SIGKILL')
+    const terminal = startCliInTerminal(t, ['release', 'watch', String(id)], setup.pipeline)
+    await eventually(
+      'the board',
+      async () => terminal.stdout().includes('approval pre 0/1'),
+      30_000,
+    ).catch((error) => {
+      throw new Error(
+        `${error.message}; the terminal showed:\n${JSON.stringify(terminal.stdout())}`,
+      )
     })
-    let screen = ''
-    child.stdout.on('data', (chunk) => {
-      screen += chunk
-    })
-    child.stderr.on('data', (chunk) => {
-      screen += chunk
-    })
-    await eventually('the board', async () => screen.includes('approval pre 0/1'), 30_000).catch(
-      (error) => {
-        throw new Error(`${error.message}; the terminal showed:\n${JSON.stringify(screen)}`)
-      },
-    )
     const halted = await runCli(t, ['halt', String(id), '--reason', 'pager'], setup.lead)
     t.equal(halted.code, 0, halted.stderr)
-    const [code] = await Promise.race([
-      closed,
+    const { code } = await Promise.race([
+      terminal.done,
       sleep(30_000).then(() => {
-        throw new Error(`the watch did not end; the terminal showed:\n${JSON.stringify(screen)}`)
+        throw new Error(
+          `the watch did not end; the terminal showed:\n${JSON.stringify(terminal.stdout())}`,
+        )
       }),
     ])
     t.equal(code, 3, 'halted, through script -e')
 
-    const text = screen.replaceAll('\r\n', '\n')
+    const text = terminal.stdout().replaceAll('\r\n', '\n')
     const firstDrawing = text.slice(0, text.indexOf('\u001b['))
     t.match(firstDrawing, new RegExp(`^release ${id} checkout 3\\.0\\.0 in_progress`))
     t.match(firstDrawing, /RING\s+STAGE\s+PROGRESS\s+SCALE UNITS/)
@@ -200,11 +189,3 @@ t.test(
     t.notMatch(lastDrawing, /waiting: needs/, 'the halted board replaced the waiting one')
   },
 )
-
-async function hasScript(): Promise<boolean> {
-  const child = spawn('script', ['--version'], { stdio: 'ignore' })
-  return new Promise((resolve) => {
-    child.on('error', () => resolve(false))
-    child.on('close', (code) => resolve(code === 0))
-  })
-}

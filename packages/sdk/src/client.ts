@@ -65,6 +65,8 @@ export interface CallOptions {
    * the work twice. A fresh key is made when omitted.
    */
   idempotencyKey?: string
+  /** This call's retries instead of the client's; `false` sends it once. */
+  retry?: RetryPolicy | false
 }
 
 export type RawClient = Client<paths, `${string}/${string}`>
@@ -108,6 +110,8 @@ export interface EventStreamOptions {
   action?: string
   /** Ends the iteration. */
   signal?: AbortSignal
+  /** Retries of failed connects instead of the client's; `false`: a failed connect throws. */
+  retry?: RetryPolicy | false
 }
 
 export interface RingmasterClient {
@@ -148,12 +152,15 @@ export function createRingmasterClient(options: RingmasterClientOptions): Ringma
     fetch: (request) => fetchImpl(request),
   })
   raw.use(idempotencyKeys)
-  const retry = options.retry ?? noRetries
+  const clientRetry = options.retry ?? noRetries
+  const retryFor = (override: RetryPolicy | false | undefined) =>
+    override === false ? noRetries : (override ?? clientRetry)
 
   const call =
     <M extends Method>(method: M) =>
     async (path: string, init: CallOptions & Record<string, unknown> = {}) => {
-      const { idempotencyKey, ...rest } = init
+      const { idempotencyKey, retry: callRetry, ...rest } = init
+      const retry = retryFor(callRetry)
       const requestHeaders = new Headers(rest.headers as ConstructorParameters<typeof Headers>[0])
       if (idempotencyKey !== undefined) {
         requestHeaders.set(idempotencyHeader, idempotencyKey)
@@ -205,7 +212,8 @@ export function createRingmasterClient(options: RingmasterClientOptions): Ringma
     put: call('put') as Call<'put'>,
     patch: call('patch') as Call<'patch'>,
     delete: call('delete') as Call<'delete'>,
-    events: (eventOptions = {}) => followEvents(baseUrl, headers, fetchImpl, retry, eventOptions),
+    events: (eventOptions = {}) =>
+      followEvents(baseUrl, headers, fetchImpl, retryFor(eventOptions.retry), eventOptions),
   }
 }
 

@@ -96,6 +96,16 @@ t.test('503s are retried until an answer comes, and given up after the last retr
     ['unavailable', 'unavailable', 'unavailable', 'unavailable'],
     'one attempt and three retries, no more',
   )
+
+  gateway.fail('GET', '/v1/halts', 'unavailable', 2)
+  const once = await client.get('/v1/halts', { retry: false }).catch((error: unknown) => error)
+  t.equal((once as RingmasterRequestError).status, 503, 'retry: false sends a call once')
+  const overridden = await client.get('/v1/halts', { retry: { retries: 1, minDelayMs: 1 } })
+  t.ok(Array.isArray(overridden.halts), "a call's own policy replaces the client's")
+  t.same(
+    gateway.requests.filter((request) => request.path === '/v1/halts').map((r) => r.outcome),
+    ['unavailable', 'unavailable', 'forwarded'],
+  )
 })
 
 t.test('a problem the caller caused is not retried', async (t) => {

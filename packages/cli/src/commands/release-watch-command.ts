@@ -1,3 +1,5 @@
+import { setTimeout as sleep } from 'node:timers/promises'
+import { isTransientFailure } from '@ringmaster/sdk'
 import {
   type Command,
   type CommandContext,
@@ -16,7 +18,7 @@ import {
   ringRows,
 } from '../release-board.js'
 import { exitCodeForState, type ReleaseDetail } from '../release-view.js'
-import { neverReached, ReleaseReader } from '../release-wait.js'
+import { type ConnectionNotice, neverReached, ReleaseReader } from '../release-wait.js'
 
 /** Resolves a waiting `sleep` early when something happened; several signals count as one. */
 class Wakeup {
@@ -48,22 +50,44 @@ function progressStream(context: CommandContext): NodeJS.WriteStream {
   return context.output.json ? process.stderr : process.stdout
 }
 
-function display(context: CommandContext): (release: ReleaseDetail) => void {
+interface Display {
+  release(release: ReleaseDetail): void
+  connection: ConnectionNotice
+}
+
+function display(context: CommandContext): Display {
   const write = (block: string) => context.output.progress(block)
   const stream = progressStream(context)
   if (stream.isTTY === true && process.env.TERM !== 'dumb') {
+    // On a terminal a line printed beside the board would break its redrawing in place, so a lost
+    // control plane is a line under the board until it is back.
     const terminal = new TerminalDisplay(write, () => stream.columns)
-    return (release) => terminal.show(releaseBoard(release))
+    let board: string[] = []
+    let lost: string | undefined
+    const draw = () => terminal.show(lost ? [...board, '', lost] : board)
+    return {
+      release(release) {
+        board = releaseBoard(release)
+        draw()
+      },
+      connection(line, isLost) {
+        lost = isLost ? line : undefined
+        draw()
+      },
+    }
   }
   const log = new ChangeLog(write)
-  return (release) => {
-    const waits = releaseWaits(release)
-    // The rings first, so a log ends with how the release ended, then what it waits for.
-    log.show([
-      ...ringRows(release).map((row): [string, string] => [`ring ${row.ring}`, ringLine(row)]),
-      ['release', releaseHeadline(release)],
-      ['waiting', waits.length > 0 ? waits.join('; ') : undefined],
-    ])
+  return {
+    release(release) {
+      const waits = releaseWaits(release)
+      // The rings first, so a log ends with how the release ended, then what it waits for.
+      log.show([
+        ...ringRows(release).map((row): [string, string] => [`ring ${row.ring}`, ringLine(row)]),
+        ['release', releaseHeadline(release)],
+        ['waiting', waits.length > 0 ? waits.join('; ') : undefined],
+      ])
+    },
+    connection: (line) => context.output.error(line),
   }
 }
 
@@ -95,30 +119,38 @@ on stdout and the progress goes to stderr.`,
     const changed = new Wakeup()
     // Started before the first read, so a change made while that read runs still wakes the loop.
     // Stage and deployment events have subjects under release:ID, which the filter includes.
+    // While the control plane is away the reads below say so; this reconnects quietly.
     const following = (async () => {
-      try {
-        for await (const _event of client.events({
-          subject: `release:${id}`,
-          signal: stop.signal,
-        })) {
-          changed.signal()
+      while (!stop.signal.aborted) {
+        try {
+          for await (const _event of client.events({
+            subject: `release:${id}`,
+            signal: stop.signal,
+            retry: false,
+          })) {
+            changed.signal()
+          }
+        } catch (error) {
+          if (stop.signal.aborted) return
+          if (!isTransientFailure(error)) {
+            output.error(
+              `${describeError(error)}\nlost the event stream; looking every ${intervalMs / 1000} s instead`,
+            )
+            return
+          }
         }
-      } catch (error) {
-        if (stop.signal.aborted) return
-        output.error(
-          `${describeError(error)}\nlost the event stream; looking every ${intervalMs / 1000} s instead`,
-        )
+        await sleep(intervalMs, undefined, { signal: stop.signal }).catch(() => undefined)
       }
     })()
 
-    const reader = new ReleaseReader(client, id, output)
+    const reader = new ReleaseReader(client, id, intervalMs, show.connection)
     let release: ReleaseDetail | undefined
     try {
       for (;;) {
         const read = await reader.read(deadline)
         if (read) {
           release = read
-          show(release)
+          show.release(release)
           const code = exitCodeForState(release.state)
           if (code !== undefined) {
             output.result(release, () => [])

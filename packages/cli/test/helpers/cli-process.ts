@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { once } from 'node:events'
+import type { Readable } from 'node:stream'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { Test } from 'tap'
 
@@ -21,10 +22,50 @@ export interface RunningCli {
 
 /** Starts the built `ringmaster` binary as a process; killed when the test ends. */
 export function startCli(t: Test, args: string[], env: Record<string, string> = {}): RunningCli {
-  const child = spawn(process.execPath, [binary, ...args], {
-    env: { PATH: process.env.PATH ?? '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+  return watchProcess(
+    t,
+    spawn(process.execPath, [binary, ...args], {
+      env: { PATH: process.env.PATH ?? '', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    }),
+  )
+}
+
+/**
+ * Starts the binary on a pseudo-terminal through script(1), so its stdout is a TTY as for a
+ * person at a terminal. What the terminal shows (stdout and stderr together, with its escape
+ * codes) is `stdout()`; script -e passes the command's exit code on.
+ */
+export function startCliInTerminal(
+  t: Test,
+  args: string[],
+  env: Record<string, string> = {},
+): RunningCli {
+  const command = [process.execPath, binary, ...args]
+    .map((word) => `'${word.replaceAll("'", `'\\''`)}'`)
+    .join(' ')
+  return watchProcess(
+    t,
+    spawn('script', ['-qefc', command, '/dev/null'], {
+      env: { PATH: process.env.PATH ?? '', SHELL: '/bin/sh', TERM: 'xterm', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    }),
+  )
+}
+
+/** Whether script(1) from util-linux is there to give a test a pseudo-terminal. */
+export async function hasScript(): Promise<boolean> {
+  const child = spawn('script', ['--version'], { stdio: 'ignore' })
+  return new Promise((resolve) => {
+    child.on('error', () => resolve(false))
+    child.on('close', (code) => resolve(code === 0))
   })
+}
+
+function watchProcess(
+  t: Test,
+  child: ChildProcess & { stdout: Readable; stderr: Readable },
+): RunningCli {
   let stdout = ''
   let stderr = ''
   child.stdout.on('data', (chunk) => {
