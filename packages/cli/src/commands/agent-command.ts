@@ -1,6 +1,11 @@
 import { spawn } from 'node:child_process'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { type RingmasterClient, RingmasterProblem, type SuccessBody } from '@ringmaster/sdk'
+import {
+  isTransientFailure,
+  type RingmasterClient,
+  RingmasterProblem,
+  type SuccessBody,
+} from '@ringmaster/sdk'
 import { type Command, optionalString, parseDuration, requireString } from '../command.js'
 import { ExitCode, UsageError } from '../exit-codes.js'
 import { describeError, type Output } from '../output.js'
@@ -125,16 +130,31 @@ async function checkHealth(
   return healthy
 }
 
-/** Starts, runs and reports one deployment; true when it succeeded. */
-async function executeDeployment(
+/** The outcome of a deployment the agent ran, to report; kept until the report gets through. */
+interface CompletionReport {
+  deployment: Deployment
+  succeeded: boolean
+  /** What `complete` is sent. */
+  body: { result: 'succeeded' | 'failed'; message: string }
+  idempotencyKey: string
+  /** `checkout 1.4.0 on team-wus2`, for the agent's lines. */
+  what: string
+  status: string
+}
+
+/** Keys derived from the deployment attempt: a report sent again replays instead of failing. */
+function attemptKey(deployment: Deployment): string {
+  return `deployment-${deployment.id}-attempt-${deployment.attempt}`
+}
+
+/** Starts and runs one deployment; what to report about it. */
+async function runDeployment(
   client: RingmasterClient,
   template: string,
   deployment: Deployment,
-  health: HealthCheck,
   output: Output,
-): Promise<{ succeeded: boolean; healthy: boolean }> {
-  // Keys derived from the deployment attempt: a retried report replays instead of failing.
-  const attempt = `deployment-${deployment.id}-attempt-${deployment.attempt}`
+): Promise<CompletionReport> {
+  const attempt = attemptKey(deployment)
   if (deployment.state === 'pending') {
     await client.post('/v1/deployments/{id}/start', {
       params: { path: { id: deployment.id } },
@@ -154,10 +174,28 @@ async function executeDeployment(
   const succeeded = result.exitCode === 0
   const status = result.signal ? `killed by ${result.signal}` : `exit ${result.exitCode}`
   const message = `${status}${result.tail ? `\n${result.tail}` : ''}`.slice(-messageLimit)
-  await client.post('/v1/deployments/{id}/complete', {
-    params: { path: { id: deployment.id } },
+  return {
+    deployment,
+    succeeded,
     body: { result: succeeded ? 'succeeded' : 'failed', message },
     idempotencyKey: `${attempt}-complete`,
+    what,
+    status,
+  }
+}
+
+/** Reports a deployment the agent ran, then checks the service's health after a success. */
+async function sendReport(
+  client: RingmasterClient,
+  report: CompletionReport,
+  health: HealthCheck,
+  output: Output,
+): Promise<{ succeeded: boolean; healthy: boolean }> {
+  const { deployment, succeeded, what, status } = report
+  await client.post('/v1/deployments/{id}/complete', {
+    params: { path: { id: deployment.id } },
+    body: report.body,
+    idempotencyKey: report.idempotencyKey,
   })
   output.progress(`${what}: ${succeeded ? 'succeeded' : `failed (${status})`}`)
   // A rollback that removes the service leaves nothing to check.
@@ -268,42 +306,73 @@ RINGMASTER_TOKEN is not passed to the command.
       healthy: boolean
     }[] = []
     let anyFailed = false
+    const record = (deployment: Deployment, outcome: { succeeded: boolean; healthy: boolean }) => {
+      anyFailed ||= !outcome.succeeded || !outcome.healthy
+      results.push({ deploymentId: deployment.id, releaseId: deployment.releaseId, ...outcome })
+    }
+    // Deployments that ran but whose report did not get through (after the client's retries):
+    // the report is sent again each round with its key, and the deployment is never run again.
+    const unreported = new Map<number, CompletionReport>()
+    const report = async (completion: CompletionReport) => {
+      const { id } = completion.deployment
+      try {
+        record(completion.deployment, await sendReport(client, completion, health, output))
+        unreported.delete(id)
+      } catch (error) {
+        if (once || !isTransientFailure(error)) {
+          unreported.delete(id)
+          throw error
+        }
+        if (!unreported.has(id)) {
+          output.error(
+            `${describeError(error)}; the result of deployment ${id} is kept and sent again, the deployment is not run again`,
+          )
+        }
+        unreported.set(id, completion)
+      }
+    }
     let nextHealthCheck = Date.now() + healthIntervalMs
+    let lostSince: number | undefined
     output.progress(`agent for ${scaleUnit}: waiting for work`)
     try {
       while (!stopping) {
+        for (const completion of [...unreported.values()]) {
+          await report(completion).catch((error: unknown) =>
+            output.error(
+              `${describeError(error)}; the result of deployment ${completion.deployment.id} could not be reported and is dropped`,
+            ),
+          )
+        }
         let desired: DesiredState
         try {
           desired = await client.get('/v1/scale-units/{name}/desired', {
             params: { path: { name: scaleUnit } },
+            // The loop asks again every interval anyway; --once has no loop, so it retries.
+            ...(!once && { retry: false as const }),
           })
+          if (lostSince !== undefined) {
+            const away = Math.round((Date.now() - lostSince) / 1000)
+            output.error(`reached the control plane again after ${away} s`)
+          }
+          lostSince = undefined
         } catch (error) {
-          // A wrong token or scale unit will not fix itself; anything else is retried.
+          // A wrong token or scale unit will not fix itself; anything else is asked again.
           if (error instanceof RingmasterProblem && [401, 403, 404].includes(error.status))
             throw error
           if (once) throw error
-          output.error(`${describeError(error)}; retrying`)
+          if (lostSince === undefined) {
+            lostSince = Date.now()
+            output.error(`${describeError(error)}; asking again every ${intervalMs / 1000} s`)
+          }
           await sleep(intervalMs)
           continue
         }
         for (const deployment of desired.deployments) {
           if (stopping) break
           if (deployment.state !== 'pending' && deployment.state !== 'in_progress') continue
+          if (unreported.has(deployment.id)) continue
           try {
-            const { succeeded, healthy } = await executeDeployment(
-              client,
-              template,
-              deployment,
-              health,
-              output,
-            )
-            anyFailed ||= !succeeded || !healthy
-            results.push({
-              deploymentId: deployment.id,
-              releaseId: deployment.releaseId,
-              succeeded,
-              healthy,
-            })
+            await report(await runDeployment(client, template, deployment, output))
           } catch (error) {
             if (once) throw error
             output.error(`${describeError(error)}; deployment ${deployment.id} is tried again`)

@@ -1,4 +1,6 @@
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
+import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import t from 'tap'
 import {
@@ -8,7 +10,7 @@ import {
   startCli,
   startCliInTerminal,
 } from './helpers/cli-process.js'
-import { setUpRelease } from './helpers/release-setup.js'
+import { auditEvents, setUpRelease } from './helpers/release-setup.js'
 import { startServer } from './helpers/server-process.js'
 
 /** A loopback port nothing listens on now, so a restarted server can come back at the same URL. */
@@ -120,3 +122,83 @@ t.test('a wait that never reaches the control plane times out with exit 4', asyn
   t.match(result.stderr, /could not reach http:\/\/127\.0\.0\.1:1: .*; still following release 7/)
   t.notMatch(result.stderr, /trying again/, 'a follower looks again at its own interval')
 })
+
+t.test(
+  'an agent whose report finds the control plane gone keeps the result and never runs it twice',
+  async (t) => {
+    const env = { PORT: String(await freePort()) }
+    const setup = await setUpRelease(t, {}, { env })
+    const { dir, service } = setup
+    const runs = join(dir, 'runs')
+    const started = join(dir, 'started')
+    const go = join(dir, 'go')
+    // Records each run, then waits for the test to let it finish.
+    writeFileSync(
+      join(dir, 'deploy.sh'),
+      `echo "$1" >> ${runs}\necho "$RINGMASTER_DEPLOYMENT_ID" > ${started}\nwhile [ ! -e ${go} ]; do sleep 0.1; done\necho "deployed $1"\n`,
+    )
+    const created = await runCli(
+      t,
+      ['release', 'create', '--service', service, '--version', '7.1.0', '-o', 'json'],
+      setup.pipeline,
+    )
+    t.equal(created.code, 0, created.stderr)
+    const id = String(JSON.parse(created.stdout).id)
+    const approved = await runCli(t, ['approve', id, '--ring', 'ring-0'], setup.lead)
+    t.equal(approved.code, 0, approved.stderr)
+    const agent = startCli(
+      t,
+      [
+        'agent',
+        '--scale-unit',
+        'team-wus2',
+        '--exec',
+        `sh ${join(dir, 'deploy.sh')} {version}`,
+        '--interval',
+        '250ms',
+      ],
+      setup.pipeline,
+    )
+    await eventually('the deployment to run', async () => existsSync(started))
+    const deploymentId = Number(readFileSync(started, 'utf8'))
+
+    t.equal(await setup.server.stop('SIGTERM'), 0, 'the control plane shut down cleanly')
+    writeFileSync(go, '')
+    await eventually('the agent to keep the result it could not report', async () =>
+      agent
+        .stderr()
+        .includes(
+          `the result of deployment ${deploymentId} is kept and sent again, the deployment is not run again`,
+        ),
+    )
+    // Rounds go by while the control plane is away: asked for work, none of it run.
+    await eventually('the agent to ask for work in vain', async () =>
+      agent.stderr().includes('asking again every 0.25 s'),
+    )
+    await sleep(2000)
+
+    const server = await startServer(t, { storage: setup.server.storage, env })
+    const deployment = await eventually('the report to arrive', async () => {
+      const found = await server.call('GET', `/v1/deployments/${deploymentId}`)
+      return found.state === 'succeeded' && found
+    })
+    t.match(deployment.message, /^exit 0\ndeployed 7\.1\.0/, 'the kept output tail is the report')
+    t.equal(readFileSync(runs, 'utf8'), '7.1.0\n', 'the deploy command ran once')
+    const succeeded = (await auditEvents(server, 'deployment.succeeded')).filter(
+      (event) => event.data.deploymentId === deploymentId,
+    )
+    t.equal(succeeded.length, 1, 'reported once')
+    await eventually('the agent to say it is back', async () =>
+      /reached the control plane again after \d+ s/.test(agent.stderr()),
+    )
+    const stderr = agent.stderr()
+    t.equal(stderr.match(/asking again every 0\.25 s/g)?.length, 1, 'said once it was away')
+    t.equal(stderr.match(/is kept and sent again/g)?.length, 1, 'said once it kept the result')
+
+    agent.process.kill('SIGTERM')
+    const ended = await agent.done
+    t.equal(ended.code, 0, 'the agent stops cleanly')
+    t.match(ended.stdout, /ran 1 deployment\(s\), 0 failed, 0 unhealthy/)
+    await server.stop()
+  },
+)
