@@ -12,7 +12,7 @@ export interface WaitOptions {
   output: Output
 }
 
-/** What a follower says about its connection: `lost` when it went away, false when it is back. */
+/** What a follower says about its connection; `lost` is true when it went away, false when back. */
 export type ConnectionNotice = (line: string, lost: boolean) => void
 
 /**

@@ -175,32 +175,27 @@ export function createRingmasterClient(options: RingmasterClientOptions): Ringma
       const signal = rest.signal as AbortSignal | undefined
       const url = `${baseUrl}${path}`
       const label = `${method.toUpperCase()} ${url}`
-      for (let attempt = 0; ; attempt++) {
+      const send = async () => {
+        let result: { data?: unknown; error?: unknown; response: Response }
         try {
-          let result: { data?: unknown; error?: unknown; response: Response }
-          try {
-            // The wrapper's signature already checked path and init against the spec.
-            // biome-ignore lint/suspicious/noExplicitAny: openapi-fetch's generic init cannot be named here.
-            result = await raw.request(method, path as any, request as any)
-          } catch (error) {
-            throw new RingmasterRequestError(`${label}: ${(error as Error).message}`, {
-              method: method.toUpperCase(),
-              url,
-              cause: error,
-            })
-          }
-          return successBody(label, method, result)
+          // The wrapper's signature already checked path and init against the spec.
+          // biome-ignore lint/suspicious/noExplicitAny: openapi-fetch's generic init cannot be named here.
+          result = await raw.request(method, path as any, request as any)
         } catch (error) {
-          if (attempt >= retry.retries || signal?.aborted || !isTransientFailure(error)) throw error
-          const delayMs = retryDelay(retry, attempt)
-          retry.onRetry?.({
-            error,
-            attempt: attempt + 1,
-            delayMs,
+          throw new RingmasterRequestError(`${label}: ${(error as Error).message}`, {
             method: method.toUpperCase(),
             url,
+            cause: error,
           })
-          await pause(delayMs, signal)
+        }
+        return successBody(label, method, result)
+      }
+      for (let attempt = 0; ; attempt++) {
+        try {
+          return await send()
+        } catch (error) {
+          if (attempt >= retry.retries || signal?.aborted || !isTransientFailure(error)) throw error
+          await waitToRetry(retry, attempt, { error, method: method.toUpperCase(), url }, signal)
         }
       }
     }
@@ -217,10 +212,20 @@ export function createRingmasterClient(options: RingmasterClientOptions): Ringma
   }
 }
 
-/** `minDelayMs` doubled per attempt up to `maxDelayMs`, less up to half at random. */
-function retryDelay(policy: RetryPolicy, attempt: number): number {
-  const ceiling = Math.min(policy.maxDelayMs ?? 8000, (policy.minDelayMs ?? 500) * 2 ** attempt)
-  return Math.round(ceiling * (0.5 + Math.random() / 2))
+/**
+ * Tells the policy's `onRetry`, then waits before retry `failed + 1`: `minDelayMs` doubled per
+ * failure up to `maxDelayMs`, less up to half at random so many clients do not retry in step.
+ */
+async function waitToRetry(
+  policy: RetryPolicy,
+  failed: number,
+  what: Pick<RetryNotice, 'error' | 'method' | 'url'>,
+  signal: AbortSignal | undefined,
+): Promise<void> {
+  const ceiling = Math.min(policy.maxDelayMs ?? 8000, (policy.minDelayMs ?? 500) * 2 ** failed)
+  const delayMs = Math.round(ceiling * (0.5 + Math.random() / 2))
+  policy.onRetry?.({ ...what, attempt: failed + 1, delayMs })
+  await pause(delayMs, signal)
 }
 
 /** Gives every command of the raw client a key, unless the caller set one (params.header or headers). */
@@ -297,10 +302,8 @@ async function* followEvents(
       } catch (error) {
         if (stop.signal.aborted) return
         if (failedConnects >= retry.retries || !isTransientFailure(error)) throw error
-        const delayMs = retryDelay(retry, failedConnects)
+        await waitToRetry(retry, failedConnects, { error, method: 'GET', url }, stop.signal)
         failedConnects += 1
-        retry.onRetry?.({ error, attempt: failedConnects, delayMs, method: 'GET', url })
-        await pause(delayMs, stop.signal)
         continue
       }
       try {

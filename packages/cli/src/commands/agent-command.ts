@@ -142,11 +142,6 @@ interface CompletionReport {
   status: string
 }
 
-/** Keys derived from the deployment attempt: a report sent again replays instead of failing. */
-function attemptKey(deployment: Deployment): string {
-  return `deployment-${deployment.id}-attempt-${deployment.attempt}`
-}
-
 /** Starts and runs one deployment; what to report about it. */
 async function runDeployment(
   client: RingmasterClient,
@@ -154,7 +149,8 @@ async function runDeployment(
   deployment: Deployment,
   output: Output,
 ): Promise<CompletionReport> {
-  const attempt = attemptKey(deployment)
+  // Keys derived from the deployment attempt: a report sent again replays instead of failing.
+  const attempt = `deployment-${deployment.id}-attempt-${deployment.attempt}`
   if (deployment.state === 'pending') {
     await client.post('/v1/deployments/{id}/start', {
       params: { path: { id: deployment.id } },
