@@ -202,3 +202,40 @@ t.test(
     await server.stop()
   },
 )
+
+t.test('an agent stopped before it could report says what it ran and exits 1', async (t) => {
+  const setup = await setUpRelease(t)
+  const { dir, service } = setup
+  const started = join(dir, 'started')
+  const go = join(dir, 'go')
+  writeFileSync(
+    join(dir, 'deploy.sh'),
+    `echo "$RINGMASTER_DEPLOYMENT_ID" > ${started}\nwhile [ ! -e ${go} ]; do sleep 0.1; done\n`,
+  )
+  const created = await runCli(
+    t,
+    ['release', 'create', '--service', service, '--version', '7.2.0', '-o', 'json'],
+    setup.pipeline,
+  )
+  const id = String(JSON.parse(created.stdout).id)
+  t.equal((await runCli(t, ['approve', id, '--ring', 'ring-0'], setup.lead)).code, 0)
+  const agent = startCli(
+    t,
+    ['agent', '--scale-unit', 'team-wus2', '--exec', `sh ${join(dir, 'deploy.sh')}`],
+    setup.pipeline,
+  )
+  await eventually('the deployment to run', async () => existsSync(started))
+  const deploymentId = Number(readFileSync(started, 'utf8'))
+  await setup.server.stop('SIGTERM')
+  writeFileSync(go, '')
+  await eventually('the agent to keep the result', async () =>
+    agent.stderr().includes(`the result of deployment ${deploymentId} is kept`),
+  )
+  agent.process.kill('SIGTERM')
+  const ended = await agent.done
+  t.equal(ended.code, 1, 'a result was lost')
+  t.match(
+    ended.stderr,
+    `stopped with the result of deployment ${deploymentId} not reported; it stays in progress, and the next agent for team-wus2 runs it again`,
+  )
+})

@@ -180,18 +180,23 @@ async function runDeployment(
   }
 }
 
-/** Reports a deployment the agent ran, then checks the service's health after a success. */
+/**
+ * Reports a deployment the agent ran, then checks the service's health after a success. A report
+ * sent again (`resend`) is tried once: the agent's loop tries it again next round.
+ */
 async function sendReport(
   client: RingmasterClient,
   report: CompletionReport,
   health: HealthCheck,
   output: Output,
+  resend: boolean,
 ): Promise<{ succeeded: boolean; healthy: boolean }> {
   const { deployment, succeeded, what, status } = report
   await client.post('/v1/deployments/{id}/complete', {
     params: { path: { id: deployment.id } },
     body: report.body,
     idempotencyKey: report.idempotencyKey,
+    ...(resend && { retry: false as const }),
   })
   output.progress(`${what}: ${succeeded ? 'succeeded' : `failed (${status})`}`)
   // A rollback that removes the service leaves nothing to check.
@@ -312,7 +317,8 @@ RINGMASTER_TOKEN is not passed to the command.
     const report = async (completion: CompletionReport) => {
       const { id } = completion.deployment
       try {
-        record(completion.deployment, await sendReport(client, completion, health, output))
+        const resend = unreported.has(id)
+        record(completion.deployment, await sendReport(client, completion, health, output, resend))
         unreported.delete(id)
       } catch (error) {
         if (once || !isTransientFailure(error)) {
@@ -394,6 +400,13 @@ RINGMASTER_TOKEN is not passed to the command.
       () =>
         `agent for ${scaleUnit}: ran ${results.length} deployment(s), ${results.filter((r) => !r.succeeded).length} failed, ${results.filter((r) => !r.healthy).length} unhealthy`,
     )
+    if (unreported.size > 0) {
+      // Stopped before the control plane came back: what ran is lost, so say what happens next.
+      output.error(
+        `stopped with the result of deployment ${[...unreported.keys()].join(', ')} not reported; it stays in progress, and the next agent for ${scaleUnit} runs it again`,
+      )
+      return ExitCode.failed
+    }
     return once && anyFailed ? ExitCode.failed : ExitCode.success
   },
 }
