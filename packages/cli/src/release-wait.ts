@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { isTransientFailure, type RingmasterClient } from '@ringmaster/sdk'
 import { CommandExit, ExitCode, UsageError } from './exit-codes.js'
+import { type ConnectionNotice, OutageNotice } from './outage-notice.js'
 import { describeError, type Output } from './output.js'
 import { exitCodeForState, type ReleaseDetail, releaseLine } from './release-view.js'
 
@@ -12,9 +13,6 @@ export interface WaitOptions {
   output: Output
 }
 
-/** What a follower says about its connection; `lost` is true when it went away, false when back. */
-export type ConnectionNotice = (line: string, lost: boolean) => void
-
 /**
  * Reads a release for a command that follows it for hours. Its reads are not retried by the
  * client: the follower looks again every interval anyway. When the control plane cannot be
@@ -23,14 +21,16 @@ export type ConnectionNotice = (line: string, lost: boolean) => void
  * thrown.
  */
 export class ReleaseReader {
-  private lostSince: number | undefined
+  private readonly outage: OutageNotice
 
   constructor(
     private readonly client: RingmasterClient,
     private readonly id: number,
     private readonly intervalMs: number,
-    private readonly notice: ConnectionNotice,
-  ) {}
+    notice: ConnectionNotice,
+  ) {
+    this.outage = new OutageNotice(notice)
+  }
 
   /** `deadline` (from Date.now()) ends a read that is still waiting, so a timeout is kept. */
   async read(deadline: number): Promise<ReleaseDetail | undefined> {
@@ -41,23 +41,16 @@ export class ReleaseReader {
         signal,
         retry: false,
       })
-      if (this.lostSince !== undefined) {
-        const away = Math.round((Date.now() - this.lostSince) / 1000)
-        this.notice(`reached the control plane again after ${away} s`, false)
-      }
-      this.lostSince = undefined
+      this.outage.answered()
       return release
     } catch (error) {
       // The timeout is up: the caller says so.
       if (signal.aborted) return undefined
       if (!isTransientFailure(error)) throw error
-      if (this.lostSince === undefined) {
-        this.lostSince = Date.now()
-        this.notice(
+      this.outage.failed(
+        () =>
           `${describeError(error)}; still following release ${this.id}, looking every ${this.intervalMs / 1000} s until the timeout`,
-          true,
-        )
-      }
+      )
       return undefined
     }
   }

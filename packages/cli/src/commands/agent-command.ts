@@ -8,6 +8,7 @@ import {
 } from '@ringmaster/sdk'
 import { type Command, optionalString, parseDuration, requireString } from '../command.js'
 import { ExitCode, UsageError } from '../exit-codes.js'
+import { OutageNotice } from '../outage-notice.js'
 import { describeError, type Output } from '../output.js'
 
 type DesiredState = SuccessBody<'get', '/v1/scale-units/{name}/desired'>
@@ -334,7 +335,7 @@ RINGMASTER_TOKEN is not passed to the command.
       }
     }
     let nextHealthCheck = Date.now() + healthIntervalMs
-    let lostSince: number | undefined
+    const outage = new OutageNotice((line) => output.error(line))
     output.progress(`agent for ${scaleUnit}: waiting for work`)
     try {
       while (!stopping) {
@@ -352,20 +353,13 @@ RINGMASTER_TOKEN is not passed to the command.
             // The loop asks again every interval anyway; --once has no loop, so it retries.
             ...(!once && { retry: false as const }),
           })
-          if (lostSince !== undefined) {
-            const away = Math.round((Date.now() - lostSince) / 1000)
-            output.error(`reached the control plane again after ${away} s`)
-          }
-          lostSince = undefined
+          outage.answered()
         } catch (error) {
           // A wrong token or scale unit will not fix itself; anything else is asked again.
           if (error instanceof RingmasterProblem && [401, 403, 404].includes(error.status))
             throw error
           if (once) throw error
-          if (lostSince === undefined) {
-            lostSince = Date.now()
-            output.error(`${describeError(error)}; asking again every ${intervalMs / 1000} s`)
-          }
+          outage.failed(() => `${describeError(error)}; asking again every ${intervalMs / 1000} s`)
           await sleep(intervalMs)
           continue
         }

@@ -9,6 +9,7 @@ import {
 } from '../command.js'
 import { ExitCode } from '../exit-codes.js'
 import { ChangeLog, TerminalDisplay } from '../live-display.js'
+import type { ConnectionNotice } from '../outage-notice.js'
 import { describeError } from '../output.js'
 import {
   releaseBoard,
@@ -18,7 +19,7 @@ import {
   ringRows,
 } from '../release-board.js'
 import { exitCodeForState, type ReleaseDetail } from '../release-view.js'
-import { type ConnectionNotice, neverReached, ReleaseReader } from '../release-wait.js'
+import { neverReached, ReleaseReader } from '../release-wait.js'
 
 /** Resolves a waiting `sleep` early when something happened; several signals count as one. */
 class Wakeup {
