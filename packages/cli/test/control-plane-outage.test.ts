@@ -46,8 +46,9 @@ t.test(
     )
 
     t.equal(await setup.server.stop('SIGTERM'), 0, 'the control plane shut down cleanly')
+    // A look while the server was closing got its 503 problem; one after it, no answer at all.
     const lost = new RegExp(
-      `error: could not reach http://127\\.0\\.0\\.1:${env.PORT}: .*; still following release ${id}, looking every 0\\.25 s until the timeout`,
+      `error: (could not reach http://127\\.0\\.0\\.1:${env.PORT}: .*|the control plane is shutting down; try again in a moment \\(503 /problems/shutting-down\\)); still following release ${id}, looking every 0\\.25 s until the timeout`,
     )
     await eventually('all three to say the control plane is away', async () =>
       [wait.stderr(), watch.stderr(), board.stdout()].every((text) => lost.test(text)),
@@ -91,13 +92,9 @@ t.test(
     const drawings = screen.split('\u001b[J')
     const away = drawings.find((drawing) => lost.test(drawing))
     t.ok(away, 'the lost control plane is part of a drawing, not a line beside the board')
-    t.match(
-      away,
-      /RING\s+STAGE\s+PROGRESS\s+SCALE UNITS[\s\S]*\n\nerror: could not reach/,
-      'under it',
-    )
+    t.match(away, /RING\s+STAGE\s+PROGRESS\s+SCALE UNITS[\s\S]*\n\nerror: /, 'under it')
     t.match(drawings.at(-1), succeeded)
-    t.notMatch(drawings.at(-1), /could not reach/, 'gone once the control plane is back')
+    t.notMatch(drawings.at(-1), lost, 'gone once the control plane is back')
     t.notMatch(screen, /trying again|reached the control plane again/)
 
     for (const agent of agents) agent.process.kill('SIGTERM')

@@ -13,6 +13,7 @@ import { authPlugin } from './plugins/infra/auth.js'
 import { corsPlugin } from './plugins/infra/cors.js'
 import { databasePlugin } from './plugins/infra/database.js'
 import { errorHandlerPlugin } from './plugins/infra/error-handler.js'
+import { shuttingDownPlugin } from './plugins/infra/shutting-down.js'
 import { swaggerPlugin } from './plugins/infra/swagger.js'
 import { telemetryPlugin } from './plugins/infra/telemetry.js'
 import { validationPlugin } from './plugins/infra/validation.js'
@@ -75,6 +76,7 @@ export const app = fp(async function ringmaster(fastify: FastifyInstance, option
   // First, so the request span covers every hook registered after it.
   await fastify.register(telemetryPlugin)
   await fastify.register(errorHandlerPlugin)
+  await fastify.register(shuttingDownPlugin)
   await fastify.register(validationPlugin)
   await fastify.register(corsPlugin)
   await fastify.register(databasePlugin, { target: options.database })
@@ -150,7 +152,8 @@ export function serverOptions(logging: LoggingOptions | false): FastifyServerOpt
     bodyLimit: 1024 * 1024,
     // Opening PGlite and migrating a fresh data directory can take longer than the 10 s default.
     pluginTimeout: 120_000,
-    return503OnClosing: true,
+    // Requests that come while the app closes get a problem document instead (shutting-down.ts).
+    return503OnClosing: false,
     forceCloseConnections: 'idle',
     routerOptions: { ignoreTrailingSlash: true },
   }

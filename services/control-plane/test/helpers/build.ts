@@ -52,6 +52,8 @@ export interface BuildOptions {
   flagCheckIntervalMs?: number
   /** The rollout span exporter's timer; off by default, like the promotion timer. */
   spanExportIntervalMs?: number
+  /** Runs after the app's own preClose hooks: a test holds a shutdown half-way with it. */
+  onPreClose?: () => Promise<void>
 }
 
 /**
@@ -77,6 +79,7 @@ export async function build(t: Test, options: BuildOptions = {}): Promise<TestAp
     flagCheckIntervalMs: options.flagCheckIntervalMs,
     spanExportIntervalMs: options.spanExportIntervalMs ?? 0,
   })
+  if (options.onPreClose) fastify.addHook('preClose', options.onPreClose)
   await fastify.ready()
   t.teardown(async () => {
     await fastify.close()
