@@ -15,14 +15,21 @@ import { delimiter, join } from 'node:path'
 import postgres from 'postgres'
 import { openDatabase } from '../database.js'
 import { migrateDatabase } from '../migrations.js'
+import { failedResults } from './tap-failures.js'
 import { migratedPgliteDump, testPostgresUrl, withDatabase } from './test-database.js'
 
 const [command = 'tap', ...args] = process.argv.slice(2)
 const outcomes: string[] = []
+/** What failed in each pass, said again at the end: a CI log shows its tail only. */
+const failureDigests: string[] = []
+/** Past this many failures in a pass, the rest are only counted. */
+const digestLimit = 20
 let failed = false
 
 function pass(kind: string, env: Record<string, string>): void {
   process.stdout.write(`\n# ── ${kind} ─────────────────────────────────────────────\n`)
+  // tap keeps each file's TAP in .tap/test-results; the ones written from now on are this pass's.
+  const started = Date.now()
   const result = spawnSync(command, args, {
     stdio: 'inherit',
     shell: process.platform === 'win32',
@@ -37,6 +44,20 @@ function pass(kind: string, env: Record<string, string>): void {
   if (result.error) process.stderr.write(`could not run ${command}: ${result.error.message}\n`)
   const ok = result.status === 0
   failed ||= !ok
+  if (!ok && command === 'tap') {
+    const results = failedResults(join(process.cwd(), '.tap', 'test-results'), started)
+    if (results.length > 0) {
+      const lines = [`failed in the ${kind} pass (the whole output is above):`]
+      let counted = 0
+      for (const { file, failures } of results) {
+        lines.push(file, ...failures.slice(0, Math.max(0, digestLimit - counted)))
+        counted += failures.length
+      }
+      if (counted > digestLimit) lines.push(`… and ${counted - digestLimit} more failures`)
+      const text = lines.flatMap((line) => line.split('\n')).map((line) => `# ${line}`)
+      failureDigests.push(text.join('\n'))
+    }
+  }
   outcomes.push(`${kind}: ${ok ? 'passed' : `failed (exit ${result.status ?? result.signal})`}`)
 }
 
@@ -79,5 +100,6 @@ try {
   rmSync(scratch, { recursive: true, force: true })
 }
 
+for (const digest of failureDigests) process.stdout.write(`\n${digest}\n`)
 process.stdout.write(`\n# databases: ${outcomes.join('; ')}\n`)
 process.exit(failed ? 1 : 0)
