@@ -10,6 +10,7 @@ import type { paths } from './generated/control-plane.js'
 import {
   isProblem,
   isTransientFailure,
+  parseRetryAfter,
   RingmasterProblem,
   RingmasterRequestError,
 } from './ringmaster-errors.js'
@@ -39,9 +40,12 @@ export interface RingmasterClientOptions {
 export interface RetryPolicy {
   /** How many times to try again after the first attempt. */
   retries: number
-  /** The wait before the first retry, doubled for each after it, with jitter (default 500 ms). */
+  /**
+   * The wait before the first retry, doubled for each after it, with jitter (default 500 ms). An
+   * answer with Retry-After (a 429, a control plane shutting down) is waited for longer if it asks.
+   */
   minDelayMs?: number
-  /** The longest wait between two attempts (default 8 s). */
+  /** The longest wait between two attempts (default 8 s), a Retry-After's included. */
   maxDelayMs?: number
   /** Called before each retry (and each reconnect of `events()`), e.g. to say so in a log. */
   onRetry?: (retry: RetryNotice) => void
@@ -215,6 +219,7 @@ export function createRingmasterClient(options: RingmasterClientOptions): Ringma
 /**
  * Tells the policy's `onRetry`, then waits before retry `failed + 1`: `minDelayMs` doubled per
  * failure up to `maxDelayMs`, less up to half at random so many clients do not retry in step.
+ * An answer that said how long to wait (Retry-After) is waited for, up to `maxDelayMs`.
  */
 async function waitToRetry(
   policy: RetryPolicy,
@@ -222,8 +227,16 @@ async function waitToRetry(
   what: Pick<RetryNotice, 'error' | 'method' | 'url'>,
   signal: AbortSignal | undefined,
 ): Promise<void> {
-  const ceiling = Math.min(policy.maxDelayMs ?? 8000, (policy.minDelayMs ?? 500) * 2 ** failed)
-  const delayMs = Math.round(ceiling * (0.5 + Math.random() / 2))
+  const longest = policy.maxDelayMs ?? 8000
+  const ceiling = Math.min(longest, (policy.minDelayMs ?? 500) * 2 ** failed)
+  const backoffMs = Math.round(ceiling * (0.5 + Math.random() / 2))
+  const { error } = what
+  const askedMs =
+    error instanceof RingmasterProblem || error instanceof RingmasterRequestError
+      ? error.retryAfterMs
+      : undefined
+  const delayMs =
+    askedMs === undefined ? backoffMs : Math.min(longest, Math.max(backoffMs, askedMs))
   policy.onRetry?.({ ...what, attempt: failed + 1, delayMs })
   await pause(delayMs, signal)
 }
@@ -246,13 +259,15 @@ function successBody(
   const { response } = result
   const url = response.url
   if (result.error !== undefined || !response.ok) {
-    if (isProblem(result.error)) throw new RingmasterProblem(result.error)
+    const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'))
+    if (isProblem(result.error)) throw new RingmasterProblem(result.error, { retryAfterMs })
     const body = typeof result.error === 'string' ? result.error : JSON.stringify(result.error)
     throw new RingmasterRequestError(`${label}: ${response.status} without a problem body`, {
       method: method.toUpperCase(),
       url,
       status: response.status,
       body: body.slice(0, 1000),
+      retryAfterMs,
     })
   }
   const text = result.data as string | undefined
@@ -354,12 +369,14 @@ async function openEventStream(
   try {
     body = JSON.parse(text)
   } catch {}
-  if (isProblem(body)) throw new RingmasterProblem(body)
+  const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'))
+  if (isProblem(body)) throw new RingmasterProblem(body, { retryAfterMs })
   throw new RingmasterRequestError(`GET ${url}: ${response.status}`, {
     method: 'GET',
     url,
     status: response.status,
     body: text.slice(0, 1000),
+    retryAfterMs,
   })
 }
 

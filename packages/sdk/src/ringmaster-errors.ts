@@ -24,8 +24,12 @@ export class RingmasterProblem extends Error {
   /** The whole body, including any extension members the problem type adds. */
   readonly body: Problem
 
-  constructor(body: Problem) {
+  /** How long the server asked the caller to wait before trying again (Retry-After), if it did. */
+  readonly retryAfterMs: number | undefined
+
+  constructor(body: Problem, init: { retryAfterMs?: number | undefined } = {}) {
     super(`${body.status} ${body.type}: ${body.detail} (request ${body.requestId})`)
+    this.retryAfterMs = init.retryAfterMs
     this.type = body.type
     this.title = body.title
     this.status = body.status
@@ -49,17 +53,40 @@ export class RingmasterRequestError extends Error {
   readonly status: number | undefined
   /** The start of the answer's body when there was one. */
   readonly body: string | undefined
+  /** How long the answer asked the caller to wait before trying again (Retry-After), if it did. */
+  readonly retryAfterMs: number | undefined
 
   constructor(
     message: string,
-    init: { method: string; url: string; status?: number; body?: string; cause?: unknown },
+    init: {
+      method: string
+      url: string
+      status?: number
+      body?: string
+      retryAfterMs?: number | undefined
+      cause?: unknown
+    },
   ) {
     super(message, init.cause === undefined ? undefined : { cause: init.cause })
     this.method = init.method
     this.url = init.url
     this.status = init.status
     this.body = init.body
+    this.retryAfterMs = init.retryAfterMs
   }
+}
+
+/**
+ * A Retry-After header in milliseconds from `now`: delay-seconds or an HTTP date (RFC 9110 10.2.3).
+ * Anything else, or a date already past, is no request to wait.
+ */
+export function parseRetryAfter(header: string | null, now = Date.now()): number | undefined {
+  if (header === null) return undefined
+  const text = header.trim()
+  if (/^\d+$/.test(text)) return Number(text) * 1000
+  const date = Date.parse(text)
+  if (Number.isNaN(date) || !/[a-z]/i.test(text)) return undefined
+  return Math.max(0, date - now)
 }
 
 /** Whether a parsed error body has the members every problem of this API carries. */

@@ -7,6 +7,7 @@ import {
   RingmasterProblem,
   RingmasterRequestError,
 } from '../src/index.js'
+import { parseRetryAfter } from '../src/ringmaster-errors.js'
 import { createTopology, startControlPlane } from './helpers/control-plane.js'
 import { startFlakyGateway } from './helpers/flaky-gateway.js'
 
@@ -106,6 +107,47 @@ t.test('503s are retried until an answer comes, and given up after the last retr
     gateway.requests.filter((request) => request.path === '/v1/halts').map((r) => r.outcome),
     ['unavailable', 'unavailable', 'forwarded'],
   )
+})
+
+t.test('a Retry-After is waited for, up to the longest wait of the policy', async (t) => {
+  const { url, adminToken } = await startControlPlane(t)
+  const gateway = await startFlakyGateway(t, url)
+  const { client, notices } = retryingClient(gateway.url, adminToken, 2)
+
+  gateway.fail('GET', '/v1/services', 'busy')
+  const { services } = await client.get('/v1/services')
+  t.ok(Array.isArray(services), 'the retry got the real answer')
+  const [capped] = notices
+  t.equal((capped!.error as RingmasterProblem).retryAfterMs, 1000, 'the error says what it asked')
+  t.equal(capped!.delayMs, 40, 'a policy whose longest wait is 40 ms waits 40 ms, not 1 s')
+
+  const patient: RetryNotice[] = []
+  gateway.fail('GET', '/v1/rings', 'busy')
+  const { rings } = await client.get('/v1/rings', {
+    retry: { retries: 1, minDelayMs: 10, maxDelayMs: 5000, onRetry: (n) => patient.push(n) },
+  })
+  t.ok(Array.isArray(rings))
+  t.equal(patient[0]!.delayMs, 1000, 'the 1 s asked for, not the 10 ms backoff')
+
+  gateway.fail('GET', '/v1/halts', 'unavailable')
+  const plain: RetryNotice[] = []
+  await client.get('/v1/halts', {
+    retry: { retries: 1, minDelayMs: 10, maxDelayMs: 5000, onRetry: (n) => plain.push(n) },
+  })
+  t.equal((plain[0]!.error as RingmasterRequestError).retryAfterMs, undefined)
+  t.ok(plain[0]!.delayMs <= 10, 'without Retry-After, the backoff')
+})
+
+t.test('Retry-After in seconds or as a date', async (t) => {
+  const now = Date.parse('2026-12-03T12:00:00Z')
+  t.equal(parseRetryAfter('120', now), 120_000)
+  t.equal(parseRetryAfter(' 0 ', now), 0)
+  t.equal(parseRetryAfter('Thu, 03 Dec 2026 12:00:30 GMT', now), 30_000)
+  t.equal(parseRetryAfter('Thu, 03 Dec 2026 11:00:00 GMT', now), 0, 'a date past is now')
+  t.equal(parseRetryAfter(null, now), undefined)
+  t.equal(parseRetryAfter('-5', now), undefined)
+  t.equal(parseRetryAfter('1.5', now), undefined)
+  t.equal(parseRetryAfter('soon', now), undefined)
 })
 
 t.test('a problem the caller caused is not retried', async (t) => {

@@ -8,6 +8,8 @@ export type GatewayFault =
   | 'drop-answer'
   /** Answers 503 with an HTML page, as a load balancer does while no backend is up. */
   | 'unavailable'
+  /** Answers 429 with a problem and `Retry-After: 1`, as a rate limit in front of the API does. */
+  | 'busy'
 
 export interface GatewayRequest {
   method: string
@@ -52,6 +54,21 @@ export async function startFlakyGateway(t: Test, upstreamUrl: string): Promise<F
       replayed: undefined,
     }
     requests.push(record)
+    if (fault?.fault === 'busy') {
+      incoming.resume()
+      outgoing.writeHead(429, { 'content-type': 'application/problem+json', 'retry-after': '1' })
+      outgoing.end(
+        JSON.stringify({
+          type: '/problems/rate-limited',
+          title: 'Too many requests',
+          status: 429,
+          detail: 'slow down',
+          instance: path,
+          requestId: 'gateway',
+        }),
+      )
+      return
+    }
     if (fault?.fault === 'unavailable') {
       incoming.resume()
       outgoing.writeHead(503, { 'content-type': 'text/html' })
