@@ -77,8 +77,8 @@ export class RingmasterRequestError extends Error {
 }
 
 /**
- * A Retry-After header in milliseconds from `now`: delay-seconds or an HTTP date (RFC 9110 10.2.3).
- * Anything else, or a date already past, is no request to wait.
+ * A Retry-After header in milliseconds from `now`: delay-seconds or an HTTP date (RFC 9110 10.2.3),
+ * 0 for a date already past. Anything else is no request to wait: undefined.
  */
 export function parseRetryAfter(header: string | null, now = Date.now()): number | undefined {
   if (header === null) return undefined
