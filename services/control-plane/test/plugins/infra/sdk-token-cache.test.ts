@@ -143,7 +143,7 @@ t.test(
     t.ok(next instanceof Promise, 'the token is checked against the database again')
     t.equal(database.waiting.length, 2)
     database.waiting[1]!.reject(new UnauthenticatedError('invalid-token', 'revoked'))
-    await t.rejects(next, UnauthenticatedError)
+    await t.rejects(next as Promise<Actor>, UnauthenticatedError)
   },
 )
 
