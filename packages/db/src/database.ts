@@ -4,13 +4,27 @@ import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core'
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite'
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js'
 import postgres from 'postgres'
+import {
+  AvailabilityMonitor,
+  type DatabaseAvailability,
+  DatabaseSockets,
+  type DatabaseTimeouts,
+  defaultDatabaseTimeouts,
+  EmbeddedAvailability,
+} from './database-availability.js'
 import * as schema from './schema/index.js'
 
 export type Schema = typeof schema
 export type RingmasterDatabase = PgDatabase<PgQueryResultHKT, Schema>
 
 export type DatabaseTarget =
-  | { kind: 'postgres'; url: string; maxConnections?: number | undefined }
+  | {
+      kind: 'postgres'
+      url: string
+      maxConnections?: number | undefined
+      /** Defaults: `defaultDatabaseTimeouts`. */
+      timeouts?: Partial<DatabaseTimeouts> | undefined
+    }
   | {
       kind: 'pglite'
       /** Where PGlite keeps its files; undefined keeps the database in memory. */
@@ -22,6 +36,8 @@ export type DatabaseTarget =
 export interface DatabaseConnection {
   kind: DatabaseTarget['kind']
   db: RingmasterDatabase
+  /** Whether the database answers; SDK reads never wait for it, everything else fails fast. */
+  availability: DatabaseAvailability
   /** Runs `work` on one dedicated connection, for session-level locks. */
   withSession<T>(work: (db: RingmasterDatabase) => Promise<T>): Promise<T>
   /**
@@ -41,16 +57,77 @@ export interface DatabaseConnection {
 /** The one place that chooses the driver: PostgreSQL when a URL is configured, PGlite otherwise. */
 export async function openDatabase(target: DatabaseTarget): Promise<DatabaseConnection> {
   if (target.kind === 'postgres') {
-    const client = postgres(target.url, {
-      max: target.maxConnections ?? 10,
-      onnotice: () => {},
-      connection: { application_name: 'ringmaster' },
+    const timeouts = { ...defaultDatabaseTimeouts, ...target.timeouts }
+    const sockets = new DatabaseSockets()
+    const options = driverOptions(timeouts, sockets)
+    const newPool = () => {
+      const pool = postgres(target.url, { ...options, max: target.maxConnections ?? 10 })
+      // drizzle sets its type parsers on the client it is given: each new pool gets them too.
+      drizzlePostgres(pool, { schema })
+      return pool
+    }
+    let pool = newPool()
+    // drizzle and the stores hold this stand-in; it forwards to whichever pool is current.
+    const client = new Proxy(function pool() {} as unknown as postgres.Sql, {
+      apply: (_target, _this, args) => (pool as unknown as (...a: unknown[]) => unknown)(...args),
+      get: (_target, property) => {
+        const value = (pool as unknown as Record<PropertyKey, unknown>)[property]
+        return typeof value === 'function' ? value.bind(pool) : value
+      },
     })
+    const listeners = new Set<Listener>()
+    let closed = false
+    const listenOn = async (listener: Listener, attempt = 0): Promise<void> => {
+      const on = pool
+      try {
+        const { unlisten } = await on.listen(
+          listener.channel,
+          listener.onNotification,
+          listener.onListen,
+        )
+        listener.unlisten = unlisten
+      } catch (error) {
+        if (closed || !listeners.has(listener) || on !== pool) return
+        if (attempt === 0 && listener.unlisten === undefined) throw error
+        setTimeout(() => void listenOn(listener, attempt + 1).catch(() => {}), 250).unref()
+      }
+    }
+    const probeSockets = new DatabaseSockets()
+    const probeOptions = driverOptions(
+      { ...timeouts, connectMs: timeouts.probeTimeoutMs },
+      probeSockets,
+    )
+    const probeClient = postgres(target.url, {
+      ...probeOptions,
+      max: 1,
+      idle_timeout: undefined,
+      connection: { ...probeOptions.connection, application_name: 'ringmaster-probe' },
+    })
+    const availability = new AvailabilityMonitor({
+      probe: () => probeClient`select 1`,
+      abandonProbe: () => probeSockets.destroyAll(),
+      onProbeFailed: () => sockets.destroyAll(),
+      // postgres-js can leave a transaction's connection in a state where later queries never
+      // settle when the connection is lost mid-transaction (porsager/postgres#1216): after an
+      // outage the pool is replaced by a fresh one, and the old one ends once it is idle.
+      onRecovered: () => {
+        const old = pool
+        pool = newPool()
+        for (const listener of listeners) void listenOn(listener).catch(() => {})
+        // Ended gracefully, not terminated: terminating rejects promises postgres-js no longer
+        // handles (a transaction it already gave up on), which would be unhandled rejections.
+        void old.end().catch(() => {})
+      },
+      intervalMs: timeouts.probeIntervalMs,
+      timeoutMs: timeouts.probeTimeoutMs,
+    })
+    availability.start()
     return {
       kind: 'postgres',
       db: drizzlePostgres(client, { schema }) as unknown as RingmasterDatabase,
+      availability,
       async withSession(work) {
-        const session = postgres(target.url, { max: 1, onnotice: () => {} })
+        const session = postgres(target.url, { ...options, max: 1 })
         try {
           return await work(drizzlePostgres(session, { schema }) as unknown as RingmasterDatabase)
         } finally {
@@ -59,11 +136,26 @@ export async function openDatabase(target: DatabaseTarget): Promise<DatabaseConn
       },
       async listen(channel, onNotification, onListen) {
         // postgres-js listens on a connection of its own, outside the pool. When that connection
-        // drops it reconnects by itself, LISTENs again and calls `onlisten` once more.
-        const { unlisten } = await client.listen(channel, onNotification, onListen)
-        return once(unlisten)
+        // drops it reconnects by itself, LISTENs again and calls `onlisten` once more; a new
+        // pool (after an outage) listens again the same way.
+        const listener: Listener = { channel, onNotification, onListen, unlisten: undefined }
+        listeners.add(listener)
+        try {
+          await listenOn(listener)
+        } catch (error) {
+          listeners.delete(listener)
+          throw error
+        }
+        return once(async () => {
+          listeners.delete(listener)
+          await listener.unlisten?.()
+        })
       },
-      close: once(() => client.end({ timeout: 5 })),
+      close: once(async () => {
+        closed = true
+        availability.stop()
+        await Promise.all([pool.end({ timeout: 5 }), probeClient.end({ timeout: 1 })])
+      }),
     }
   }
   if (target.dataDir !== undefined) mkdirSync(target.dataDir, { recursive: true })
@@ -72,9 +164,11 @@ export async function openDatabase(target: DatabaseTarget): Promise<DatabaseConn
     ...(target.loadDataDir !== undefined && { loadDataDir: target.loadDataDir }),
   })
   const db = drizzlePglite(client, { schema }) as unknown as RingmasterDatabase
+  const availability = new EmbeddedAvailability()
   return {
     kind: 'pglite',
     db,
+    availability,
     // PGlite is a single session already.
     withSession: (work) => work(db),
     // In-process: PGlite hands NOTIFYs to its listeners after the sending transaction commits.
@@ -83,8 +177,45 @@ export async function openDatabase(target: DatabaseTarget): Promise<DatabaseConn
       onListen?.()
       return once(() => unlisten())
     },
-    close: once(() => client.close()),
+    close: once(async () => {
+      availability.closed()
+      await client.close()
+    }),
   }
+}
+
+/**
+ * The driver's side of the timeouts (seconds, as postgres-js counts them) and the server's (sent
+ * at connection start): a statement or a transaction left open by a vanished client cannot hold
+ * locks for long, and each end notices a dead peer on an idle connection by TCP keepalive.
+ */
+function driverOptions(timeouts: DatabaseTimeouts, sockets: DatabaseSockets) {
+  return {
+    onnotice: () => {},
+    connect_timeout: timeouts.connectMs / 1000,
+    idle_timeout: timeouts.idleConnectionMs / 1000,
+    keep_alive: timeouts.keepAliveMs / 1000,
+    // postgres-js waits up to 20 s before reconnecting after repeated failures; a database that
+    // is back must be used again within a second, so the wait between attempts stays short.
+    backoff: (retries: number) => Math.min(0.05 * 2 ** retries, 0.5),
+    // Not in postgres-js's types, but documented and supported: our sockets, so we can cut them.
+    ...({ socket: sockets.factory } as object),
+    connection: {
+      application_name: 'ringmaster',
+      statement_timeout: timeouts.statementMs,
+      idle_in_transaction_session_timeout: timeouts.idleInTransactionMs,
+      tcp_keepalives_idle: Math.max(1, Math.round(timeouts.keepAliveMs / 1000)),
+      tcp_keepalives_interval: Math.max(1, Math.round(timeouts.keepAliveMs / 3000)),
+      tcp_keepalives_count: 3,
+    },
+  }
+}
+
+interface Listener {
+  channel: string
+  onNotification: (payload: string) => void
+  onListen: (() => void) | undefined
+  unlisten: (() => Promise<void>) | undefined
 }
 
 /** Closing twice (a failed readiness test, then teardown) must not throw. */

@@ -1,4 +1,5 @@
 export * from './database.js'
+export * from './database-availability.js'
 export * from './drizzle-store.js'
 export { flagChangesChannel } from './flag-store.js'
 export * from './memory-store.js'

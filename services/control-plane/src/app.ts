@@ -12,6 +12,7 @@ import { reliabilityMetricsPlugin } from './plugins/app/reliability-metrics.js'
 import { authPlugin } from './plugins/infra/auth.js'
 import { corsPlugin } from './plugins/infra/cors.js'
 import { databasePlugin } from './plugins/infra/database.js'
+import { databaseAvailabilityPlugin } from './plugins/infra/database-availability.js'
 import { errorHandlerPlugin } from './plugins/infra/error-handler.js'
 import { shuttingDownPlugin } from './plugins/infra/shutting-down.js'
 import { swaggerPlugin } from './plugins/infra/swagger.js'
@@ -60,6 +61,8 @@ export interface AppOptions {
   flagMetricsIntervalMs?: number | undefined
   /** How often stored rollout spans are exported; 0 turns the timer (and the flush on close) off. */
   spanExportIntervalMs?: number | undefined
+  /** How long an SDK token found valid is trusted before a background re-check (10 s). */
+  sdkTokenFreshMs?: number | undefined
   /** Where rollout spans go (the server passes its telemetry's); built from OTEL_* otherwise. */
   rolloutSpanExporter?: RolloutSpanExporter | undefined
 }
@@ -80,10 +83,13 @@ export const app = fp(async function ringmaster(fastify: FastifyInstance, option
   await fastify.register(validationPlugin)
   await fastify.register(corsPlugin)
   await fastify.register(databasePlugin, { target: options.database })
+  // Before auth, so a request that needs the database does not even look up its token while
+  // the database is away.
+  await fastify.register(databaseAvailabilityPlugin)
   await fastify.register(domainServicesPlugin, { clock: options.clock })
   await fastify.register(reliabilityMetricsPlugin)
   await fastify.register(flagSnapshotsPlugin, { checkIntervalMs: options.flagCheckIntervalMs })
-  await fastify.register(authPlugin)
+  await fastify.register(authPlugin, { sdkTokenFreshMs: options.sdkTokenFreshMs })
   await fastify.register(swaggerPlugin)
   await fastify.register(adminBootstrapPlugin, { adminToken: options.adminToken })
   await fastify.register(promotionWorkerPlugin, { intervalMs: options.engineIntervalMs ?? 1000 })

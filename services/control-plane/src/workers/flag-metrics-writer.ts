@@ -25,6 +25,10 @@ export const flagMetricsWriterPlugin = fp(
         failing = true
       }
     }
+    // What was held while the database was away is written as soon as it answers again.
+    const stopWatching = fastify.database.availability.onChange((available) => {
+      if (available && failing) void write()
+    })
     let timer: NodeJS.Timeout | undefined
     fastify.addHook('onReady', async () => {
       if (options.intervalMs <= 0) return
@@ -33,6 +37,7 @@ export const flagMetricsWriterPlugin = fp(
     })
     fastify.addHook('onClose', async () => {
       clearInterval(timer)
+      stopWatching()
       await write()
     })
   },

@@ -73,6 +73,8 @@ interface RingEntry {
   ring: string
   snapshot: RingSnapshot | undefined
   loading: Promise<void> | undefined
+  /** The `generation` the load started in: one from before an outage is not waited for. */
+  loadingGeneration: number
   /** Another change arrived while loading: load once more afterwards. */
   again: boolean
   listeners: Set<SnapshotListener>
@@ -93,6 +95,12 @@ export class FlagSnapshots {
   private readonly maxDeltaRevisions: number
   private readonly maxDeltaChanges: number
   private checking: Promise<void> | undefined
+  private checkingGeneration = 0
+  /**
+   * Moves on when the database comes back: a load or check begun before or during the outage may
+   * never settle (its connection was lost), and must not stop the catching up.
+   */
+  private generation = 0
   private failingSince: number | undefined
   private closed = false
   /** How many snapshots were built, for tests and logs. */
@@ -122,6 +130,7 @@ export class FlagSnapshots {
         ring,
         snapshot: undefined,
         loading: undefined,
+        loadingGeneration: 0,
         again: false,
         listeners: new Set(),
       }
@@ -144,11 +153,12 @@ export class FlagSnapshots {
   refresh(ring: string): Promise<void> {
     const entry = this.entries.get(ring)
     if (!entry || this.closed) return Promise.resolve()
-    if (entry.loading) {
+    if (entry.loading && entry.loadingGeneration === this.generation) {
       entry.again = true
       return entry.loading
     }
-    entry.loading = (async () => {
+    // Started on the next tick, so that `loading` is assigned before the body reads it.
+    const loading: Promise<void> = Promise.resolve().then(async () => {
       do {
         entry.again = false
         try {
@@ -161,16 +171,20 @@ export class FlagSnapshots {
               : 'could not load flags',
           )
         }
-      } while (entry.again && !this.closed)
-      entry.loading = undefined
-    })()
+      } while (entry.again && !this.closed && entry.loading === loading)
+      if (entry.loading === loading) entry.loading = undefined
+    })
+    entry.loading = loading
+    entry.loadingGeneration = this.generation
     return entry.loading
   }
 
   /** Compares every loaded ring with the database's revisions and reloads those that moved. */
   checkAll(): Promise<void> {
-    if (this.checking || this.closed) return this.checking ?? Promise.resolve()
-    this.checking = (async () => {
+    if (this.closed) return Promise.resolve()
+    if (this.checking && this.checkingGeneration === this.generation) return this.checking
+    this.checkingGeneration = this.generation
+    const checking: Promise<void> = Promise.resolve().then(async () => {
       try {
         if (this.entries.size === 0) return
         const revisions = await this.store.read.flagRevisions.currentAll()
@@ -195,10 +209,20 @@ export class FlagSnapshots {
           )
         }
       } finally {
-        this.checking = undefined
+        if (this.checking === checking) this.checking = undefined
       }
-    })()
-    return this.checking
+    })
+    this.checking = checking
+    return checking
+  }
+
+  /**
+   * The database answers again after an outage: checks every ring now, without waiting for a
+   * check or load that began before (it may be stuck on a connection that was lost).
+   */
+  recover(): Promise<void> {
+    this.generation++
+    return this.checkAll()
   }
 
   /** Calls `listener` with each new snapshot of the ring until the returned function is called. */
@@ -300,6 +324,8 @@ export class FlagSnapshots {
     // The two unfiltered shapes are what nearly every SDK asks for: serialize them now.
     this.clientFeatures(snapshot, false)
     this.clientFeatures(snapshot, true)
+    // A load from before an outage that settled late must not replace a newer snapshot.
+    if (entry.snapshot !== previous && (entry.snapshot?.revision ?? -1) >= snapshot.revision) return
     entry.snapshot = snapshot
     this.builds++
     this.log.debug({ ring: entry.ring, revision: snapshot.revision }, 'flag snapshot built')
@@ -357,6 +383,12 @@ export const flagSnapshotsPlugin = fp(
       () => void snapshots.checkAll(),
     )
 
+    // Changes made while the database was away were announced to a LISTEN that was down: catch
+    // up as soon as it answers again, not at the next periodic check.
+    const stopWatching = fastify.database.availability.onChange((available) => {
+      if (available) void snapshots.recover()
+    })
+
     const intervalMs = options.checkIntervalMs ?? 5000
     let timer: NodeJS.Timeout | undefined
     if (intervalMs > 0) {
@@ -366,6 +398,7 @@ export const flagSnapshotsPlugin = fp(
 
     fastify.addHook('onClose', async () => {
       clearInterval(timer)
+      stopWatching()
       await unlisten().catch((error) =>
         log.debug({ err: error }, 'stopping the flag listener failed (database already closed)'),
       )

@@ -43,9 +43,12 @@ const touchIntervalMs = 60_000
  * access fails at start-up, so no route can be left open by accident.
  */
 export const authPlugin = fp(
-  async (fastify: FastifyInstance) => {
+  async (fastify: FastifyInstance, options: { sdkTokenFreshMs?: number | undefined }) => {
     const lastTouched = new Map<string, number>()
-    const sdkTokens = new SdkTokenCache((secret) => fastify.tokens.authenticate(secret))
+    const sdkTokens = new SdkTokenCache(
+      (secret) => fastify.tokens.authenticate(secret),
+      options.sdkTokenFreshMs,
+    )
     fastify.decorate('sdkTokens', sdkTokens)
     // Revocations on any replica reach this one's cache; a reconnect may have missed some.
     const unlisten = await fastify.database.listen(

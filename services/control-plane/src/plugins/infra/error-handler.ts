@@ -1,3 +1,4 @@
+import { isDatabaseUnavailableError } from '@ringmaster/db'
 import {
   ConflictError,
   DomainError,
@@ -48,6 +49,23 @@ const fastifyErrorTypes: Record<string, string> = {
   FST_ERR_BAD_URL: 'bad-url',
 }
 
+/** Seconds a client is told to wait before trying again when the database is away. */
+export const databaseRetryAfterSeconds = 2
+
+/**
+ * The answer to a request that needs the database while it cannot be reached (refused by the
+ * availability gate, or a query that failed to connect or timed out): a 503 a client can retry,
+ * never a 500 and never a wait.
+ */
+export function sendDatabaseUnavailable(request: FastifyRequest, reply: FastifyReply) {
+  reply.header('retry-after', String(databaseRetryAfterSeconds))
+  return sendProblem(request, reply, {
+    status: 503,
+    type: 'database-unavailable',
+    detail: `the database cannot be reached right now; flag reads go on from memory, everything else can be retried in ${databaseRetryAfterSeconds} s`,
+  })
+}
+
 export interface ProblemInit {
   status: number
   type: string
@@ -93,6 +111,10 @@ export const errorHandlerPlugin = fp(
           detail: errors.map((issue) => `${issue.path}: ${issue.message}`).join('; '),
           extra: { errors },
         })
+      }
+      if (isDatabaseUnavailableError(error)) {
+        request.log.warn({ err: error }, 'the database cannot be reached')
+        return sendDatabaseUnavailable(request, reply)
       }
       const status = error.statusCode ?? 500
       if (status >= 400 && status < 500) {

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { migrationStatus } from '@ringmaster/db'
 import { Type } from 'typebox'
-import { sendProblem } from '../../plugins/infra/error-handler.js'
+import { sendDatabaseUnavailable, sendProblem } from '../../plugins/infra/error-handler.js'
 import { problemResponses } from '../../schemas/problem.js'
 
 const Health = Type.Object(
@@ -45,6 +45,8 @@ export const healthRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       },
     },
     async (request, reply) => {
+      // Known to be away: say so at once rather than wait for a query that will time out.
+      if (!fastify.database.availability.available) return sendDatabaseUnavailable(request, reply)
       try {
         const status = await migrationStatus(fastify.database)
         if (status.migrated) {
@@ -61,11 +63,8 @@ export const healthRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         })
       } catch (error) {
         request.log.warn({ err: error }, 'readiness check failed')
-        return sendProblem(request, reply, {
-          status: 503,
-          type: 'database-unavailable',
-          detail: 'the database does not answer',
-        })
+        void fastify.database.availability.probe()
+        return sendDatabaseUnavailable(request, reply)
       }
     },
   )

@@ -110,7 +110,9 @@ t.test('SDK reads keep serving the last snapshot while the database is gone', as
     })
   }
   const controlPlane = await api.request({ method: 'GET', url: '/v1/flags' })
-  t.equal(controlPlane.status, 500, 'the database really is gone: admin reads fail')
+  t.equal(controlPlane.status, 503, 'the database really is gone: admin reads are refused')
+  t.equal(controlPlane.body.type, '/problems/database-unavailable')
+  t.equal(controlPlane.headers['retry-after'], '2')
 
   const during = await sdk(api, 'GET', '/api/client/features', client)
   t.equal(during.status, 200, 'client features still answered')
