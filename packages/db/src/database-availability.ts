@@ -46,6 +46,7 @@ export interface DatabaseAvailability {
 
 /** Error codes of the driver and of Node's sockets that mean "the database cannot be reached". */
 const unreachableCodes = new Set([
+  'DATABASE_UNAVAILABLE',
   'CONNECT_TIMEOUT',
   'CONNECTION_CLOSED',
   'CONNECTION_DESTROYED',
@@ -114,8 +115,18 @@ export class DatabaseSockets {
     return this.open.size
   }
 
+  /**
+   * Destroys every socket with an error: postgres-js fails the queries waiting on a socket that
+   * errors, whereas one merely closed while connecting makes it quietly connect again.
+   */
   destroyAll(): void {
-    for (const socket of this.open) socket.destroy()
+    for (const socket of this.open) {
+      socket.destroy(
+        Object.assign(new Error('the database did not answer its availability probe'), {
+          code: 'DATABASE_UNAVAILABLE',
+        }),
+      )
+    }
     this.open.clear()
   }
 }
