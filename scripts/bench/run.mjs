@@ -1,6 +1,7 @@
 // Every benchmark in sequence (`pnpm bench`): builds what they need, runs the in-process flag
-// evaluator bench and the promotion engine bench with their default settings, and exits non-zero
-// if either fails. The flag HTTP bench is separate: pnpm exec tsx scripts/bench/flags.ts --http
+// evaluator bench, the promotion engine bench and the import-under-load bench with their default
+// settings, and exits non-zero if any fails. The flag HTTP bench is separate:
+// pnpm exec tsx scripts/bench/flags.ts --http
 import { spawnSync } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 
@@ -28,6 +29,10 @@ const results = [
   [
     'promotion engine',
     run('promotion engine', 'pnpm', ['exec', 'tsx', 'scripts/bench/promotion.ts']),
+  ],
+  [
+    'import under load',
+    run('import under load', 'pnpm', ['exec', 'tsx', 'scripts/bench/import-under-load.ts']),
   ],
 ]
 const failed = results.filter(([, ok]) => !ok).map(([name]) => name)

@@ -50,8 +50,12 @@ import { DrizzleWebhookRepository } from './webhook-store.js'
 
 // Audit events are read in id order by pollers (`after=<id>`). Ids come from a sequence, so two
 // transactions could commit their events out of id order and a poller would skip the slower one.
-// Appending under one transaction-scoped lock makes commit order equal id order.
+// Events are therefore written as the transaction's last statements, under one transaction-scoped
+// lock held only from there to the commit (ADR 0006): commit order equals id order, and no
+// transaction waits for another's work, only for its final insert and commit.
 const auditAppendLockKey = 0x41554454
+// One statement binds the whole chunk as one JSON parameter; chunks keep each statement short.
+const auditInsertChunk = 500
 
 /** NOTIFY channel on which a revoked token's id is announced once the revocation commits. */
 export const tokenRevocationsChannel = 'ringmaster_token_revocations'
@@ -84,9 +88,13 @@ export class DrizzleStore implements Store {
   async transaction<T>(work: (tx: StoreTransaction) => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt += 1) {
       try {
-        return await this.db.transaction((tx) =>
-          work(repositories(tx as unknown as RingmasterDatabase)),
-        )
+        return await this.db.transaction(async (tx) => {
+          const db = tx as unknown as RingmasterDatabase
+          const auditLog = new DrizzleAuditLog(db, [])
+          const result = await work(repositories(db, auditLog))
+          await auditLog.flush()
+          return result
+        })
       } catch (error) {
         // Two commands locking the same rows in opposite order: PostgreSQL aborts one. Nothing
         // it wrote survived, so running it again is safe.
@@ -97,13 +105,20 @@ export class DrizzleStore implements Store {
   }
 }
 
-function repositories(db: RingmasterDatabase): StoreTransaction {
+/**
+ * The repositories on one connection or transaction. Inside a transaction the audit log keeps
+ * what is appended until `flush`, which the transaction calls last.
+ */
+function repositories(
+  db: RingmasterDatabase,
+  auditLog = new DrizzleAuditLog(db, null),
+): StoreTransaction {
   return {
     services: new DrizzleServiceRepository(db),
     rings: new DrizzleRingRepository(db),
     scaleUnits: new DrizzleScaleUnitRepository(db),
     apiTokens: new DrizzleApiTokenRepository(db),
-    auditLog: new DrizzleAuditLog(db),
+    auditLog,
     idempotency: new DrizzleIdempotencyRepository(db),
     webhookOutbox: new DrizzleWebhookOutbox(db),
     webhooks: new DrizzleWebhookRepository(db),
@@ -441,12 +456,27 @@ function toApiToken(row: typeof apiTokens.$inferSelect): ApiToken {
 }
 
 class DrizzleAuditLog implements AuditLog {
-  constructor(private readonly db: RingmasterDatabase) {}
+  /** `pending` is null outside a transaction: then each append is a transaction of its own. */
+  constructor(
+    private readonly db: RingmasterDatabase,
+    private readonly pending: NewAuditEvent[] | null,
+  ) {}
 
-  async append(event: NewAuditEvent): Promise<AuditEvent> {
-    await this.db.execute(sql`select pg_advisory_xact_lock(${auditAppendLockKey})`)
-    const [row] = await this.db.insert(auditEvents).values(event).returning()
-    return toAuditEvent(row!)
+  async append(event: NewAuditEvent): Promise<void> {
+    if (this.pending) {
+      this.pending.push(structuredClone(event))
+      return
+    }
+    await this.db.transaction((tx) =>
+      appendInCommitOrder(tx as unknown as RingmasterDatabase, [event]),
+    )
+  }
+
+  /** Writes what was appended; the transaction's last statements before its commit. */
+  async flush(): Promise<void> {
+    if (!this.pending || this.pending.length === 0) return
+    const events = this.pending.splice(0)
+    await appendInCommitOrder(this.db, events)
   }
 
   async listAfter(after: number, limit: number): Promise<AuditEvent[]> {
@@ -457,6 +487,43 @@ class DrizzleAuditLog implements AuditLog {
       .orderBy(asc(auditEvents.id))
       .limit(limit)
     return rows.map(toAuditEvent)
+  }
+}
+
+/**
+ * Takes the append lock, then inserts `events` in order. `at` is read from the clock under the
+ * lock, and never before the newest event's, so that it does not decrease in id order even if
+ * the clock steps back. The lock is released by the commit that follows.
+ */
+async function appendInCommitOrder(
+  db: RingmasterDatabase,
+  events: readonly NewAuditEvent[],
+): Promise<void> {
+  await db.execute(sql`select pg_advisory_xact_lock(${auditAppendLockKey})`)
+  for (let start = 0; start < events.length; start += auditInsertChunk) {
+    const chunk = events.slice(start, start + auditInsertChunk).map((event) => ({
+      actor: event.actor,
+      action: event.action,
+      subject: event.subject,
+      data: event.data,
+      requestId: event.requestId,
+    }))
+    // A subquery with ORDER BY is not flattened, so ids are drawn in the chunk's order.
+    await db.execute(sql`
+      insert into ${auditEvents} (at, actor, action, subject, data, request_id)
+      select stamp.at, event.value->>'actor', event.value->>'action', event.value->>'subject',
+        event.value->'data', event.value->>'requestId'
+      from (
+        select greatest(
+          clock_timestamp(),
+          coalesce(
+            (select ${auditEvents.at} from ${auditEvents} order by ${auditEvents.id} desc limit 1),
+            '-infinity'::timestamptz
+          )
+        ) as at
+      ) as stamp
+      cross join jsonb_array_elements(${JSON.stringify(chunk)}::jsonb) with ordinality as event(value, position)
+      order by event.position`)
   }
 }
 

@@ -49,6 +49,10 @@ export const flagChangesChannel = 'ringmaster_flags'
 
 // PostgreSQL takes at most 65,535 parameters per statement; a change or metrics row binds 6.
 const insertChunk = 1_000
+// Flags written per statement: short statements matter on PGlite, where one holds the event loop
+// for as long as it runs.
+const putChunk = 1_000
+const changesChunk = 5_000
 
 /** The feature-flag repositories on one connection or transaction. */
 export function flagRepositories(db: RingmasterDatabase): FlagStoreTransaction {
@@ -138,6 +142,71 @@ class DrizzleFlagRepository implements FlagRepository {
         set: { enabled: state.enabled, strategies: state.strategies, updatedAt: sql`now()` },
       })
     return (await this.findByKey(key))!
+  }
+
+  async findManyByKeys(
+    keys: readonly string[],
+    options: ReadOptions = {},
+  ): Promise<Map<string, Flag>> {
+    const found = new Map<string, Flag>()
+    if (keys.length === 0) return found
+    // The keys travel as one JSON parameter: binding thousands of parameters costs more than the
+    // query itself (mostly in drizzle building it).
+    const wanted = sql`${flags.key} in (select jsonb_array_elements_text(${JSON.stringify([...new Set(keys)])}::jsonb))`
+    // In key order, so that two transactions locking overlapping flags cannot deadlock.
+    const query = this.db.select().from(flags).where(wanted).orderBy(asc(flags.key)).$dynamic()
+    const rows = await (options.forUpdate
+      ? query.for('update')
+      : options.forShare
+        ? query.for('share')
+        : query)
+    if (rows.length === 0) return found
+    const states = await this.ringStates(
+      sql`${flagRingStates.flagKey} in (select jsonb_array_elements_text(${JSON.stringify(rows.map((row) => row.key))}::jsonb))`,
+    )
+    for (const row of rows) found.set(row.key, toFlag(row, states.get(row.key) ?? []))
+    return found
+  }
+
+  async putMany(
+    entries: readonly { definition: FlagDefinition; ringState: FlagRingState }[],
+  ): Promise<Map<string, Flag>> {
+    const sorted = [...entries].sort((a, b) =>
+      a.definition.key < b.definition.key ? -1 : a.definition.key > b.definition.key ? 1 : 0,
+    )
+    for (let start = 0; start < sorted.length; start += putChunk) {
+      const chunk = sorted.slice(start, start + putChunk)
+      const definitions = JSON.stringify(chunk.map(({ definition }) => definition))
+      // The flag rows first, in key order, as every other writer of a flag takes them, so that
+      // writers lock in one order. Each chunk is one JSON parameter (see findManyByKeys).
+      await this.db.execute(sql`
+        insert into ${flags} (key, project, description, type, owner, tags, impression_data,
+          stale, archived, variants, dependencies)
+        select flag.key, flag.project, flag.description, flag.type, flag.owner,
+          array(select jsonb_array_elements_text(flag.tags)), flag."impressionData", flag.stale,
+          false, flag.variants, flag.dependencies
+        from jsonb_to_recordset(${definitions}::jsonb) as flag(key text, project text,
+          description text, type text, owner text, tags jsonb, "impressionData" boolean,
+          stale boolean, variants jsonb, dependencies jsonb)
+        order by flag.key
+        on conflict (key) do update set project = excluded.project,
+          description = excluded.description, type = excluded.type, owner = excluded.owner,
+          tags = excluded.tags, impression_data = excluded.impression_data,
+          stale = excluded.stale, archived = false, variants = excluded.variants,
+          dependencies = excluded.dependencies, updated_at = now()`)
+      const states = JSON.stringify(
+        chunk.map(({ definition, ringState }) => ({ key: definition.key, ...ringState })),
+      )
+      await this.db.execute(sql`
+        insert into ${flagRingStates} (flag_key, ring, enabled, strategies)
+        select state.key, state.ring, state.enabled, state.strategies
+        from jsonb_to_recordset(${states}::jsonb) as state(key text, ring text, enabled boolean,
+          strategies jsonb)
+        order by state.key
+        on conflict (flag_key, ring) do update set enabled = excluded.enabled,
+          strategies = excluded.strategies, updated_at = now()`)
+    }
+    return this.findManyByKeys(sorted.map(({ definition }) => definition.key))
   }
 
   async listDependents(parent: string): Promise<string[]> {
@@ -309,8 +378,13 @@ class DrizzleFlagRevisionRepository implements FlagRevisionRepository {
         segmentId: change.kind === 'segment' ? change.segmentId : null,
       })),
     )
-    for (let start = 0; start < rows.length; start += insertChunk) {
-      await this.db.insert(flagChanges).values(rows.slice(start, start + insertChunk))
+    for (let start = 0; start < rows.length; start += changesChunk) {
+      // One JSON parameter per chunk: an import logs thousands of changes per ring.
+      await this.db.execute(sql`
+        insert into ${flagChanges} (ring, revision, kind, name, segment_id)
+        select change.ring, change.revision, change.kind, change.name, change."segmentId"
+        from jsonb_to_recordset(${JSON.stringify(rows.slice(start, start + changesChunk))}::jsonb)
+          as change(ring text, revision bigint, kind text, name text, "segmentId" integer)`)
     }
     // Delivered when the transaction commits, and not at all if it rolls back.
     await this.db.execute(

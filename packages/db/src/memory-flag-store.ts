@@ -90,6 +90,22 @@ export function memoryFlagRepositories(
       flag.updatedAt = now()
       return copy(flag)
     },
+    async findManyByKeys(keys, options) {
+      const found = new Map<string, Flag>()
+      for (const flagKey of [...new Set(keys)].sort(byName)) {
+        const flag = await flagRepository.findByKey(flagKey, options)
+        if (flag) found.set(flagKey, flag)
+      }
+      return found
+    },
+    async putMany(entries) {
+      const after = new Map<string, Flag>()
+      for (const { definition, ringState } of entries) {
+        await flagRepository.upsert(definition)
+        after.set(definition.key, await flagRepository.putRingState(definition.key, ringState))
+      }
+      return after
+    },
     async putRingState(flagKey, ringState) {
       const flag = state().flags.get(flagKey)
       if (!flag || !state().rings.has(ringState.ring)) throw missingReference()

@@ -293,7 +293,6 @@ function memoryRepositories(state: () => MemoryState, clock: Clock): StoreTransa
         const events = state().auditEvents
         const event = { ...structuredClone(input), id: events.length + 1, at: now() }
         events.push(event)
-        return structuredClone(event)
       },
       async listAfter(after, limit) {
         return state()

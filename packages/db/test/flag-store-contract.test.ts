@@ -177,6 +177,79 @@ for (const kind of storeKinds) {
       t.strictSame(await store.read.flags.findByKey(key), replaced)
     })
 
+    t.test(
+      'flags: putMany upserts many flags and one ring state each, as one by one would',
+      async (t) => {
+        const ring = await makeRing()
+        const otherRing = await makeRing()
+        const existing = unique('flag')
+        await upsert(definition(existing, { owner: 'kept-owner', tags: ['old'] }))
+        await putState(existing, { ring: otherRing, enabled: true, strategies: [] })
+        await archive(existing)
+        // More than one statement's worth, so that chunking is crossed.
+        const keys = [existing, ...Array.from({ length: 1_102 }, () => unique('bulk'))]
+        const wanted = keys.map((key, index) => ({
+          definition: definition(key, {
+            description: `flag ${index}`,
+            tags: index === 0 ? ['old'] : [],
+            variants: index % 2 ? [{ name: 'blue', weight: 1000, stickiness: 'default' }] : [],
+          }),
+          ringState: {
+            ring,
+            enabled: index % 3 === 0,
+            strategies:
+              index % 5 ? [] : [strategy({ parameters: { rollout: String(index % 100) } })],
+          },
+        }))
+        // Out of key order on purpose: the store sorts.
+        const afters = await store.transaction((tx) => tx.flags.putMany([...wanted].reverse()))
+        t.equal(afters.size, keys.length, 'one flag back per key')
+
+        const read = await store.read.flags.findManyByKeys([...keys, unique('missing')])
+        t.strictSame([...read.keys()].sort(), [...keys].sort(), 'missing keys are left out')
+        const visible = ({
+          createdAt: _c,
+          updatedAt: _u,
+          ...rest
+        }: {
+          createdAt: string
+          updatedAt: string
+        }) => rest
+        for (const [index, { definition: flag, ringState }] of wanted.entries()) {
+          const after = afters.get(flag.key)!
+          const rings =
+            index === 0
+              ? [{ ring: otherRing, enabled: true, strategies: [] }, ringState].sort((a, b) =>
+                  a.ring < b.ring ? -1 : 1,
+                )
+              : [ringState]
+          const expected = { ...flag, archived: false, rings }
+          if (!t.strictSame(visible(after), expected, `flag ${index} as put`)) break
+          t.strictSame(read.get(flag.key), after, `flag ${index} read back the same`)
+          t.strictSame(await store.read.flags.findByKey(flag.key), after, 'findByKey agrees')
+          if (index > 3) break
+        }
+        const middle = wanted[700]!
+        t.strictSame(
+          visible(afters.get(middle.definition.key)!),
+          { ...middle.definition, archived: false, rings: [middle.ringState] },
+          'a flag of a later chunk too',
+        )
+        t.strictSame(
+          visible((await store.read.flags.findByKey(existing))!),
+          { ...wanted[0]!.definition, archived: false, rings: afters.get(existing)!.rings },
+          'the archived flag came back, its other ring state kept',
+        )
+        const locked = await store.transaction((tx) =>
+          tx.flags.findManyByKeys([keys[2]!, keys[1]!], { forUpdate: true }),
+        )
+        t.strictSame(
+          [...locked.values()],
+          [afters.get(keys[1]!), afters.get(keys[2]!)].sort((a, b) => (a!.key < b!.key ? -1 : 1)),
+        )
+      },
+    )
+
     t.test('flags: list filters by tag, type and project and hides archived', async (t) => {
       const project = unique('project')
       const tag = unique('tag')

@@ -61,7 +61,11 @@ export interface ApiTokenRepository {
 }
 
 export interface AuditLog {
-  append(event: NewAuditEvent): Promise<AuditEvent>
+  /**
+   * Records `event` with the transaction: it gets its id and `at` when the transaction commits,
+   * after every event committed before it, so ids and `at` both follow commit order.
+   */
+  append(event: NewAuditEvent): Promise<void>
   listAfter(after: number, limit: number): Promise<AuditEvent[]>
 }
 

@@ -378,28 +378,38 @@ export class FlagService {
           },
         )
       }
+      // A few statements for the whole body, not a few per flag: an import of thousands of flags
+      // is one transaction, and every round trip lengthens it.
+      const befores = await tx.flags.findManyByKeys([...importedNames], { forUpdate: true })
+      const afters = await tx.flags.putMany(
+        input.features.map((feature) => {
+          const before = befores.get(feature.name)
+          return {
+            definition: {
+              key: feature.name,
+              project: feature.project ?? 'default',
+              description: feature.description ?? '',
+              type: isFlagType(feature.type) ? feature.type : 'release',
+              owner: before?.owner ?? null,
+              tags: before?.tags ?? [],
+              impressionData: feature.impressionData ?? false,
+              stale: feature.stale ?? false,
+              variants: (feature.variants ?? []).map(cleanVariant),
+              dependencies: (feature.dependencies ?? []).map(cleanDependency),
+            },
+            ringState: {
+              ring: input.ring,
+              enabled: feature.enabled,
+              strategies: (feature.strategies ?? []).map((strategy) =>
+                fromUnleashStrategy(strategy, segmentNames),
+              ),
+            },
+          }
+        }),
+      )
       for (const feature of input.features) {
-        const before = await tx.flags.findByKey(feature.name, { forUpdate: true })
-        const definition: FlagDefinition = {
-          key: feature.name,
-          project: feature.project ?? 'default',
-          description: feature.description ?? '',
-          type: isFlagType(feature.type) ? feature.type : 'release',
-          owner: before?.owner ?? null,
-          tags: before?.tags ?? [],
-          impressionData: feature.impressionData ?? false,
-          stale: feature.stale ?? false,
-          variants: (feature.variants ?? []).map(cleanVariant),
-          dependencies: (feature.dependencies ?? []).map(cleanDependency),
-        }
-        await tx.flags.upsert(definition)
-        const after = await tx.flags.putRingState(feature.name, {
-          ring: input.ring,
-          enabled: feature.enabled,
-          strategies: (feature.strategies ?? []).map((strategy) =>
-            fromUnleashStrategy(strategy, segmentNames),
-          ),
-        })
+        const before = befores.get(feature.name) ?? null
+        const after = afters.get(feature.name)!
         if (before && !before.archived && sameFlag(before, after)) continue
         changes.push({ kind: 'flag', name: feature.name })
         await audit(tx, context, before ? 'flag.updated' : 'flag.created', `flag:${feature.name}`, {

@@ -29,6 +29,19 @@ export interface FlagRepository {
   archive(key: string): Promise<Flag>
   /** Inserts or replaces the flag's state in one ring. */
   putRingState(key: string, state: FlagRingState): Promise<Flag>
+  /**
+   * `findByKey` for many keys in a few statements (archived flags too); keys that are not there
+   * are left out. In key order; `forUpdate` locks the rows in that order.
+   */
+  findManyByKeys(keys: readonly string[], options?: ReadOptions): Promise<Map<string, Flag>>
+  /**
+   * `upsert` then `putRingState` for each flag, in a few statements whatever their number (an
+   * import of thousands must not hold its transaction for a round trip per flag). Keys are
+   * distinct. Returns the flags afterwards, by key.
+   */
+  putMany(
+    flags: readonly { definition: FlagDefinition; ringState: FlagRingState }[],
+  ): Promise<Map<string, Flag>>
   /** Keys of live flags that list `parent` among their dependencies. */
   listDependents(parent: string): Promise<string[]>
   /** Keys of live flags with a strategy (in any ring) that names `segment`. */
