@@ -53,6 +53,10 @@ import { DrizzleWebhookRepository } from './webhook-store.js'
 // Appending under one transaction-scoped lock makes commit order equal id order.
 const auditAppendLockKey = 0x41554454
 
+// Replicas starting together on an empty database each saw no admin token and stored their own;
+// the bootstrap now takes this transaction-scoped lock before it looks (see lockAdminBootstrap).
+const adminBootstrapLockKey = 0x41444d4e
+
 /** NOTIFY channel on which a revoked token's id is announced once the revocation commits. */
 export const tokenRevocationsChannel = 'ringmaster_token_revocations'
 
@@ -402,6 +406,10 @@ class DrizzleApiTokenRepository implements ApiTokenRepository {
     }
     const [row] = await this.db.select({ count: count() }).from(apiTokens).where(live)
     return row?.count ?? 0
+  }
+
+  async lockAdminBootstrap(): Promise<void> {
+    await this.db.execute(sql`select pg_advisory_xact_lock(${adminBootstrapLockKey})`)
   }
 
   async revoke(id: string, at: string): Promise<ApiToken> {
