@@ -52,7 +52,9 @@ async function liveAdminTokens(app: FastifyInstance) {
 }
 
 async function tokenEvents(app: FastifyInstance) {
-  return (await app.audit.listAfter(0, 500)).events.filter((event) => event.action === 'token.created')
+  return (await app.audit.listAfter(0, 500)).events.filter(
+    (event) => event.action === 'token.created',
+  )
 }
 
 async function status(app: FastifyInstance, token: string, url = '/v1/tokens') {
