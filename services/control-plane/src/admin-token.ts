@@ -96,6 +96,8 @@ function parseArguments(argv: string[]): { help: boolean; name: string; subject:
 }
 
 process.exitCode = await main(process.argv.slice(2)).catch((error: unknown) => {
-  process.stderr.write(`admin-token: ${(error as Error).message}\n`)
+  // drizzle wraps the driver's error ("Failed query: …"); the cause says what went wrong.
+  const cause = (error as { cause?: Error }).cause
+  process.stderr.write(`admin-token: ${cause?.message ?? (error as Error).message}\n`)
   return 1
 })
