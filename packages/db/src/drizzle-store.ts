@@ -57,6 +57,10 @@ const auditAppendLockKey = 0x41554454
 // One statement binds the whole chunk as one JSON parameter; chunks keep each statement short.
 const auditInsertChunk = 500
 
+// Replicas starting together on an empty database each saw no admin token and stored their own;
+// the bootstrap now takes this transaction-scoped lock before it looks (see lockAdminBootstrap).
+const adminBootstrapLockKey = 0x41444d4e
+
 /** NOTIFY channel on which a revoked token's id is announced once the revocation commits. */
 export const tokenRevocationsChannel = 'ringmaster_token_revocations'
 
@@ -417,6 +421,10 @@ class DrizzleApiTokenRepository implements ApiTokenRepository {
     }
     const [row] = await this.db.select({ count: count() }).from(apiTokens).where(live)
     return row?.count ?? 0
+  }
+
+  async lockAdminBootstrap(): Promise<void> {
+    await this.db.execute(sql`select pg_advisory_xact_lock(${adminBootstrapLockKey})`)
   }
 
   async revoke(id: string, at: string): Promise<ApiToken> {

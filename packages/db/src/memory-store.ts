@@ -278,6 +278,8 @@ function memoryRepositories(state: () => MemoryState, clock: Clock): StoreTransa
           (token) => token.role === role && token.revokedAt === null,
         ).length
       },
+      // Transactions of the memory store already run one at a time.
+      async lockAdminBootstrap() {},
       async revoke(id, at) {
         const token = { ...state().apiTokens.get(id)!, revokedAt: at }
         state().apiTokens.set(id, token)

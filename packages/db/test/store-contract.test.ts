@@ -1046,9 +1046,17 @@ for (const kind of storeKinds) {
         subject: 'grace',
       })
       const cursor = await fresh.cursor()
-      t.strictSame(await fresh.tokens.ensureAdmin({ actor: systemActor }, 'y'.repeat(30)), {
+      t.strictSame(await fresh.tokens.ensureAdmin({ actor: systemActor }), { outcome: 'existing' })
+      t.strictSame(await fresh.tokens.ensureAdmin({ actor: systemActor }, admin.secret), {
         outcome: 'existing',
       })
+      // A configured secret that would answer 401 is refused instead of silently ignored.
+      await refusal(
+        t,
+        fresh.tokens.ensureAdmin({ actor: systemActor }, 'y'.repeat(30)),
+        ConflictError,
+        'admin-token-mismatch',
+      )
       t.strictSame(await fresh.tokens.list(), [admin.token])
       await refusal(
         t,

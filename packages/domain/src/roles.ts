@@ -15,6 +15,12 @@ export type SdkRole = (typeof sdkRoles)[number]
 /** Roles given to people (as opposed to pipelines and executors). */
 export const humanRoles: readonly Role[] = ['admin', 'approver', 'sre', 'viewer']
 
+/**
+ * Who may change an incident once declared (edit, mitigate, resolve). Any person may declare one,
+ * as anyone may stop the line; but its times are MTTR and availability, so a viewer may not move them.
+ */
+export const incidentResponderRoles: readonly Role[] = ['admin', 'approver', 'sre']
+
 /** Every control-plane role; SDK tokens are never included. */
 export const anyRole: readonly Role[] = controlPlaneRoles
 

@@ -56,6 +56,11 @@ export interface ApiTokenRepository {
   findLiveByPrefix(prefix: string): Promise<StoredApiToken[]>
   list(): Promise<ApiToken[]>
   countLiveWithRole(role: ApiToken['role'], options?: ReadOptions): Promise<number>
+  /**
+   * Makes admin bootstraps take turns: held until the transaction ends, so a replica starting at
+   * the same time as another sees the admin token the first one stored and does not add its own.
+   */
+  lockAdminBootstrap(): Promise<void>
   revoke(id: string, at: string): Promise<ApiToken>
   touch(id: string, at: string): Promise<void>
 }

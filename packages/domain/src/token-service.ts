@@ -3,7 +3,7 @@ import type { ApiToken, TokenSecrets } from './api-token.js'
 import { executeCommand } from './command.js'
 import { ConflictError, InvalidInputError, NotFoundError, UnauthenticatedError } from './errors.js'
 import { isSdkRole, type Role } from './roles.js'
-import { type Clock, type Store, systemClock } from './store.js'
+import { type Clock, type Store, type StoreTransaction, systemClock } from './store.js'
 import { audit } from './topology-service.js'
 
 export interface CreateTokenInput {
@@ -31,6 +31,9 @@ export type BootstrapOutcome =
   | { outcome: 'existing' }
   | { outcome: 'configured'; token: ApiToken }
   | { outcome: 'generated'; token: ApiToken; secret: string }
+
+/** How operators run the admin-token recovery command (named in start-up refusals). */
+export const adminTokenCommand = 'node services/control-plane/dist/admin-token.js'
 
 /** Shortest secret accepted from configuration, so a bootstrap token is not guessable. */
 export const minimumConfiguredSecretLength = 24
@@ -164,7 +167,10 @@ export class TokenService {
 
   /**
    * Makes sure an admin can get in on first start: with no live admin token, store the configured
-   * secret, or generate one for the caller to print once.
+   * secret, or generate one for the caller to print once. Replicas starting together take turns,
+   * so exactly one of them stores a token. A configured secret must work: when an admin token
+   * exists already, the configured secret has to be a live admin token, or this refuses (the
+   * caller fails its start) rather than let the operator's token silently answer 401.
    */
   async ensureAdmin(context: CommandContext, configuredSecret?: string): Promise<BootstrapOutcome> {
     if (configuredSecret !== undefined && configuredSecret.length < minimumConfiguredSecretLength) {
@@ -175,7 +181,11 @@ export class TokenService {
     }
     const secret = configuredSecret ?? this.secrets.generate()
     return executeCommand(this.store, context, async (tx): Promise<BootstrapOutcome> => {
-      if ((await tx.apiTokens.countLiveWithRole('admin')) > 0) return { outcome: 'existing' }
+      await tx.apiTokens.lockAdminBootstrap()
+      if ((await tx.apiTokens.countLiveWithRole('admin')) > 0) {
+        if (configuredSecret !== undefined) await this.assertConfiguredAdmin(tx, configuredSecret)
+        return { outcome: 'existing' }
+      }
       const token = await tx.apiTokens.insert({
         name: 'bootstrap-admin',
         role: 'admin',
@@ -193,6 +203,62 @@ export class TokenService {
       return configuredSecret === undefined
         ? { outcome: 'generated', token, secret }
         : { outcome: 'configured', token }
+    })
+  }
+
+  /** Refuses a configured admin secret that would not let anyone in. The secret is never quoted. */
+  private async assertConfiguredAdmin(tx: StoreTransaction, secret: string): Promise<void> {
+    const candidates = await tx.apiTokens.findLiveByPrefix(this.secrets.prefixOf(secret))
+    const match = candidates.find((candidate) => this.secrets.matches(secret, candidate.secretHash))
+    const remedy = `set RINGMASTER_ADMIN_TOKEN to the admin token in use, or unset it; if that token is lost, issue a new one with \`${adminTokenCommand} issue --name <name>\` (README: "Recovering an admin token")`
+    if (!match) {
+      throw new ConflictError(
+        'admin-token-mismatch',
+        `RINGMASTER_ADMIN_TOKEN is not a live token of this database, which already has an admin token (another replica or an earlier start stored a different one, or it was revoked); it would answer 401. Refusing to start: ${remedy}`,
+      )
+    }
+    if (match.role !== 'admin') {
+      throw new ConflictError(
+        'admin-token-mismatch',
+        `RINGMASTER_ADMIN_TOKEN is token ${match.id} ('${match.name}'), whose role is ${match.role}, not admin. Refusing to start: ${remedy}`,
+        { tokenId: match.id },
+      )
+    }
+    if (match.expiresAt !== null && Date.parse(match.expiresAt) <= this.clock.now().getTime()) {
+      throw new ConflictError(
+        'admin-token-mismatch',
+        `RINGMASTER_ADMIN_TOKEN is admin token ${match.id} ('${match.name}'), which expired at ${match.expiresAt}. Refusing to start: ${remedy}`,
+        { tokenId: match.id },
+      )
+    }
+  }
+
+  /**
+   * Issues a new admin token outside the API, for an operator who lost every admin secret (the
+   * admin-token command, run where the database is reachable). Audited like any token creation,
+   * with `recovery: true`; the secret is returned this once and stored hashed.
+   */
+  async issueRecoveryAdmin(
+    context: CommandContext,
+    input: { name: string; subject: string },
+  ): Promise<IssuedToken> {
+    const secret = this.secrets.generate()
+    return executeCommand(this.store, context, async (tx) => {
+      const token = await tx.apiTokens.insert({
+        name: input.name,
+        role: 'admin',
+        subject: input.subject,
+        ring: null,
+        prefix: this.secrets.prefixOf(secret),
+        secretHash: this.secrets.hash(secret),
+        createdBy: context.actor.subject,
+        expiresAt: null,
+      })
+      await audit(tx, context, 'token.created', `token:${token.id}`, {
+        after: token,
+        recovery: true,
+      })
+      return { token, secret }
     })
   }
 

@@ -171,7 +171,14 @@ export async function buildApp(
   logging: LoggingOptions | false = false,
 ): Promise<FastifyInstance> {
   const fastify = Fastify(serverOptions(logging)).withTypeProvider<TypeBoxTypeProvider>()
-  await fastify.register(app, options)
-  await fastify.ready()
+  try {
+    await fastify.register(app, options)
+    await fastify.ready()
+  } catch (error) {
+    // A start refused half-way (RINGMASTER_ADMIN_TOKEN contradicts the database) must not leave
+    // the database connections it opened behind.
+    await fastify.close().catch(() => {})
+    throw error
+  }
   return fastify
 }

@@ -19,18 +19,29 @@ try {
 // (@fastify/otel is a plugin), so the order of imports does not matter.
 const telemetry = startTelemetry({ serviceName: 'ringmaster', serviceVersion: controlPlaneVersion })
 
-const app = await buildApp(
-  {
-    database: config.databaseUrl
-      ? { kind: 'postgres', url: config.databaseUrl }
-      : { kind: 'pglite', dataDir: config.dataDir },
-    adminToken: config.adminToken,
-    engineIntervalMs: config.engineIntervalMs,
-    spanExportIntervalMs: config.spanExportIntervalMs,
-    rolloutSpanExporter: telemetry.rolloutSpanExporter,
-  },
-  { level: config.logLevel },
-)
+let app: Awaited<ReturnType<typeof buildApp>>
+try {
+  app = await buildApp(
+    {
+      database: config.databaseUrl
+        ? { kind: 'postgres', url: config.databaseUrl }
+        : { kind: 'pglite', dataDir: config.dataDir },
+      adminToken: config.adminToken,
+      engineIntervalMs: config.engineIntervalMs,
+      spanExportIntervalMs: config.spanExportIntervalMs,
+      rolloutSpanExporter: telemetry.rolloutSpanExporter,
+    },
+    { level: config.logLevel },
+  )
+} catch (error) {
+  // Configuration the database contradicts (RINGMASTER_ADMIN_TOKEN): said plainly, like the rest.
+  if (error instanceof ConfigError) {
+    process.stderr.write(`${error.message}\n`)
+    await telemetry.shutdown(1_000)
+    process.exit(2)
+  }
+  throw error
+}
 
 // SIGTERM/SIGINT: stop accepting, let in-flight requests finish, close the database, exit.
 closeWithGrace({ delay: 10_000 }, async ({ signal, err }) => {

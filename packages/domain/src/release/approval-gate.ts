@@ -1,6 +1,7 @@
 import type { Actor } from '../actor.js'
 import { ConflictError, ForbiddenError } from '../errors.js'
 import type { ApprovalGate } from '../ring-policy.js'
+import { canonicalSubject, sameSubject } from '../subject.js'
 import type { Approval, ApprovalGateName, Release } from './release.js'
 
 export interface GateStatus {
@@ -25,17 +26,15 @@ export function evaluateApprovalGate(
   now: Date,
 ): GateStatus {
   const rejection = approvals.find((approval) => approval.decision === 'reject') ?? null
-  const approvedBy = [
-    ...new Set(
-      approvals
-        .filter(
-          (approval) =>
-            approval.decision === 'approve' &&
-            approvalExpiresAt(approval, gate).getTime() > now.getTime(),
-        )
-        .map((approval) => approval.subject),
-    ),
-  ]
+  const approvedBy = distinctSubjects(
+    approvals
+      .filter(
+        (approval) =>
+          approval.decision === 'approve' &&
+          approvalExpiresAt(approval, gate).getTime() > now.getTime(),
+      )
+      .map((approval) => approval.subject),
+  )
   const missing = Math.max(0, gate.minApprovals - approvedBy.length)
   return {
     required: gate.minApprovals,
@@ -44,6 +43,16 @@ export function evaluateApprovalGate(
     rejection,
     satisfied: rejection === null && missing === 0,
   }
+}
+
+/** Each identity once, as it was first written (`Jane` and `jane` are one person). */
+export function distinctSubjects(subjects: readonly string[]): string[] {
+  const seen = new Map<string, string>()
+  for (const subject of subjects) {
+    const canonical = canonicalSubject(subject)
+    if (!seen.has(canonical)) seen.set(canonical, subject)
+  }
+  return [...seen.values()]
 }
 
 export interface ApprovalAttempt {
@@ -74,7 +83,7 @@ export function assertMayDecide(attempt: ApprovalAttempt): void {
       { requiredRole: gate.role, role: actor.role },
     )
   }
-  if (actor.subject === release.requester) {
+  if (sameSubject(actor.subject, release.requester)) {
     throw new ForbiddenError(
       'requester-cannot-approve',
       `${gateText}; you requested release ${release.id} and cannot approve it`,
@@ -83,7 +92,7 @@ export function assertMayDecide(attempt: ApprovalAttempt): void {
   }
   const mine = existing.find(
     (approval) =>
-      approval.subject === actor.subject &&
+      sameSubject(approval.subject, actor.subject) &&
       (approval.decision === 'reject' || approvalExpiresAt(approval, gate) > now),
   )
   if (mine) {

@@ -1,3 +1,4 @@
+import { distinctSubjects } from '../release/approval-gate.js'
 import type {
   ApprovalGateName,
   Deployment,
@@ -149,9 +150,9 @@ export async function approvalSpan(
       gate,
       decision,
       outcome: decision,
-      approvers: [
-        ...new Set(decisions.filter((a) => a.decision === 'approve').map((a) => a.subject)),
-      ],
+      approvers: distinctSubjects(
+        decisions.filter((a) => a.decision === 'approve').map((a) => a.subject),
+      ),
       ...(policy && { requiredApprovals: policy.minApprovals, approverRole: policy.role }),
       ...(rejection && { reason: rejection.comment || undefined }),
     },

@@ -112,6 +112,12 @@ t.test('evaluateApprovalGate counts what the gate has now', async (t) => {
       },
     },
     {
+      name: 'the same subject in two spellings counts once, as first written',
+      gate: twoApprovers,
+      approvals: [approval('Bob'), approval('BOB', 'approve', hoursAgo(2))],
+      expected: { required: 2, approvedBy: ['Bob'], missing: 1, rejection: null, satisfied: false },
+    },
+    {
       name: 'the same subject twice counts once',
       gate: twoApprovers,
       approvals: [approval('bob'), approval('bob', 'approve', hoursAgo(2))],
@@ -321,6 +327,24 @@ t.test('assertMayDecide refuses with the exact rule', async (t) => {
       details: { requester: 'rita' },
     },
     {
+      name: 'a requester whose token spells the subject in capitals',
+      attempt: attempt({ actor: actor('RITA', 'approver'), gate: oneApprover }),
+      type: ForbiddenError,
+      code: 'requester-cannot-approve',
+      message:
+        'the pre-approval of ring-1 requires 1 approval from role approver; you requested release 42 and cannot approve it',
+      details: { requester: 'rita' },
+    },
+    {
+      name: 'a requester whose token spells the subject in full-width letters',
+      attempt: attempt({ actor: actor('\uff32\uff49\uff54\uff41', 'approver'), gate: oneApprover }),
+      type: ForbiddenError,
+      code: 'requester-cannot-approve',
+      message:
+        'the pre-approval of ring-1 requires 1 approval from role approver; you requested release 42 and cannot approve it',
+      details: { requester: 'rita' },
+    },
+    {
       name: 'a requester who is an admin',
       attempt: attempt({ actor: actor('rita', 'admin') }),
       type: ForbiddenError,
@@ -349,6 +373,18 @@ t.test('assertMayDecide refuses with the exact rule', async (t) => {
       message:
         "bob already decided 'approve' on the pre-approval of ring-1 at 2025-03-10T09:00:00.000Z; each person counts once",
       details: { approvalId: 501 },
+    },
+    {
+      name: 'a second approval from the same person under another spelling',
+      attempt: attempt({
+        actor: actor('Bob', 'approver'),
+        existing: [{ ...approval('bob', 'approve', '2025-03-10T09:00:00.000Z'), id: 504 }],
+      }),
+      type: ConflictError,
+      code: 'already-decided',
+      message:
+        "Bob already decided 'approve' on the pre-approval of ring-1 at 2025-03-10T09:00:00.000Z; each person counts once",
+      details: { approvalId: 504 },
     },
     {
       name: 'a decision after a rejection, however old',

@@ -757,7 +757,9 @@ export interface paths {
         head?: never;
         /**
          * Change an incident: severity, title, review link, blameless notes
-         * @description Roles: admin, approver, sre, viewer.
+         * @description Its times feed MTTR and availability, so only responders (admin, approver, sre) change an incident; a viewer may declare one but not change it.
+         *
+         *     Roles: admin, approver, sre.
          */
         patch: operations["updateIncident"];
         trace?: never;
@@ -773,9 +775,9 @@ export interface paths {
         put?: never;
         /**
          * Say when the impact stopped growing
-         * @description Mitigating again at the same time returns the incident unchanged; another time is a 409, and so is mitigating a resolved incident.
+         * @description Mitigating again at the same time returns the incident unchanged; another time is a 409, and so is mitigating a resolved incident. Only responders (admin, approver, sre) mitigate: the time feeds the reliability figures.
          *
-         *     Roles: admin, approver, sre, viewer.
+         *     Roles: admin, approver, sre.
          */
         post: operations["mitigateIncident"];
         delete?: never;
@@ -795,9 +797,9 @@ export interface paths {
         put?: never;
         /**
          * Say when service was restored; records the incident trace
-         * @description Resolving again at the same time returns the incident unchanged; another time is a 409. Not before the mitigation. A halt declared with the incident stays until someone lifts it.
+         * @description Resolving again at the same time returns the incident unchanged; another time is a 409. Not before the mitigation. A halt declared with the incident stays until someone lifts it. Only responders (admin, approver, sre) resolve: the time is what MTTR measures.
          *
-         *     Roles: admin, approver, sre, viewer.
+         *     Roles: admin, approver, sre.
          */
         post: operations["resolveIncident"];
         delete?: never;

@@ -56,13 +56,27 @@ export interface BuildOptions {
   onPreClose?: () => Promise<void>
 }
 
+// Replicas (or a restart) built on one database are configured alike, as real ones are: the same
+// RINGMASTER_ADMIN_TOKEN. A different one would be refused at start (admin-bootstrap.ts).
+const adminTokenOfDatabase = new WeakMap<DatabaseTarget, string>()
+
+function adminTokenFor(database: DatabaseTarget | undefined): string {
+  if (database === undefined) return `test-admin-${randomUUID()}`
+  let token = adminTokenOfDatabase.get(database)
+  if (token === undefined) {
+    token = `test-admin-${randomUUID()}`
+    adminTokenOfDatabase.set(database, token)
+  }
+  return token
+}
+
 /**
  * Builds the app the way the server does, on its own fresh database, and tears both down when
  * the test ends.
  */
 export async function build(t: Test, options: BuildOptions = {}): Promise<TestApp> {
   const testDatabase = options.database ? undefined : await createTestDatabase()
-  const adminToken = `test-admin-${randomUUID()}`
+  const adminToken = adminTokenFor(options.database)
   const routes: RouteOptions[] = []
   const fastify = Fastify(
     serverOptions(options.logging ?? false),

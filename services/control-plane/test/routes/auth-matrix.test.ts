@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import { isSdkRole, type Role, roles } from '@ringmaster/domain'
+import { anyRole, isSdkRole, type Role, roles } from '@ringmaster/domain'
 import type { RouteOptions } from 'fastify'
 import t from 'tap'
 import type { RouteAccess } from '../../src/plugins/infra/auth.js'
@@ -89,6 +89,153 @@ function isEventStream(route: RouteOptions): boolean {
   const ok = (route.schema?.response as Record<string, { content?: object }> | undefined)?.[200]
   return ok?.content !== undefined && 'text/event-stream' in ok.content
 }
+
+// Who may call what, as the README's role table says it; an operation not listed is open to every
+// control-plane role (reads, approvals the ring's policy decides, the event stream). Changing a
+// route's roles means changing this table and the README together.
+const expectedRoles: Record<string, readonly Role[]> = {
+  // admin: everything, including tokens, topology, flags, segments, webhooks, freeze overrides
+  createToken: ['admin'],
+  listTokens: ['admin'],
+  revokeToken: ['admin'],
+  createRing: ['admin'],
+  updateRing: ['admin'],
+  deleteRing: ['admin'],
+  createScaleUnit: ['admin'],
+  updateScaleUnit: ['admin'],
+  deleteScaleUnit: ['admin'],
+  overrideFreeze: ['admin'],
+  putFlag: ['admin'],
+  archiveFlag: ['admin'],
+  setFlagRingEnabled: ['admin'],
+  putFlagRingStrategies: ['admin'],
+  importFlags: ['admin'],
+  putSegment: ['admin'],
+  deleteSegment: ['admin'],
+  createWebhook: ['admin'],
+  disableWebhook: ['admin'],
+  // pipeline: register services, create and cancel releases, executor calls
+  createService: ['admin', 'pipeline'],
+  createRelease: ['admin', 'pipeline'],
+  cancelRelease: ['admin', 'pipeline', 'sre'],
+  startDeployment: ['admin', 'pipeline', 'sre'],
+  completeDeployment: ['admin', 'pipeline', 'sre'],
+  reportHealth: ['admin', 'pipeline', 'sre'],
+  // approver: promote
+  promoteRelease: ['admin', 'approver'],
+  // sre: resume, roll back, retry, lift halts, freezes, webhooks' deliveries
+  resumeRelease: ['admin', 'sre'],
+  rollBackRelease: ['admin', 'sre'],
+  retryDeployment: ['admin', 'sre'],
+  liftHalt: ['admin', 'sre'],
+  createFreezeWindow: ['admin', 'sre'],
+  deleteFreezeWindow: ['admin', 'sre'],
+  listWebhooks: ['admin', 'sre'],
+  getWebhook: ['admin', 'sre'],
+  listWebhookDeliveries: ['admin', 'sre'],
+  redeliverWebhookDelivery: ['admin', 'sre'],
+  // Any person stops the line and declares incidents; only responders change an incident (MTTR).
+  haltRelease: ['admin', 'approver', 'sre', 'viewer'],
+  createHalt: ['admin', 'approver', 'sre', 'viewer'],
+  createIncident: ['admin', 'approver', 'sre', 'viewer'],
+  updateIncident: ['admin', 'approver', 'sre'],
+  mitigateIncident: ['admin', 'approver', 'sre'],
+  resolveIncident: ['admin', 'approver', 'sre'],
+  // SDK tokens reach their own APIs only.
+  getClientFeatures: ['client'],
+  getClientFeaturesDelta: ['client'],
+  registerClient: ['client'],
+  postClientMetrics: ['client'],
+  streamClientFeatures: ['client'],
+  getFrontendToggles: ['frontend'],
+  postFrontendToggles: ['frontend'],
+  postFrontendMetrics: ['frontend'],
+  registerFrontendClient: ['frontend'],
+  ofrepEvaluateFlag: ['client', 'frontend'],
+  ofrepEvaluateFlags: ['client', 'frontend'],
+}
+
+t.test('each route allows the roles the README names, and the OpenAPI says so', async (t) => {
+  const { app, routes } = await build(t)
+  const document = app.swagger() as unknown as {
+    paths: Record<string, Record<string, { operationId: string; description?: string }>>
+  }
+  const described = new Map<string, string>()
+  for (const operations of Object.values(document.paths)) {
+    for (const operation of Object.values(operations)) {
+      described.set(operation.operationId, operation.description ?? '')
+    }
+  }
+  const seen = new Set<string>()
+  for (const route of routes) {
+    const operationId = (route.schema as { operationId?: string } | undefined)?.operationId
+    const access = route.config?.access
+    if (operationId === undefined || !Array.isArray(access) || route.method === 'HEAD') continue
+    seen.add(operationId)
+    const expected = expectedRoles[operationId] ?? anyRole
+    t.same([...access].sort(), [...expected].sort(), `${operationId}: roles in code`)
+    t.match(
+      described.get(operationId),
+      new RegExp(`\\n\\nRoles: ${access.join(', ')}\\.$|^Roles: ${access.join(', ')}\\.$`),
+      `${operationId}: roles in the OpenAPI document`,
+    )
+  }
+  t.same(
+    Object.keys(expectedRoles).filter((operationId) => !seen.has(operationId)),
+    [],
+    'every operation in the table exists',
+  )
+})
+
+t.test('a viewer declares an incident but cannot change its times or text', async (t) => {
+  const { request, tokenFor } = await build(t)
+  const service = `svc-${randomUUID().slice(0, 8)}`
+  t.equal(
+    (await request({ method: 'POST', url: '/v1/services', body: { name: service } })).status,
+    201,
+  )
+  const viewer = await tokenFor('viewer', 'vic')
+  const declared = await request({
+    method: 'POST',
+    url: '/v1/incidents',
+    token: viewer,
+    body: { service, severity: 'sev3', title: 'slow checkout' },
+  })
+  t.equal(declared.status, 201, 'any person may declare')
+  const id = declared.body.id as number
+  const attempts = [
+    { method: 'PATCH' as const, url: `/v1/incidents/${id}`, body: { title: 'never mind' } },
+    { method: 'POST' as const, url: `/v1/incidents/${id}/mitigate`, body: {} },
+    { method: 'POST' as const, url: `/v1/incidents/${id}/resolve`, body: {} },
+  ]
+  for (const attempt of attempts) {
+    const refused = await request({ ...attempt, token: viewer })
+    t.equal(refused.status, 403, `${attempt.method} ${attempt.url} as viewer`)
+    t.equal(refused.body.type, '/problems/role-not-allowed')
+    t.match(refused.body.detail, "role 'viewer' may not call this route")
+  }
+  const after = await request({ method: 'GET', url: `/v1/incidents/${id}`, token: viewer })
+  t.match(after.body, { title: 'slow checkout', mitigatedAt: null, resolvedAt: null })
+  const events = (await request({ method: 'GET', url: '/v1/events?limit=500' })).body.events as {
+    action: string
+    subject: string
+  }[]
+  t.same(
+    events.filter((e) => e.subject === `incident:${id}`).map((e) => e.action),
+    ['incident.created'],
+    'nothing but the declaration was recorded',
+  )
+
+  // A responder can: the refusal is about the role, not the incident.
+  const sre = await tokenFor('sre', 'sam')
+  for (const attempt of attempts) {
+    const done = await request({ ...attempt, token: sre })
+    t.equal(done.status, 200, `${attempt.method} ${attempt.url} as sre`)
+  }
+  const resolved = await request({ method: 'GET', url: `/v1/incidents/${id}`, token: viewer })
+  t.equal(resolved.body.title, 'never mind')
+  t.type(resolved.body.resolvedAt, 'string')
+})
 
 t.test('a revoked token stops working at once', async (t) => {
   const { request } = await build(t)

@@ -243,6 +243,65 @@ t.test('approval rules say which rule refused', async (t) => {
   t.equal(release.outcome, `rejected by olga at ${topology.rings[0]}: missing migration`)
 })
 
+t.test('a subject is one person whatever its case or Unicode form', async (t) => {
+  const api = await build(t)
+  const topology = await createTopology(api, [
+    { policy: { preApproval: { role: 'approver', minApprovals: 2, ttlHours: 24 } }, scaleUnits: 1 },
+  ])
+  const requester = await api.tokenFor('pipeline', 'jane-x')
+  const created = await createRelease(api, requester, {
+    service: topology.service,
+    version: '3.0.0',
+  })
+  await api.settle()
+  const url = `/v1/releases/${created.body.id}/stages/${topology.rings[0]}/approvals`
+
+  for (const subject of ['JANE-X', '\uff2a\uff41\uff4e\uff45-\uff58', 'jane\u200b-x']) {
+    const approver = await api.tokenFor('approver', subject)
+    const refused = await api.request({
+      method: 'POST',
+      url,
+      token: approver,
+      body: { decision: 'approve' },
+    })
+    t.equal(refused.status, 403, `${JSON.stringify(subject)} is the requester`)
+    t.equal(refused.body.type, '/problems/requester-cannot-approve')
+    t.match(refused.body.detail, `you requested release ${created.body.id} and cannot approve it`)
+  }
+
+  const olga = await api.tokenFor('approver', 'olga')
+  const olgaAgain = await api.tokenFor('approver', 'OLGA')
+  await expectStatus(
+    api.request({ method: 'POST', url, token: olga, body: { decision: 'approve' } }),
+    201,
+  )
+  const twice = await api.request({
+    method: 'POST',
+    url,
+    token: olgaAgain,
+    body: { decision: 'approve' },
+  })
+  t.equal(twice.status, 409, 'OLGA is olga, who already approved')
+  t.equal(twice.body.type, '/problems/already-decided')
+
+  const release = await getRelease(api, created.body.id)
+  t.same(
+    release.stages[0].approvals.map((a: { subject: string }) => a.subject),
+    ['olga'],
+    'only the one real approval was stored',
+  )
+  t.equal(release.stages[0].state, 'awaiting_approval', 'one person is not two approvals')
+  const events = await api.request({ method: 'GET', url: '/v1/events?limit=500' })
+  const granted = events.body.events.filter(
+    (e: { action: string; actor: string }) => e.action === 'approval.granted',
+  )
+  t.same(
+    granted.map((e: { actor: string }) => e.actor),
+    ['olga'],
+    'only the one real approval was audited',
+  )
+})
+
 t.test('a newer release supersedes queued ones and waits for the ring to free up', async (t) => {
   const api = await build(t)
   const topology = await createTopology(api, [

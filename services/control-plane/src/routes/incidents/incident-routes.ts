@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { anyRole, humanRoles } from '@ringmaster/domain'
+import { anyRole, humanRoles, incidentResponderRoles } from '@ringmaster/domain'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { IdempotencyHeaders } from '../../schemas/common.js'
 import { problemResponses } from '../../schemas/problem.js'
@@ -86,10 +86,12 @@ export const incidentRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   fastify.patch(
     '/v1/incidents/:id',
     {
-      config: { access: humanRoles },
+      config: { access: incidentResponderRoles },
       schema: {
         operationId: 'updateIncident',
         summary: 'Change an incident: severity, title, review link, blameless notes',
+        description:
+          'Its times feed MTTR and availability, so only responders (admin, approver, sre) change an incident; a viewer may declare one but not change it.',
         tags: ['incidents'],
         headers: IdempotencyHeaders,
         params: IncidentParams,
@@ -104,13 +106,13 @@ export const incidentRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   fastify.post(
     '/v1/incidents/:id/mitigate',
     {
-      config: { access: humanRoles },
+      config: { access: incidentResponderRoles },
       preValidation: bodyDefaultsToEmpty,
       schema: {
         operationId: 'mitigateIncident',
         summary: 'Say when the impact stopped growing',
         description:
-          'Mitigating again at the same time returns the incident unchanged; another time is a 409, and so is mitigating a resolved incident.',
+          'Mitigating again at the same time returns the incident unchanged; another time is a 409, and so is mitigating a resolved incident. Only responders (admin, approver, sre) mitigate: the time feeds the reliability figures.',
         tags: ['incidents'],
         headers: IdempotencyHeaders,
         params: IncidentParams,
@@ -125,13 +127,13 @@ export const incidentRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   fastify.post(
     '/v1/incidents/:id/resolve',
     {
-      config: { access: humanRoles },
+      config: { access: incidentResponderRoles },
       preValidation: bodyDefaultsToEmpty,
       schema: {
         operationId: 'resolveIncident',
         summary: 'Say when service was restored; records the incident trace',
         description:
-          'Resolving again at the same time returns the incident unchanged; another time is a 409. Not before the mitigation. A halt declared with the incident stays until someone lifts it.',
+          'Resolving again at the same time returns the incident unchanged; another time is a 409. Not before the mitigation. A halt declared with the incident stays until someone lifts it. Only responders (admin, approver, sre) resolve: the time is what MTTR measures.',
         tags: ['incidents'],
         headers: IdempotencyHeaders,
         params: IncidentParams,
