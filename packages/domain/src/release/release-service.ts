@@ -505,7 +505,7 @@ export class ReleaseService {
   }
 }
 
-/** 409 naming every halt that holds the release, and how each one ends. */
+/** 409 naming every halt that holds the release (`halts`), and how each one ends. */
 export function heldByHalts(
   releaseId: number,
   action: string,
@@ -528,9 +528,11 @@ export function heldByHalts(
         : `lift it with DELETE /v1/halts/${halt.id}`
     return `${what} by ${halt.by}: ${halt.reason}; ${ends}`
   })
+  // The types deployments already answer with: its own halt first, as blockedBy lists it.
+  const own = halts.some((halt) => halt.id === null)
   return new ConflictError(
-    'release-halted',
-    `release ${releaseId} cannot be ${action} while the line is stopped for it: ${named.join('; ')}`,
+    own ? 'release-halted' : 'line-halted',
+    `release ${releaseId} cannot be ${action} while ${own ? 'it is halted' : 'the line is stopped for it'}: ${named.join('; ')}`,
     { halts: halts.map((halt) => ({ ...halt })) },
   )
 }
