@@ -383,7 +383,9 @@ export interface paths {
         put?: never;
         /**
          * Promote a release out of its current ring (may cut a bake short)
-         * @description Roles: approver, admin.
+         * @description Refused with 409 /problems/release-halted while any halt holds the release (a stop of the line covering its service and ring, an incident that stopped the line, or its own halt); the problem names each halt in `halts` and says how it ends.
+         *
+         *     Roles: approver, admin.
          */
         post: operations["promoteRelease"];
         delete?: never;
@@ -3746,6 +3748,29 @@ export interface operations {
                              * @description When the wait ends by itself, if it does
                              */
                             until?: string;
+                            /** @description A halt that holds the release */
+                            halt?: {
+                                /** @description The halt to lift (DELETE /v1/halts/{id}); null for the release's own halt, which a resume ends */
+                                id: number | null;
+                                /**
+                                 * @description global, service or ring (a stop of the line; an incident's is a service halt), or release (this release's own halt)
+                                 * @enum {string}
+                                 */
+                                scope: "global" | "service" | "ring" | "release";
+                                /** @description The service, ring or release id halted; null for global */
+                                target: string | null;
+                                /** @description Why it was stopped */
+                                reason: string;
+                                /** @description Who stopped it (system, health gate: the promotion engine) */
+                                by: string;
+                                /**
+                                 * Format: date-time
+                                 * @description When it was stopped
+                                 */
+                                since: string;
+                                /** @description The incident that stopped the line */
+                                incidentId: number | null;
+                            };
                         }[];
                     };
                 };
@@ -4099,6 +4124,29 @@ export interface operations {
                              * @description When the wait ends by itself, if it does
                              */
                             until?: string;
+                            /** @description A halt that holds the release */
+                            halt?: {
+                                /** @description The halt to lift (DELETE /v1/halts/{id}); null for the release's own halt, which a resume ends */
+                                id: number | null;
+                                /**
+                                 * @description global, service or ring (a stop of the line; an incident's is a service halt), or release (this release's own halt)
+                                 * @enum {string}
+                                 */
+                                scope: "global" | "service" | "ring" | "release";
+                                /** @description The service, ring or release id halted; null for global */
+                                target: string | null;
+                                /** @description Why it was stopped */
+                                reason: string;
+                                /** @description Who stopped it (system, health gate: the promotion engine) */
+                                by: string;
+                                /**
+                                 * Format: date-time
+                                 * @description When it was stopped
+                                 */
+                                since: string;
+                                /** @description The incident that stopped the line */
+                                incidentId: number | null;
+                            };
                         }[];
                     };
                 };
@@ -4677,6 +4725,29 @@ export interface operations {
                              * @description When the wait ends by itself, if it does
                              */
                             until?: string;
+                            /** @description A halt that holds the release */
+                            halt?: {
+                                /** @description The halt to lift (DELETE /v1/halts/{id}); null for the release's own halt, which a resume ends */
+                                id: number | null;
+                                /**
+                                 * @description global, service or ring (a stop of the line; an incident's is a service halt), or release (this release's own halt)
+                                 * @enum {string}
+                                 */
+                                scope: "global" | "service" | "ring" | "release";
+                                /** @description The service, ring or release id halted; null for global */
+                                target: string | null;
+                                /** @description Why it was stopped */
+                                reason: string;
+                                /** @description Who stopped it (system, health gate: the promotion engine) */
+                                by: string;
+                                /**
+                                 * Format: date-time
+                                 * @description When it was stopped
+                                 */
+                                since: string;
+                                /** @description The incident that stopped the line */
+                                incidentId: number | null;
+                            };
                         }[];
                     };
                 };
@@ -5049,6 +5120,29 @@ export interface operations {
                              * @description When the wait ends by itself, if it does
                              */
                             until?: string;
+                            /** @description A halt that holds the release */
+                            halt?: {
+                                /** @description The halt to lift (DELETE /v1/halts/{id}); null for the release's own halt, which a resume ends */
+                                id: number | null;
+                                /**
+                                 * @description global, service or ring (a stop of the line; an incident's is a service halt), or release (this release's own halt)
+                                 * @enum {string}
+                                 */
+                                scope: "global" | "service" | "ring" | "release";
+                                /** @description The service, ring or release id halted; null for global */
+                                target: string | null;
+                                /** @description Why it was stopped */
+                                reason: string;
+                                /** @description Who stopped it (system, health gate: the promotion engine) */
+                                by: string;
+                                /**
+                                 * Format: date-time
+                                 * @description When it was stopped
+                                 */
+                                since: string;
+                                /** @description The incident that stopped the line */
+                                incidentId: number | null;
+                            };
                         }[];
                     };
                 };
@@ -5421,6 +5515,29 @@ export interface operations {
                              * @description When the wait ends by itself, if it does
                              */
                             until?: string;
+                            /** @description A halt that holds the release */
+                            halt?: {
+                                /** @description The halt to lift (DELETE /v1/halts/{id}); null for the release's own halt, which a resume ends */
+                                id: number | null;
+                                /**
+                                 * @description global, service or ring (a stop of the line; an incident's is a service halt), or release (this release's own halt)
+                                 * @enum {string}
+                                 */
+                                scope: "global" | "service" | "ring" | "release";
+                                /** @description The service, ring or release id halted; null for global */
+                                target: string | null;
+                                /** @description Why it was stopped */
+                                reason: string;
+                                /** @description Who stopped it (system, health gate: the promotion engine) */
+                                by: string;
+                                /**
+                                 * Format: date-time
+                                 * @description When it was stopped
+                                 */
+                                since: string;
+                                /** @description The incident that stopped the line */
+                                incidentId: number | null;
+                            };
                         }[];
                     };
                 };
@@ -5793,6 +5910,29 @@ export interface operations {
                              * @description When the wait ends by itself, if it does
                              */
                             until?: string;
+                            /** @description A halt that holds the release */
+                            halt?: {
+                                /** @description The halt to lift (DELETE /v1/halts/{id}); null for the release's own halt, which a resume ends */
+                                id: number | null;
+                                /**
+                                 * @description global, service or ring (a stop of the line; an incident's is a service halt), or release (this release's own halt)
+                                 * @enum {string}
+                                 */
+                                scope: "global" | "service" | "ring" | "release";
+                                /** @description The service, ring or release id halted; null for global */
+                                target: string | null;
+                                /** @description Why it was stopped */
+                                reason: string;
+                                /** @description Who stopped it (system, health gate: the promotion engine) */
+                                by: string;
+                                /**
+                                 * Format: date-time
+                                 * @description When it was stopped
+                                 */
+                                since: string;
+                                /** @description The incident that stopped the line */
+                                incidentId: number | null;
+                            };
                         }[];
                     };
                 };
@@ -6165,6 +6305,29 @@ export interface operations {
                              * @description When the wait ends by itself, if it does
                              */
                             until?: string;
+                            /** @description A halt that holds the release */
+                            halt?: {
+                                /** @description The halt to lift (DELETE /v1/halts/{id}); null for the release's own halt, which a resume ends */
+                                id: number | null;
+                                /**
+                                 * @description global, service or ring (a stop of the line; an incident's is a service halt), or release (this release's own halt)
+                                 * @enum {string}
+                                 */
+                                scope: "global" | "service" | "ring" | "release";
+                                /** @description The service, ring or release id halted; null for global */
+                                target: string | null;
+                                /** @description Why it was stopped */
+                                reason: string;
+                                /** @description Who stopped it (system, health gate: the promotion engine) */
+                                by: string;
+                                /**
+                                 * Format: date-time
+                                 * @description When it was stopped
+                                 */
+                                since: string;
+                                /** @description The incident that stopped the line */
+                                incidentId: number | null;
+                            };
                         }[];
                     };
                 };
@@ -6539,6 +6702,29 @@ export interface operations {
                              * @description When the wait ends by itself, if it does
                              */
                             until?: string;
+                            /** @description A halt that holds the release */
+                            halt?: {
+                                /** @description The halt to lift (DELETE /v1/halts/{id}); null for the release's own halt, which a resume ends */
+                                id: number | null;
+                                /**
+                                 * @description global, service or ring (a stop of the line; an incident's is a service halt), or release (this release's own halt)
+                                 * @enum {string}
+                                 */
+                                scope: "global" | "service" | "ring" | "release";
+                                /** @description The service, ring or release id halted; null for global */
+                                target: string | null;
+                                /** @description Why it was stopped */
+                                reason: string;
+                                /** @description Who stopped it (system, health gate: the promotion engine) */
+                                by: string;
+                                /**
+                                 * Format: date-time
+                                 * @description When it was stopped
+                                 */
+                                since: string;
+                                /** @description The incident that stopped the line */
+                                incidentId: number | null;
+                            };
                         }[];
                     };
                 };
@@ -7390,6 +7576,8 @@ export interface operations {
                              * @description When it was lifted; null while it holds
                              */
                             liftedAt: string | null;
+                            /** @description The incident declared with halt: true that opened it; null for a halt of its own */
+                            incidentId: number | null;
                         }[];
                     };
                 };
@@ -7481,6 +7669,8 @@ export interface operations {
                          * @description When it was lifted; null while it holds
                          */
                         liftedAt: string | null;
+                        /** @description The incident declared with halt: true that opened it; null for a halt of its own */
+                        incidentId: number | null;
                     };
                 };
             };
@@ -7569,6 +7759,8 @@ export interface operations {
                          * @description When it was lifted; null while it holds
                          */
                         liftedAt: string | null;
+                        /** @description The incident declared with halt: true that opened it; null for a halt of its own */
+                        incidentId: number | null;
                     };
                 };
             };
