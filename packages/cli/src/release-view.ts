@@ -37,6 +37,25 @@ export function exitCodeForState(state: ReleaseState): ExitCode | undefined {
   return undefined
 }
 
+export type BlockedBy = ReleaseDetail['blockedBy'][number]
+
+/** What holds the release: its own halt and every stop of the line on its ring. */
+export function holdingHalts(release: ReleaseDetail): BlockedBy[] {
+  return release.blockedBy.filter((block) => block.kind === 'halt')
+}
+
+/** One halt for a pipeline log: which one, where, who, since when, why, and how it ends. */
+export function describeHolding(release: ReleaseDetail, block: BlockedBy): string {
+  const halt = block.halt
+  if (!halt) return block.message
+  if (halt.id === null) {
+    return `release ${release.id} halted by ${halt.by} since ${halt.since}: ${halt.reason} (resume it: ringmaster resume ${release.id} --reason …)`
+  }
+  const where = halt.scope === 'global' ? 'everywhere' : `${halt.scope} ${halt.target}`
+  const incident = halt.incidentId === null ? '' : `, incident ${halt.incidentId}`
+  return `halt ${halt.id} (${where}${incident}) by ${halt.by} since ${halt.since}: ${halt.reason} (lift it: ringmaster line resume ${halt.id})`
+}
+
 /** One line: id, service, version, state, and what it waits for. */
 export function releaseLine(release: ReleaseSummary | ReleaseDetail): string {
   const blockedBy = 'blockedBy' in release ? release.blockedBy : []

@@ -3,13 +3,21 @@ import { isTransientFailure, type RingmasterClient } from '@ringmaster/sdk'
 import { CommandExit, ExitCode, UsageError } from './exit-codes.js'
 import { type ConnectionNotice, OutageNotice } from './outage-notice.js'
 import { describeError, type Output } from './output.js'
-import { exitCodeForState, type ReleaseDetail, releaseLine } from './release-view.js'
+import {
+  describeHolding,
+  exitCodeForState,
+  holdingHalts,
+  type ReleaseDetail,
+  releaseLine,
+} from './release-view.js'
 
 export interface WaitOptions {
   timeoutMs: number
   intervalMs: number
   /** Stop waiting, with success, once this ring's stage has succeeded. */
   untilRing?: string | undefined
+  /** Keep waiting while a halt holds the release instead of exiting 3. */
+  rideOutHalts?: boolean | undefined
   output: Output
 }
 
@@ -65,19 +73,21 @@ export function neverReached(id: number, timeoutMs: number): CommandExit {
 }
 
 /**
- * Polls the release until it ends (0 succeeded, 1 failed/rolled back/cancelled/superseded),
- * halts (3) or the timeout passes (4); with `untilRing`, also 0 as soon as that ring's stage
- * has succeeded. Prints a line whenever what it shows changes.
+ * Polls the release until it ends (0 succeeded, 1 failed/rolled back/cancelled/superseded), a
+ * halt holds it (3: its own, or a stop of the line on its ring; with `rideOutHalts` it waits
+ * on) or the timeout passes (4); with `untilRing`, also 0 as soon as that ring's stage has
+ * succeeded. Prints a line whenever what it shows changes.
  */
 export async function waitForRelease(
   client: RingmasterClient,
   id: number,
-  { timeoutMs, intervalMs, untilRing, output }: WaitOptions,
+  { timeoutMs, intervalMs, untilRing, rideOutHalts = false, output }: WaitOptions,
 ): Promise<{ release: ReleaseDetail; code: ExitCode }> {
   const deadline = Date.now() + timeoutMs
   const reader = new ReleaseReader(client, id, intervalMs, (line) => output.error(line))
   let release: ReleaseDetail | undefined
   let last = ''
+  const riddenOut = new Set<string>()
   for (;;) {
     release = (await reader.read(deadline)) ?? release
     if (release) {
@@ -98,8 +108,25 @@ export async function waitForRelease(
           return { release, code: ExitCode.success }
         }
       }
+      const halts = holdingHalts(release)
+      if (halts.length > 0 && !rideOutHalts) {
+        for (const halt of halts) output.error(`held: ${describeHolding(release, halt)}`)
+        output.error(
+          `release ${id} is held by ${halts.length === 1 ? 'a halt' : `${halts.length} halts`}: exit 3 (--ride-out-halts waits for the lift instead)`,
+        )
+        return { release, code: ExitCode.haltedOrBlocked }
+      }
+      for (const halt of halts) {
+        const said = describeHolding(release, halt)
+        if (riddenOut.has(said)) continue
+        riddenOut.add(said)
+        output.error(`riding out ${said}; waiting for it to end (--ride-out-halts)`)
+      }
       const code = exitCodeForState(release.state)
-      if (code !== undefined) return { release, code }
+      // Riding out: a halted release may be resumed; only the timeout ends the wait then.
+      if (code !== undefined && !(rideOutHalts && release.state === 'halted')) {
+        return { release, code }
+      }
     }
     const left = deadline - Date.now()
     if (left <= 0) {

@@ -356,6 +356,13 @@ function memoryReleaseRepositories(
   now: () => string,
 ): ReleaseStoreTransaction {
   const copy = <T>(value: T): T => structuredClone(value)
+  /** Incidents point at the halt they opened; a halt is read with that incident's id. */
+  const withIncident = (halt: Halt): Halt => {
+    const ids = [...state().incidents.values()]
+      .filter((incident) => incident.haltId === halt.id)
+      .map((incident) => incident.id)
+    return { ...copy(halt), incidentId: ids.length > 0 ? Math.min(...ids) : null }
+  }
   const publicRelease = ({
     nextCheckAt: _next,
     leaseOwner: _owner,
@@ -605,28 +612,31 @@ function memoryReleaseRepositories(
           createdAt: now(),
           liftedBy: null,
           liftedAt: null,
+          incidentId: null,
         }
         s.halts.set(halt.id, halt)
         return copy(halt)
       },
       async findById(id, _options) {
         const halt = state().halts.get(id)
-        return halt ? copy(halt) : null
+        return halt ? withIncident(halt) : null
       },
       async listActive() {
-        return [...state().halts.values()].filter((halt) => halt.liftedAt === null).map(copy)
+        return [...state().halts.values()]
+          .filter((halt) => halt.liftedAt === null)
+          .map(withIncident)
       },
       async list(limit) {
         return [...state().halts.values()]
           .sort((a, b) => b.id - a.id)
           .slice(0, limit)
-          .map(copy)
+          .map(withIncident)
       },
       async lift(id, by, at) {
         const s = state()
         const halt = { ...s.halts.get(id)!, liftedBy: by, liftedAt: utc(at) }
         s.halts.set(id, halt)
-        return copy(halt)
+        return withIncident(halt)
       },
     },
     freezeWindows: {

@@ -31,7 +31,21 @@ import {
   type StageRepository,
   type StageState,
 } from '@ringmaster/domain'
-import { and, asc, desc, eq, inArray, isNull, lt, lte, ne, or, type SQL, sql } from 'drizzle-orm'
+import {
+  and,
+  asc,
+  desc,
+  eq,
+  getTableColumns,
+  inArray,
+  isNull,
+  lt,
+  lte,
+  ne,
+  or,
+  type SQL,
+  sql,
+} from 'drizzle-orm'
 import type { RingmasterDatabase } from './database.js'
 import {
   approvals,
@@ -39,6 +53,7 @@ import {
   freezeWindows,
   halts,
   healthReports,
+  incidents,
   installedVersions,
   releaseStages,
   releases,
@@ -516,14 +531,14 @@ class DrizzleHaltRepository implements HaltRepository {
   }
 
   async findById(id: number, options: ReadOptions = {}): Promise<Halt | null> {
-    const query = this.db.select().from(halts).where(eq(halts.id, id)).$dynamic()
-    const [row] = await (options.forUpdate ? query.for('update') : query)
+    const query = this.db.select(haltColumns).from(halts).where(eq(halts.id, id)).$dynamic()
+    const [row] = await (options.forUpdate ? query.for('update', { of: halts }) : query)
     return row ? toHalt(row) : null
   }
 
   async listActive(): Promise<Halt[]> {
     const rows = await this.db
-      .select()
+      .select(haltColumns)
       .from(halts)
       .where(isNull(halts.liftedAt))
       .orderBy(asc(halts.id))
@@ -531,25 +546,36 @@ class DrizzleHaltRepository implements HaltRepository {
   }
 
   async list(limit: number): Promise<Halt[]> {
-    const rows = await this.db.select().from(halts).orderBy(desc(halts.id)).limit(limit)
+    const rows = await this.db.select(haltColumns).from(halts).orderBy(desc(halts.id)).limit(limit)
     return rows.map(toHalt)
   }
 
   async lift(id: number, by: string, at: string): Promise<Halt> {
-    const [row] = await this.db
+    await this.db
       .update(halts)
       .set({ liftedBy: by, liftedAt: new Date(at) })
       .where(eq(halts.id, id))
-      .returning()
-    return toHalt(row!)
+    return (await this.findById(id))!
   }
 }
 
-function toHalt(row: typeof halts.$inferSelect): Halt {
+/** A halt and the incident that opened it (incidents point at their halt, not the other way). */
+const haltColumns = {
+  ...getTableColumns(halts),
+  // Qualified by hand: drizzle leaves the columns of a one-table select unqualified.
+  incidentId: sql<
+    number | null
+  >`(select min(opener.id) from ${incidents} as opener where opener.halt_id = ${halts}.id)`.mapWith(
+    (value: unknown) => (value === null ? null : Number(value)),
+  ),
+}
+
+function toHalt(row: typeof halts.$inferSelect & { incidentId?: number | null }): Halt {
   return {
     ...row,
     createdAt: iso(row.createdAt),
     liftedAt: isoOrNull(row.liftedAt),
+    incidentId: row.incidentId ?? null,
   }
 }
 

@@ -808,6 +808,51 @@ for (const kind of storeKinds) {
       t.strictSame(await store.read.halts.list(1), [c])
     })
 
+    t.test('halts: one an incident opened is read with the incident', async (t) => {
+      const service = await makeService()
+      const { halt, incident } = await tx(async (tx) => {
+        const halt = await tx.halts.insert({
+          scope: 'service',
+          target: service,
+          reason: 'incident: checkout 500s',
+          createdBy: 'ivan',
+        })
+        const incident = await tx.incidents.insert({
+          service,
+          severity: 'sev2',
+          title: 'checkout 500s',
+          ring: null,
+          scaleUnits: [],
+          trafficShare: 1,
+          releaseId: null,
+          haltId: null,
+          startedAt: '2026-08-01T00:00:00.000Z',
+          detectedAt: '2026-08-01T00:00:00.000Z',
+          createdBy: 'ivan',
+        })
+        await tx.incidents.update(incident.id, { haltId: halt.id })
+        return { halt, incident }
+      })
+      t.equal(halt.incidentId, null, 'inserted before the incident pointed at it')
+      const expected = { ...halt, incidentId: incident.id }
+      t.strictSame(await store.read.halts.findById(halt.id), expected)
+      t.strictSame(await tx((tx) => tx.halts.findById(halt.id, { forUpdate: true })), expected)
+      t.strictSame(
+        (await store.read.halts.listActive()).find((active) => active.id === halt.id),
+        expected,
+      )
+      t.strictSame(
+        (await store.read.halts.list(500)).find((listed) => listed.id === halt.id),
+        expected,
+      )
+      const lifted = await tx((tx) => tx.halts.lift(halt.id, 'judy', '2026-08-01T01:00:00+00:00'))
+      t.strictSame(lifted, {
+        ...expected,
+        liftedBy: 'judy',
+        liftedAt: '2026-08-01T01:00:00.000Z',
+      })
+    })
+
     t.test('halts: the exclusive line lock waits for a shared holder', async (t) => {
       const wave = heldTransaction(store, (tx) => tx.halts.lockLine('shared'))
       await wave.done

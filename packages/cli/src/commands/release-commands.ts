@@ -25,11 +25,16 @@ const waitOptions = {
   until: { type: 'string' },
   timeout: { type: 'string' },
   interval: { type: 'string' },
+  'ride-out-halts': { type: 'boolean' },
 } as const
 
 const waitHelp = `  --wait                 wait until the release ends or halts; the exit code says how it went:
                          0 succeeded, 1 failed (rejected, rolled back, cancelled, superseded),
-                         3 halted, 4 timed out
+                         3 halted or blocked by a halt (the release's own, or a stop of the line
+                         on its ring: global, service, ring, an incident's), printing each halt,
+                         4 timed out
+  --ride-out-halts       with --wait: a halt does not end the wait; say so once per halt and
+                         wait for the lift (or the resume) until --timeout
   --until RING           with --wait: stop waiting, exit 0, as soon as RING's stage has succeeded
                          (approved, deployed, baked); the release goes on to later rings
   --timeout DURATION     give up waiting after this long, exit 4 (default 2h; 90s, 15m, 2h)
@@ -39,6 +44,7 @@ interface WaitSettings {
   timeoutMs: number
   intervalMs: number
   untilRing: string | undefined
+  rideOutHalts: boolean
 }
 
 const ringName = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/
@@ -47,7 +53,7 @@ const ringName = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/
 function waitSettings(context: CommandContext): WaitSettings | undefined {
   const untilRing = optionalString(context, 'until')
   if (context.values.wait !== true) {
-    for (const option of ['until', 'timeout', 'interval']) {
+    for (const option of ['until', 'timeout', 'interval', 'ride-out-halts']) {
       if (context.values[option] !== undefined) throw new UsageError(`--${option} needs --wait`)
     }
     return undefined
@@ -59,6 +65,7 @@ function waitSettings(context: CommandContext): WaitSettings | undefined {
     timeoutMs: parseDuration(optionalString(context, 'timeout') ?? '2h', 'timeout'),
     intervalMs: parseDuration(optionalString(context, 'interval') ?? '1s', 'interval'),
     untilRing,
+    rideOutHalts: context.values['ride-out-halts'] === true,
   }
 }
 
@@ -115,7 +122,7 @@ export const releaseCreate: Command = {
   summary: 'create a release and optionally wait for it',
   help: `Usage: ringmaster release create --service S --version V [--commit SHA] [--rings ring-0..ring-2]
                                 [--hotfix --reason R] [--notes N] [--build-url URL]
-                                [--wait [--until RING] [--timeout 2h]]
+                                [--wait [--until RING] [--timeout 2h] [--ride-out-halts]]
 
   --service S            the service (it must exist)
   --version V            the version to release
@@ -175,7 +182,7 @@ ${waitHelp}`,
 export const releaseStatus: Command = {
   name: 'release status',
   summary: 'show a release: rings, scale units, what it waits for',
-  help: `Usage: ringmaster release status ID [--wait [--until RING] [--timeout 2h]]
+  help: `Usage: ringmaster release status ID [--wait [--until RING] [--timeout 2h] [--ride-out-halts]]
 
 Shows the release; with --wait follows it. A pipeline can wait for ring-0's approval and
 deployment as one step, then follow the release to its end as another:

@@ -20,6 +20,7 @@ import type {
   ApprovalGateName,
   BlockedBy,
   Deployment,
+  HoldingHalt,
   Release,
   ReleaseKind,
   Stage,
@@ -41,7 +42,7 @@ import {
   assertStageTransition,
   type ReleaseState,
 } from './release-states.js'
-import { currentStage, decideNextStep, describeReleaseHalt, openGate } from './release-step.js'
+import { currentStage, decideNextStep, haltsHolding, openGate } from './release-step.js'
 
 export interface CreateReleaseInput {
   service: string
@@ -250,6 +251,11 @@ export class ReleaseService {
   async promote(context: CommandContext, releaseId: number, reason: string): Promise<ReleaseView> {
     const view = await executeCommand(this.store, context, async (tx) => {
       const release = await lockRelease(tx, releaseId)
+      // A promotion moves the release on: no promotion, however urgent, goes past a halt.
+      const holding = haltsHolding(
+        await situationOf(tx, release, await tx.stages.listByRelease(release.id)),
+      )
+      if (holding.length > 0) throw heldByHalts(release.id, 'promoted', holding)
       if (release.state !== 'in_progress') {
         throw new ConflictError(
           'release-not-in-progress',
@@ -487,17 +493,48 @@ export class ReleaseService {
     }
   }
 
+  /** The engine's own decider says it, so what a person reads is what holds the release. */
   private async blockedBy(
     tx: StoreTransaction,
     release: Release,
     stages: readonly Stage[],
   ): Promise<BlockedBy[]> {
-    const halt = describeReleaseHalt(release)
-    if (halt) return [halt]
-    if (release.state !== 'queued' && release.state !== 'in_progress') return []
+    if (!['queued', 'in_progress', 'halted'].includes(release.state)) return []
     const step = decideNextStep(await situationOf(tx, release, stages), this.clock.now())
     return step.kind === 'wait' ? step.blockedBy : []
   }
+}
+
+/** 409 naming every halt that holds the release (`halts`), and how each one ends. */
+export function heldByHalts(
+  releaseId: number,
+  action: string,
+  halts: readonly HoldingHalt[],
+): ConflictError {
+  const named = halts.map((halt) => {
+    const where =
+      halt.scope === 'global'
+        ? 'everywhere'
+        : halt.scope === 'release'
+          ? `release ${halt.target}`
+          : `${halt.scope} ${halt.target}`
+    const what =
+      halt.id === null
+        ? `its own halt (${where})`
+        : `halt ${halt.id} (${where}${halt.incidentId === null ? '' : `, incident ${halt.incidentId}`})`
+    const ends =
+      halt.id === null
+        ? `resume it with POST /v1/releases/${releaseId}/resume`
+        : `lift it with DELETE /v1/halts/${halt.id}`
+    return `${what} by ${halt.by}: ${halt.reason}; ${ends}`
+  })
+  // The types deployments already answer with: its own halt first, as blockedBy lists it.
+  const own = halts.some((halt) => halt.id === null)
+  return new ConflictError(
+    own ? 'release-halted' : 'line-halted',
+    `release ${releaseId} cannot be ${action} while ${own ? 'it is halted' : 'the line is stopped for it'}: ${named.join('; ')}`,
+    { halts: halts.map((halt) => ({ ...halt })) },
+  )
 }
 
 async function requireStage(tx: StoreTransaction, release: Release, ring: string): Promise<Stage> {

@@ -8,6 +8,7 @@ import type {
   Deployment,
   FreezeWindow,
   Halt,
+  HoldingHalt,
   Release,
   Stage,
 } from './release.js'
@@ -58,15 +59,26 @@ export function currentStage(stages: readonly Stage[]): Stage | null {
  * The promotion rules in one place: given what is true now, the one next thing to do. The engine
  * applies the step and asks again until the answer is to wait. No I/O, so every rule is testable
  * with a fixed clock.
+ *
+ * A halt that covers the release's current ring holds it: no stage enters its ring, no wave
+ * starts and no stage ends (a bake that ran out waits for the lift). What is already under way
+ * may finish: running deployments report, a bake runs its time, a failure still halts or fails
+ * the release. Every wait names every halt that holds the release, whatever else it waits for.
  */
 export function decideNextStep(situation: ReleaseSituation, now: Date): ReleaseStep {
   const { release } = situation
-  if (release.state !== 'queued' && release.state !== 'in_progress') {
-    return wait([], null)
-  }
+  const moving = release.state === 'queued' || release.state === 'in_progress'
+  if (!moving && release.state !== 'halted') return wait([], null)
   const stage = currentStage(situation.stages)
+  const halts = stage === null ? [] : lineHaltsHolding(situation.halts, release, stage)
+  if (!moving) {
+    const own = describeReleaseHalt(release)
+    return wait(own === null ? halts : [own, ...halts], null)
+  }
   if (stage === null) return { kind: 'succeed' }
-  const where = { service: release.service, ring: stage.ring }
+  /** Wait for `blockers` and every halt; when nothing blocks, take `step`. */
+  const unlessHeld = (step: ReleaseStep, blockers: BlockedBy[] = []): ReleaseStep =>
+    blockers.length > 0 || halts.length > 0 ? wait([...blockers, ...halts], null) : step
 
   switch (stage.state) {
     case 'pending': {
@@ -80,7 +92,7 @@ export function decideNextStep(situation: ReleaseSituation, now: Date): ReleaseS
       let nextCheckAt: string | null = null
       if (stage.freezeOverride === null) {
         for (const window of situation.freezeWindows) {
-          if (!scopeCovers(window, where)) continue
+          if (!scopeCovers(window, { service: release.service, ring: stage.ring })) continue
           const until = freezeActiveUntil(window, now)
           if (until === null) continue
           blockers.push({
@@ -91,7 +103,7 @@ export function decideNextStep(situation: ReleaseSituation, now: Date): ReleaseS
           nextCheckAt = earliest(nextCheckAt, until.toISOString())
         }
       }
-      if (blockers.length > 0) return wait(blockers, nextCheckAt)
+      if (blockers.length > 0 || halts.length > 0) return wait([...blockers, ...halts], nextCheckAt)
       if (stage.policy.preApproval) {
         return {
           kind: 'move-stage',
@@ -125,21 +137,22 @@ export function decideNextStep(situation: ReleaseSituation, now: Date): ReleaseS
                 kind: 'approval',
                 message: describeMissingApprovals(stage.ring, gateName, gate, status),
               },
+              ...halts,
             ],
             null,
           )
         }
       }
       if (gateName === 'pre') {
-        return {
+        return unlessHeld({
           kind: 'move-stage',
           stage,
           to: 'deploying',
           gate: null,
           note: 'pre-approval granted',
-        }
+        })
       }
-      return afterPostApproval(stage)
+      return unlessHeld(afterPostApproval(stage))
     }
 
     case 'deploying': {
@@ -161,16 +174,16 @@ export function decideNextStep(situation: ReleaseSituation, now: Date): ReleaseS
               kind: 'deployments',
               message: `waiting for ${waveSize - succeeded} of ${waveSize} deployments in wave ${stage.currentWave + 1} of ${stage.waves.length} on ${stage.ring}: ${summarize(open)}`,
             },
+            ...halts,
           ],
           null,
         )
       }
       const nextWave = stage.currentWave + 1
       if (nextWave < stage.waves.length) {
-        const halts = haltsCovering(situation.halts, where)
-        if (halts.length > 0) return wait(halts.map(describeHalt), null)
-        return { kind: 'start-wave', stage, wave: nextWave }
+        return unlessHeld({ kind: 'start-wave', stage, wave: nextWave })
       }
+      // Not held: the bake watches what is already deployed, and its clock may run under a halt.
       const bakeUntil = new Date(now.getTime() + stage.policy.bakeMinutes * minuteMs).toISOString()
       return {
         kind: 'move-stage',
@@ -190,20 +203,21 @@ export function decideNextStep(situation: ReleaseSituation, now: Date): ReleaseS
               message: `baking on ${stage.ring} until ${stage.bakeUntil}`,
               until: stage.bakeUntil,
             },
+            ...halts,
           ],
           stage.bakeUntil,
         )
       }
       if (stage.policy.postApproval) {
-        return {
+        return unlessHeld({
           kind: 'move-stage',
           stage,
           to: 'awaiting_approval',
           gate: 'post',
           note: 'bake complete; waiting for post-approval',
-        }
+        })
       }
-      return afterPostApproval(stage)
+      return unlessHeld(afterPostApproval(stage))
     }
 
     case 'awaiting_promotion':
@@ -213,6 +227,7 @@ export function decideNextStep(situation: ReleaseSituation, now: Date): ReleaseS
             kind: 'promotion',
             message: `${stage.ring} asks for manual promotion by an approver or admin`,
           },
+          ...halts,
         ],
         null,
       )
@@ -221,6 +236,32 @@ export function decideNextStep(situation: ReleaseSituation, now: Date): ReleaseS
       // failed or rolled_back: the release has ended or is about to; nothing moves.
       return wait([], null)
   }
+}
+
+/** The stops of the line that hold a release on `stage`: they cover its service and ring. */
+function lineHaltsHolding(halts: readonly Halt[], release: Release, stage: Stage): BlockedBy[] {
+  if (stage.state === 'succeeded' || stage.state === 'failed' || stage.state === 'rolled_back') {
+    return []
+  }
+  return haltsCovering(halts, { service: release.service, ring: stage.ring }).map(describeHalt)
+}
+
+/**
+ * Every halt holding a release that has not ended, its own first: the ones its `blockedBy`
+ * names, and the ones that refuse a promotion.
+ */
+export function haltsHolding(situation: ReleaseSituation): HoldingHalt[] {
+  const { release } = situation
+  if (release.state !== 'queued' && release.state !== 'in_progress' && release.state !== 'halted') {
+    return []
+  }
+  const stage = currentStage(situation.stages)
+  const own = describeReleaseHalt(release)
+  const blockers = [
+    ...(own === null ? [] : [own]),
+    ...(stage === null ? [] : lineHaltsHolding(situation.halts, release, stage)),
+  ]
+  return blockers.flatMap((blocker) => (blocker.halt ? [blocker.halt] : []))
 }
 
 function afterPostApproval(stage: Stage): ReleaseStep {
@@ -242,12 +283,36 @@ function wait(blockedBy: BlockedBy[], nextCheckAt: string | null): ReleaseStep {
 
 export function describeHalt(halt: Halt): BlockedBy {
   const where = halt.scope === 'global' ? 'everywhere' : `${halt.scope} ${halt.target}`
-  return { kind: 'halt', message: `halted by ${halt.createdBy} (${where}): ${halt.reason}` }
+  return {
+    kind: 'halt',
+    message: `halted by ${halt.createdBy} (${where}): ${halt.reason}`,
+    halt: {
+      id: halt.id,
+      scope: halt.scope,
+      target: halt.target,
+      reason: halt.reason,
+      by: halt.createdBy,
+      since: halt.createdAt,
+      incidentId: halt.incidentId,
+    },
+  }
 }
 
 export function describeReleaseHalt(release: Release): BlockedBy | null {
   if (release.state !== 'halted' || release.halt === null) return null
-  return { kind: 'halt', message: `halted by ${release.halt.by}: ${release.halt.reason}` }
+  return {
+    kind: 'halt',
+    message: `halted by ${release.halt.by}: ${release.halt.reason}`,
+    halt: {
+      id: null,
+      scope: 'release',
+      target: String(release.id),
+      reason: release.halt.reason,
+      by: release.halt.by,
+      since: release.halt.at,
+      incidentId: null,
+    },
+  }
 }
 
 function earliest(current: string | null, candidate: string): string {

@@ -127,6 +127,8 @@ export interface Halt {
   createdAt: string
   liftedBy: string | null
   liftedAt: string | null
+  /** The incident that stopped the line with this halt (`halt: true`), when one did. */
+  incidentId: number | null
 }
 
 /** Every week on these days (0 = Sunday), from `start` (HH:MM, UTC) for `durationMinutes`. */
@@ -163,9 +165,28 @@ export interface HealthReport {
   at: string
 }
 
+/**
+ * A halt that holds a release, as a pipeline or a person needs to name it: a stop of the line
+ * (global, service or ring; an incident's is a service halt with its `incidentId`), or the
+ * release's own halt (`scope: 'release'`, no id: it ends with a resume, not a lift).
+ */
+export interface HoldingHalt {
+  /** The halt to lift (DELETE /v1/halts/{id}); null for the release's own halt. */
+  id: number | null
+  scope: HaltScope | 'release'
+  /** The service or ring halted, the release id for the release's own halt, null when global. */
+  target: string | null
+  reason: string
+  by: string
+  since: string
+  incidentId: number | null
+}
+
 /** What a person reads to learn why a release is not moving. */
 export interface BlockedBy {
   kind: 'approval' | 'bake' | 'halt' | 'freeze' | 'ring-occupied' | 'deployments' | 'promotion'
   message: string
   until?: string | undefined
+  /** With kind `halt`: which halt. */
+  halt?: HoldingHalt | undefined
 }

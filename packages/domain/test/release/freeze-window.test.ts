@@ -117,6 +117,7 @@ function halt(scope: HaltScope, target: string | null, lifted = false): Halt {
     createdAt: `${monday}T08:00:00.000Z`,
     liftedBy: lifted ? 'joe' : null,
     liftedAt: lifted ? `${monday}T09:00:00.000Z` : null,
+    incidentId: null,
   }
 }
 

@@ -17,6 +17,7 @@ import {
   decideNextStep,
   describeHalt,
   describeReleaseHalt,
+  haltsHolding,
   openGate,
   type ReleaseSituation,
   type ReleaseStep,
@@ -138,16 +139,45 @@ function approval(
   }
 }
 
-function halt(scope: HaltScope, target: string | null, lifted = false): Halt {
+function halt(
+  scope: HaltScope,
+  target: string | null,
+  lifted = false,
+  incidentId: number | null = null,
+): Halt {
   return {
-    id: nextId++,
+    id: idFor(`halt ${scope} ${target} ${lifted}`),
     scope,
     target,
-    reason: 'db alarms',
+    reason: incidentId === null ? 'db alarms' : `incident ${incidentId}: checkout 500s`,
     createdBy: 'jane',
     createdAt: minutesFromNow(-5),
     liftedBy: lifted ? 'joe' : null,
     liftedAt: lifted ? minutesFromNow(-1) : null,
+    incidentId,
+  }
+}
+
+/** What blockedBy says for `halt(scope, target, false, incidentId)`. */
+function haltBlocker(
+  scope: HaltScope,
+  target: string | null,
+  incidentId: number | null = null,
+): BlockedBy {
+  const where = scope === 'global' ? 'everywhere' : `${scope} ${target}`
+  const reason = incidentId === null ? 'db alarms' : `incident ${incidentId}: checkout 500s`
+  return {
+    kind: 'halt',
+    message: `halted by jane (${where}): ${reason}`,
+    halt: {
+      id: idFor(`halt ${scope} ${target} false`),
+      scope,
+      target,
+      reason,
+      by: 'jane',
+      since: minutesFromNow(-5),
+      incidentId,
+    },
   }
 }
 
@@ -209,10 +239,7 @@ const freezeBlocker: BlockedBy = {
   message: `freeze window 'quarter end' until ${minutesFromNow(120)}: finance close`,
   until: minutesFromNow(120),
 }
-const globalHaltBlocker: BlockedBy = {
-  kind: 'halt',
-  message: 'halted by jane (everywhere): db alarms',
-}
+const globalHaltBlocker = haltBlocker('global', null)
 
 t.test('decideNextStep: the one next thing to do', async (t) => {
   const cases: {
@@ -405,15 +432,9 @@ t.test('decideNextStep: the one next thing to do', async (t) => {
       },
     },
     {
-      name: 'a halt does not keep a stage from entering its ring',
-      situation: { halts: [halt('global', null)] },
-      step: {
-        kind: 'move-stage',
-        stage: stage(),
-        to: 'deploying',
-        gate: null,
-        note: 'no pre-approval required',
-      },
+      name: 'a halt keeps a stage from entering its ring',
+      situation: { release: release({ state: 'queued' }), halts: [halt('global', null)] },
+      step: { kind: 'wait', blockedBy: [globalHaltBlocker], nextCheckAt: null },
     },
 
     // awaiting_approval
@@ -561,10 +582,7 @@ t.test('decideNextStep: the one next thing to do', async (t) => {
       },
       step: {
         kind: 'wait',
-        blockedBy: [
-          { kind: 'halt', message: 'halted by jane (service payments): db alarms' },
-          { kind: 'halt', message: 'halted by jane (ring ring-0): db alarms' },
-        ],
+        blockedBy: [haltBlocker('service', 'payments'), haltBlocker('ring', 'ring-0')],
         nextCheckAt: null,
       },
     },
@@ -854,34 +872,55 @@ t.test('pre-approval in two steps: awaiting_approval, then deploying', async (t)
   t.match(approved, { kind: 'move-stage', to: 'deploying', gate: null })
 })
 
+const ownHalt = {
+  by: 'jane',
+  reason: 'customer report',
+  cause: 'manual' as const,
+  at: minutesFromNow(-1),
+  resumeTo: 'in_progress' as const,
+}
+const ownHaltBlocker: BlockedBy = {
+  kind: 'halt',
+  message: 'halted by jane: customer report',
+  halt: {
+    id: null,
+    scope: 'release',
+    target: '42',
+    reason: 'customer report',
+    by: 'jane',
+    since: minutesFromNow(-1),
+    incidentId: null,
+  },
+}
+
 t.test('a release that is not moving never gets a step', async (t) => {
-  const states: ReleaseState[] = [
-    'halted',
-    'succeeded',
-    'failed',
-    'rolled_back',
-    'cancelled',
-    'superseded',
-  ]
+  const states: ReleaseState[] = ['succeeded', 'failed', 'rolled_back', 'cancelled', 'superseded']
   for (const state of states) {
-    const halted = state === 'halted'
     const step = decide({
-      release: release({
-        state,
-        halt: halted
-          ? {
-              by: 'jane',
-              reason: 'db alarms',
-              cause: 'manual',
-              at: minutesFromNow(-1),
-              resumeTo: 'in_progress',
-            }
-          : null,
-      }),
+      release: release({ state, halt: null }),
       stages: [deployingFirst],
+      halts: [halt('global', null)],
     })
     t.strictSame(step, { kind: 'wait', blockedBy: [], nextCheckAt: null }, state)
   }
+  t.strictSame(
+    decide({ release: release({ state: 'halted', halt: ownHalt }), stages: [deployingFirst] }),
+    { kind: 'wait', blockedBy: [ownHaltBlocker], nextCheckAt: null },
+    'halted: its own halt',
+  )
+  t.strictSame(
+    decide({
+      release: release({ state: 'halted', halt: ownHalt }),
+      stages: [deployingFirst],
+      halts: [halt('service', 'payments', false, 7), halt('ring', 'ring-1')],
+    }),
+    {
+      kind: 'wait',
+      blockedBy: [ownHaltBlocker, haltBlocker('service', 'payments', 7)],
+      nextCheckAt: null,
+    },
+    'halted under a stopped line: its own halt first, then the line halts on its ring',
+  )
   for (const state of ['queued', 'in_progress'] as const) {
     t.equal(
       decide({ release: release({ state }), stages: [deployingFirst] }).kind,
@@ -889,6 +928,202 @@ t.test('a release that is not moving never gets a step', async (t) => {
       state,
     )
   }
+})
+
+t.test(
+  'a halt holds the release in every state and is named beside every other wait',
+  async (t) => {
+    const incidentHalt = halt('service', 'payments', false, 9)
+    const lineHalts = [halt('global', null), incidentHalt, halt('ring', 'ring-0')]
+    const named = [
+      haltBlocker('global', null),
+      haltBlocker('service', 'payments', 9),
+      haltBlocker('ring', 'ring-0'),
+    ]
+    const expired = minutesFromNow(-1)
+    const cases: {
+      name: string
+      situation: Partial<ReleaseSituation>
+      blockedBy: BlockedBy[]
+      nextCheckAt?: string
+    }[] = [
+      {
+        name: 'queued, entering its first ring',
+        situation: { release: release({ state: 'queued' }) },
+        blockedBy: named,
+      },
+      {
+        name: 'pending behind a freeze and another release',
+        situation: { freezeWindows: [freeze()], ringHolder: { releaseId: 41 } },
+        blockedBy: [{ kind: 'ring-occupied', message: ringHolderMessage }, freezeBlocker, ...named],
+        nextCheckAt: minutesFromNow(120),
+      },
+      {
+        name: 'awaiting pre-approval',
+        situation: { stages: [awaitingPre] },
+        blockedBy: [
+          {
+            kind: 'approval',
+            message: 'needs 1 more approval from role approver (pre-approval of ring-0: 0 of 1)',
+          },
+          ...named,
+        ],
+      },
+      {
+        name: 'pre-approval granted: it does not start deploying',
+        situation: { stages: [awaitingPre], approvals: [approval('bob')] },
+        blockedBy: named,
+      },
+      {
+        name: 'post-approval granted: the stage does not end',
+        situation: {
+          stages: [awaitingPost],
+          approvals: [approval('sam', 'approve', 'post', minutesFromNow(-1))],
+        },
+        blockedBy: named,
+      },
+      {
+        name: 'deploying, no wave started',
+        situation: { stages: [deployingFirst] },
+        blockedBy: named,
+      },
+      {
+        name: 'deploying, a wave running',
+        situation: {
+          stages: [deployingWave0],
+          currentWaveDeployments: [deployment('su-a', 'succeeded'), deployment('su-b', 'pending')],
+        },
+        blockedBy: [
+          {
+            kind: 'deployments',
+            message: 'waiting for 1 of 2 deployments in wave 1 of 2 on ring-0: su-b',
+          },
+          ...named,
+        ],
+      },
+      {
+        name: 'baking (the bake runs its time)',
+        situation: { stages: [baking()] },
+        blockedBy: [
+          { kind: 'bake', message: `baking on ring-0 until ${bakeUntil}`, until: bakeUntil },
+          ...named,
+        ],
+        nextCheckAt: bakeUntil,
+      },
+      {
+        name: 'baked, no gate after it: the stage does not end',
+        situation: { stages: [baking({}, expired)] },
+        blockedBy: named,
+      },
+      {
+        name: 'baked, a post-approval next: it does not ask for it yet',
+        situation: { stages: [baking({ postApproval: sreGate }, expired)] },
+        blockedBy: named,
+      },
+      {
+        name: 'baked, manual promotion next: it does not ask for it yet',
+        situation: { stages: [baking({ manualPromotion: true }, expired)] },
+        blockedBy: named,
+      },
+      {
+        name: 'awaiting promotion',
+        situation: { stages: [stage({ state: 'awaiting_promotion', currentWave: 1 })] },
+        blockedBy: [
+          {
+            kind: 'promotion',
+            message: 'ring-0 asks for manual promotion by an approver or admin',
+          },
+          ...named,
+        ],
+      },
+    ]
+    for (const c of cases) {
+      const step = decide({ ...c.situation, halts: lineHalts })
+      t.strictSame(
+        step,
+        { kind: 'wait', blockedBy: c.blockedBy, nextCheckAt: c.nextCheckAt ?? null },
+        c.name,
+      )
+      // The same situation without the halts moves on, or waits for the rest only.
+      const free = decide(c.situation)
+      const others = c.blockedBy.filter((blocker) => blocker.kind !== 'halt')
+      if (others.length === 0) t.not(free.kind, 'wait', `${c.name}: moves once lifted`)
+      else {
+        t.strictSame(
+          free,
+          { kind: 'wait', blockedBy: others, nextCheckAt: c.nextCheckAt ?? null },
+          `${c.name}: waits for the rest once lifted`,
+        )
+      }
+    }
+
+    // Under a halt the release still fails or halts by itself: that is not moving on.
+    t.match(
+      decide({ stages: [awaitingPre], approvals: [approval('bob', 'reject')], halts: lineHalts }),
+      { kind: 'fail-on-rejection' },
+    )
+    t.match(
+      decide({
+        stages: [deployingWave0],
+        currentWaveDeployments: [deployment('su-a', 'failed')],
+        halts: lineHalts,
+      }),
+      { kind: 'halt-on-failed-deployments' },
+    )
+    // The bake's clock starts under a halt: it watches what is already out.
+    t.match(
+      decide({
+        stages: [deployingLastWave],
+        currentWaveDeployments: [deployment('su-c', 'succeeded', 1)],
+        halts: lineHalts,
+      }),
+      { kind: 'move-stage', to: 'baking' },
+    )
+    // A release whose every stage succeeded has nothing left a halt could hold.
+    t.strictSame(decide({ stages: [stage({ state: 'succeeded' })], halts: lineHalts }), {
+      kind: 'succeed',
+    })
+  },
+)
+
+t.test('haltsHolding: the halts that refuse a promotion', async (t) => {
+  const bakingRing1 = stage({ position: 1, state: 'baking', currentWave: 1, bakeUntil })
+  const ring0Done = stage({ position: 0, state: 'succeeded' })
+  const cases: { name: string; situation: Partial<ReleaseSituation>; expected: unknown[] }[] = [
+    { name: 'no halts', situation: { stages: [baking()] }, expected: [] },
+    {
+      name: 'the halts covering the current ring, not the ring it left',
+      situation: {
+        stages: [ring0Done, bakingRing1],
+        halts: [halt('ring', 'ring-0'), halt('ring', 'ring-1'), halt('service', 'search')],
+      },
+      expected: [haltBlocker('ring', 'ring-1').halt],
+    },
+    {
+      name: 'its own halt first, then an incident halt',
+      situation: {
+        release: release({ state: 'halted', halt: ownHalt }),
+        stages: [baking()],
+        halts: [halt('service', 'payments', false, 3)],
+      },
+      expected: [ownHaltBlocker.halt, haltBlocker('service', 'payments', 3).halt],
+    },
+    {
+      name: 'a lifted halt holds nothing',
+      situation: { stages: [baking()], halts: [halt('global', null, true)] },
+      expected: [],
+    },
+    {
+      name: 'a release that ended is held by nothing',
+      situation: {
+        release: release({ state: 'succeeded' }),
+        stages: [stage({ state: 'succeeded' })],
+        halts: [halt('global', null)],
+      },
+      expected: [],
+    },
+  ]
+  for (const c of cases) t.strictSame(haltsHolding(situation(c.situation)), c.expected, c.name)
 })
 
 t.test('currentStage is the first stage by position that has not succeeded', async (t) => {
@@ -964,25 +1199,22 @@ t.test('openGate is the gate a decision would go to now', async (t) => {
 
 t.test('describeHalt and describeReleaseHalt', async (t) => {
   t.strictSame(describeHalt(halt('global', null)), globalHaltBlocker)
-  t.strictSame(describeHalt(halt('service', 'payments')), {
-    kind: 'halt',
-    message: 'halted by jane (service payments): db alarms',
-  })
-  t.strictSame(describeHalt(halt('ring', 'ring-2')), {
-    kind: 'halt',
-    message: 'halted by jane (ring ring-2): db alarms',
-  })
-  const releaseHalt = {
-    by: 'engine',
-    reason: 'su-a failed',
-    cause: 'deployment_failed' as const,
-    at: minutesFromNow(-1),
-    resumeTo: 'in_progress' as const,
-  }
-  t.strictSame(describeReleaseHalt(release({ state: 'halted', halt: releaseHalt })), {
-    kind: 'halt',
-    message: 'halted by engine: su-a failed',
-  })
+  t.strictSame(describeHalt(halt('service', 'payments')), haltBlocker('service', 'payments'))
+  t.strictSame(describeHalt(halt('ring', 'ring-2')), haltBlocker('ring', 'ring-2'))
+  t.strictSame(
+    describeHalt(halt('service', 'payments', false, 12)).halt,
+    {
+      id: idFor('halt service payments false'),
+      scope: 'service',
+      target: 'payments',
+      reason: 'incident 12: checkout 500s',
+      by: 'jane',
+      since: minutesFromNow(-5),
+      incidentId: 12,
+    },
+    'an incident halt names its incident',
+  )
+  t.strictSame(describeReleaseHalt(release({ state: 'halted', halt: ownHalt })), ownHaltBlocker)
   t.equal(describeReleaseHalt(release({ state: 'in_progress' })), null, 'not halted')
   t.equal(
     describeReleaseHalt(release({ state: 'halted', halt: null })),
@@ -990,7 +1222,7 @@ t.test('describeHalt and describeReleaseHalt', async (t) => {
     'halted without a record',
   )
   t.equal(
-    describeReleaseHalt(release({ state: 'failed', halt: releaseHalt })),
+    describeReleaseHalt(release({ state: 'failed', halt: ownHalt })),
     null,
     'a halt record on a release that is no longer halted',
   )

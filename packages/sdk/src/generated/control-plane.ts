@@ -383,7 +383,9 @@ export interface paths {
         put?: never;
         /**
          * Promote a release out of its current ring (may cut a bake short)
-         * @description Roles: approver, admin.
+         * @description Refused with 409 /problems/release-halted while any halt holds the release (a stop of the line covering its service and ring, an incident that stopped the line, or its own halt); the problem names each halt in `halts` and says how it ends.
+         *
+         *     Roles: approver, admin.
          */
         post: operations["promoteRelease"];
         delete?: never;
@@ -3748,6 +3750,29 @@ export interface operations {
                              * @description When the wait ends by itself, if it does
                              */
                             until?: string;
+                            /** @description A halt that holds the release */
+                            halt?: {
+                                /** @description The halt to lift (DELETE /v1/halts/{id}); null for the release's own halt, which a resume ends */
+                                id: number | null;
+                                /**
+                                 * @description global, service or ring (a stop of the line; an incident's is a service halt), or release (this release's own halt)
+                                 * @enum {string}
+                                 */
+                                scope: "global" | "service" | "ring" | "release";
+                                /** @description The service, ring or release id halted; null for global */
+                                target: string | null;
+                                /** @description Why it was stopped */
+                                reason: string;
+                                /** @description Who stopped it (system, health gate: the promotion engine) */
+                                by: string;
+                                /**
+                                 * Format: date-time
+                                 * @description When it was stopped
+                                 */
+                                since: string;
+                                /** @description The incident that stopped the line */
+                                incidentId: number | null;
+                            };
                         }[];
                     };
                 };
@@ -4101,6 +4126,29 @@ export interface operations {
                              * @description When the wait ends by itself, if it does
                              */
                             until?: string;
+                            /** @description A halt that holds the release */
+                            halt?: {
+                                /** @description The halt to lift (DELETE /v1/halts/{id}); null for the release's own halt, which a resume ends */
+                                id: number | null;
+                                /**
+                                 * @description global, service or ring (a stop of the line; an incident's is a service halt), or release (this release's own halt)
+                                 * @enum {string}
+                                 */
+                                scope: "global" | "service" | "ring" | "release";
+                                /** @description The service, ring or release id halted; null for global */
+                                target: string | null;
+                                /** @description Why it was stopped */
+                                reason: string;
+                                /** @description Who stopped it (system, health gate: the promotion engine) */
+                                by: string;
+                                /**
+                                 * Format: date-time
+                                 * @description When it was stopped
+                                 */
+                                since: string;
+                                /** @description The incident that stopped the line */
+                                incidentId: number | null;
+                            };
                         }[];
                     };
                 };
@@ -4679,6 +4727,29 @@ export interface operations {
                              * @description When the wait ends by itself, if it does
                              */
                             until?: string;
+                            /** @description A halt that holds the release */
+                            halt?: {
+                                /** @description The halt to lift (DELETE /v1/halts/{id}); null for the release's own halt, which a resume ends */
+                                id: number | null;
+                                /**
+                                 * @description global, service or ring (a stop of the line; an incident's is a service halt), or release (this release's own halt)
+                                 * @enum {string}
+                                 */
+                                scope: "global" | "service" | "ring" | "release";
+                                /** @description The service, ring or release id halted; null for global */
+                                target: string | null;
+                                /** @description Why it was stopped */
+                                reason: string;
+                                /** @description Who stopped it (system, health gate: the promotion engine) */
+                                by: string;
+                                /**
+                                 * Format: date-time
+                                 * @description When it was stopped
+                                 */
+                                since: string;
+                                /** @description The incident that stopped the line */
+                                incidentId: number | null;
+                            };
                         }[];
                     };
                 };
@@ -5051,6 +5122,29 @@ export interface operations {
                              * @description When the wait ends by itself, if it does
                              */
                             until?: string;
+                            /** @description A halt that holds the release */
+                            halt?: {
+                                /** @description The halt to lift (DELETE /v1/halts/{id}); null for the release's own halt, which a resume ends */
+                                id: number | null;
+                                /**
+                                 * @description global, service or ring (a stop of the line; an incident's is a service halt), or release (this release's own halt)
+                                 * @enum {string}
+                                 */
+                                scope: "global" | "service" | "ring" | "release";
+                                /** @description The service, ring or release id halted; null for global */
+                                target: string | null;
+                                /** @description Why it was stopped */
+                                reason: string;
+                                /** @description Who stopped it (system, health gate: the promotion engine) */
+                                by: string;
+                                /**
+                                 * Format: date-time
+                                 * @description When it was stopped
+                                 */
+                                since: string;
+                                /** @description The incident that stopped the line */
+                                incidentId: number | null;
+                            };
                         }[];
                     };
                 };
@@ -5423,6 +5517,29 @@ export interface operations {
                              * @description When the wait ends by itself, if it does
                              */
                             until?: string;
+                            /** @description A halt that holds the release */
+                            halt?: {
+                                /** @description The halt to lift (DELETE /v1/halts/{id}); null for the release's own halt, which a resume ends */
+                                id: number | null;
+                                /**
+                                 * @description global, service or ring (a stop of the line; an incident's is a service halt), or release (this release's own halt)
+                                 * @enum {string}
+                                 */
+                                scope: "global" | "service" | "ring" | "release";
+                                /** @description The service, ring or release id halted; null for global */
+                                target: string | null;
+                                /** @description Why it was stopped */
+                                reason: string;
+                                /** @description Who stopped it (system, health gate: the promotion engine) */
+                                by: string;
+                                /**
+                                 * Format: date-time
+                                 * @description When it was stopped
+                                 */
+                                since: string;
+                                /** @description The incident that stopped the line */
+                                incidentId: number | null;
+                            };
                         }[];
                     };
                 };
@@ -5795,6 +5912,29 @@ export interface operations {
                              * @description When the wait ends by itself, if it does
                              */
                             until?: string;
+                            /** @description A halt that holds the release */
+                            halt?: {
+                                /** @description The halt to lift (DELETE /v1/halts/{id}); null for the release's own halt, which a resume ends */
+                                id: number | null;
+                                /**
+                                 * @description global, service or ring (a stop of the line; an incident's is a service halt), or release (this release's own halt)
+                                 * @enum {string}
+                                 */
+                                scope: "global" | "service" | "ring" | "release";
+                                /** @description The service, ring or release id halted; null for global */
+                                target: string | null;
+                                /** @description Why it was stopped */
+                                reason: string;
+                                /** @description Who stopped it (system, health gate: the promotion engine) */
+                                by: string;
+                                /**
+                                 * Format: date-time
+                                 * @description When it was stopped
+                                 */
+                                since: string;
+                                /** @description The incident that stopped the line */
+                                incidentId: number | null;
+                            };
                         }[];
                     };
                 };
@@ -6167,6 +6307,29 @@ export interface operations {
                              * @description When the wait ends by itself, if it does
                              */
                             until?: string;
+                            /** @description A halt that holds the release */
+                            halt?: {
+                                /** @description The halt to lift (DELETE /v1/halts/{id}); null for the release's own halt, which a resume ends */
+                                id: number | null;
+                                /**
+                                 * @description global, service or ring (a stop of the line; an incident's is a service halt), or release (this release's own halt)
+                                 * @enum {string}
+                                 */
+                                scope: "global" | "service" | "ring" | "release";
+                                /** @description The service, ring or release id halted; null for global */
+                                target: string | null;
+                                /** @description Why it was stopped */
+                                reason: string;
+                                /** @description Who stopped it (system, health gate: the promotion engine) */
+                                by: string;
+                                /**
+                                 * Format: date-time
+                                 * @description When it was stopped
+                                 */
+                                since: string;
+                                /** @description The incident that stopped the line */
+                                incidentId: number | null;
+                            };
                         }[];
                     };
                 };
@@ -6541,6 +6704,29 @@ export interface operations {
                              * @description When the wait ends by itself, if it does
                              */
                             until?: string;
+                            /** @description A halt that holds the release */
+                            halt?: {
+                                /** @description The halt to lift (DELETE /v1/halts/{id}); null for the release's own halt, which a resume ends */
+                                id: number | null;
+                                /**
+                                 * @description global, service or ring (a stop of the line; an incident's is a service halt), or release (this release's own halt)
+                                 * @enum {string}
+                                 */
+                                scope: "global" | "service" | "ring" | "release";
+                                /** @description The service, ring or release id halted; null for global */
+                                target: string | null;
+                                /** @description Why it was stopped */
+                                reason: string;
+                                /** @description Who stopped it (system, health gate: the promotion engine) */
+                                by: string;
+                                /**
+                                 * Format: date-time
+                                 * @description When it was stopped
+                                 */
+                                since: string;
+                                /** @description The incident that stopped the line */
+                                incidentId: number | null;
+                            };
                         }[];
                     };
                 };
@@ -7392,6 +7578,8 @@ export interface operations {
                              * @description When it was lifted; null while it holds
                              */
                             liftedAt: string | null;
+                            /** @description The incident declared with halt: true that opened it; null for a halt of its own */
+                            incidentId: number | null;
                         }[];
                     };
                 };
@@ -7483,6 +7671,8 @@ export interface operations {
                          * @description When it was lifted; null while it holds
                          */
                         liftedAt: string | null;
+                        /** @description The incident declared with halt: true that opened it; null for a halt of its own */
+                        incidentId: number | null;
                     };
                 };
             };
@@ -7571,6 +7761,8 @@ export interface operations {
                          * @description When it was lifted; null while it holds
                          */
                         liftedAt: string | null;
+                        /** @description The incident declared with halt: true that opened it; null for a halt of its own */
+                        incidentId: number | null;
                     };
                 };
             };

@@ -62,7 +62,19 @@ t.test('a global halt stops new waves everywhere until it is lifted', async (t) 
   let release = await getRelease(api, created.body.id)
   t.equal(release.stages[0].currentWave, 0)
   t.strictSame(release.blockedBy, [
-    { kind: 'halt', message: 'halted by intern-ivy (everywhere): db alarms' },
+    {
+      kind: 'halt',
+      message: 'halted by intern-ivy (everywhere): db alarms',
+      halt: {
+        id: halt.body.id,
+        scope: 'global',
+        target: null,
+        reason: 'db alarms',
+        by: 'intern-ivy',
+        since: halt.body.createdAt,
+        incidentId: null,
+      },
+    },
   ])
   const desired = await api.request({
     method: 'GET',
@@ -168,7 +180,21 @@ t.test('manual halt, resume, cancel and their rules', async (t) => {
     state: 'halted',
     halt: { by: 'ann', cause: 'manual', reason: 'customer report', resumeTo: 'in_progress' },
   })
-  t.strictSame(halted.body.blockedBy, [{ kind: 'halt', message: 'halted by ann: customer report' }])
+  t.strictSame(halted.body.blockedBy, [
+    {
+      kind: 'halt',
+      message: 'halted by ann: customer report',
+      halt: {
+        id: null,
+        scope: 'release',
+        target: String(id),
+        reason: 'customer report',
+        by: 'ann',
+        since: halted.body.halt.at,
+        incidentId: null,
+      },
+    },
+  ])
   const again = await expectStatus(
     api.request({
       method: 'POST',
@@ -621,3 +647,308 @@ t.test(
     t.equal(gone.status, 404)
   },
 )
+
+/** What blockedBy says for a halt answered by POST /v1/halts (or read from GET /v1/halts). */
+function haltBlocker(halt: {
+  id: number
+  scope: string
+  target: string | null
+  reason: string
+  createdBy: string
+  createdAt: string
+  incidentId: number | null
+}) {
+  const where = halt.scope === 'global' ? 'everywhere' : `${halt.scope} ${halt.target}`
+  return {
+    kind: 'halt',
+    message: `halted by ${halt.createdBy} (${where}): ${halt.reason}`,
+    halt: {
+      id: halt.id,
+      scope: halt.scope,
+      target: halt.target,
+      reason: halt.reason,
+      by: halt.createdBy,
+      since: halt.createdAt,
+      incidentId: halt.incidentId,
+    },
+  }
+}
+
+t.test(
+  "an incident's halt holds a baking release: named beside the bake, promote refused, the bake's end waits for the lift",
+  async (t) => {
+    const clock = new ManualClock()
+    const api = await build(t, { clock })
+    const topology = await createTopology(api, [
+      { policy: { bakeMinutes: 60 }, scaleUnits: 1 },
+      { scaleUnits: 1 },
+    ])
+    const pipeline = await api.tokenFor('pipeline')
+    const lead = await api.tokenFor('approver', 'lead-lee')
+    const sre = await api.tokenFor('sre', 'sre-sol')
+    const viewer = await api.tokenFor('viewer', 'intern-ivy')
+    const created = await createRelease(api, pipeline, {
+      service: topology.service,
+      version: '1.0.0',
+    })
+    const id = created.body.id as number
+    await api.settle()
+    await runExecutor(api, pipeline, topology.scaleUnits[0]!)
+    const bakeUntil = (await getRelease(api, id)).stages[0].bakeUntil as string
+    t.equal((await getRelease(api, id)).stages[0].state, 'baking')
+
+    const incident = await expectStatus(
+      api.request({
+        method: 'POST',
+        url: '/v1/incidents',
+        token: sre,
+        body: {
+          service: topology.service,
+          severity: 'sev2',
+          title: 'checkout 500s',
+          ring: topology.rings[0],
+          releaseId: id,
+          halt: true,
+        },
+      }),
+      201,
+    )
+    const global = await expectStatus(
+      api.request({
+        method: 'POST',
+        url: '/v1/halts',
+        token: viewer,
+        body: { scope: 'global', reason: 'db alarms' },
+      }),
+      201,
+    )
+    const active = (await api.request({ method: 'GET', url: '/v1/halts?active=true' })).body.halts
+    const incidentHalt = active.find((h: { id: number }) => h.id === incident.body.haltId)
+    t.match(incidentHalt, {
+      scope: 'service',
+      target: topology.service,
+      reason: `incident ${incident.body.id}: checkout 500s`,
+      createdBy: 'sre-sol',
+      incidentId: incident.body.id,
+    })
+    t.equal(global.body.incidentId, null, 'a halt of its own names no incident')
+
+    const bake = {
+      kind: 'bake',
+      message: `baking on ${topology.rings[0]} until ${bakeUntil}`,
+      until: bakeUntil,
+    }
+    t.strictSame(
+      (await getRelease(api, id)).blockedBy,
+      [bake, haltBlocker(incidentHalt), haltBlocker(global.body)],
+      'the bake and every halt that holds the release, oldest halt first',
+    )
+
+    const refused = await api.request({
+      method: 'POST',
+      url: `/v1/releases/${id}/promote`,
+      token: lead,
+      body: { reason: 'looks fine to me' },
+    })
+    t.equal(refused.status, 409)
+    t.match(refused.headers['content-type'], /^application\/problem\+json/)
+    t.equal(refused.body.type, '/problems/line-halted')
+    t.equal(
+      refused.body.detail,
+      `release ${id} cannot be promoted while the line is stopped for it: ` +
+        `halt ${incidentHalt.id} (service ${topology.service}, incident ${incident.body.id}) by sre-sol: incident ${incident.body.id}: checkout 500s; lift it with DELETE /v1/halts/${incidentHalt.id}; ` +
+        `halt ${global.body.id} (everywhere) by intern-ivy: db alarms; lift it with DELETE /v1/halts/${global.body.id}`,
+    )
+    t.strictSame(refused.body.halts, [
+      haltBlocker(incidentHalt).halt,
+      haltBlocker(global.body).halt,
+    ])
+    let view = await getRelease(api, id)
+    t.equal(view.stages[0].state, 'baking', 'the refused promotion changed nothing')
+    const promotions = async () =>
+      (await api.request({ method: 'GET', url: '/v1/events?limit=500' })).body.events.filter(
+        (e: { action: string; subject: string }) =>
+          e.action === 'release.promoted' && e.subject.startsWith(`release:${id}:`),
+      )
+    t.strictSame(await promotions(), [], 'and audited no promotion')
+
+    // The bake runs its time, but its end does not move the release into the next ring.
+    clock.advanceMinutes(61)
+    await api.tick()
+    view = await getRelease(api, id)
+    t.equal(view.stages[0].state, 'baking')
+    t.equal(view.stages[1].state, 'pending')
+    t.strictSame(view.stages[1].deployments, [])
+    t.strictSame(view.blockedBy, [haltBlocker(incidentHalt), haltBlocker(global.body)])
+
+    // One halt lifted: the other still holds, and is the one named.
+    await expectStatus(
+      api.request({ method: 'DELETE', url: `/v1/halts/${global.body.id}`, token: sre }),
+      200,
+    )
+    await api.settle()
+    view = await getRelease(api, id)
+    t.equal(view.stages[0].state, 'baking')
+    t.strictSame(view.blockedBy, [haltBlocker(incidentHalt)])
+    const stillRefused = await api.request({
+      method: 'POST',
+      url: `/v1/releases/${id}/promote`,
+      token: lead,
+      body: { reason: 'the db is fine now' },
+    })
+    t.equal(stillRefused.status, 409)
+    t.strictSame(stillRefused.body.halts, [haltBlocker(incidentHalt).halt])
+
+    await expectStatus(
+      api.request({ method: 'DELETE', url: `/v1/halts/${incidentHalt.id}`, token: sre }),
+      200,
+    )
+    await api.settle()
+    view = await getRelease(api, id)
+    t.equal(view.stages[0].state, 'succeeded', 'lifted: the finished bake ends the stage')
+    t.equal(view.stages[1].state, 'deploying')
+    t.equal(view.stages[1].deployments.length, 1, 'and the next ring deploys')
+  },
+)
+
+t.test('every state of a release names the halt that holds it', async (t) => {
+  const clock = new ManualClock()
+  const api = await build(t, { clock })
+  const topology = await createTopology(api, [
+    {
+      policy: {
+        preApproval: { role: 'approver', minApprovals: 1, ttlHours: 24 },
+        manualPromotion: true,
+      },
+      scaleUnits: 1,
+    },
+  ])
+  const pipeline = await api.tokenFor('pipeline')
+  const lead = await api.tokenFor('approver', 'lead-lee')
+  const sre = await api.tokenFor('sre', 'sre-sol')
+  const ring = topology.rings[0]!
+  const stop = async (body: Record<string, unknown>) =>
+    (await expectStatus(api.request({ method: 'POST', url: '/v1/halts', token: sre, body }), 201))
+      .body
+  const lift = async (halt: { id: number }) => {
+    await expectStatus(
+      api.request({ method: 'DELETE', url: `/v1/halts/${halt.id}`, token: sre }),
+      200,
+    )
+    await api.settle()
+  }
+
+  // Queued: a ring halt keeps the release from entering the ring at all.
+  const ringHalt = await stop({ scope: 'ring', target: ring, reason: 'ring-0 dashboards red' })
+  const created = await createRelease(api, pipeline, {
+    service: topology.service,
+    version: '1.0.0',
+  })
+  const id = created.body.id as number
+  await api.settle()
+  let view = await getRelease(api, id)
+  t.equal(view.state, 'queued')
+  t.equal(view.stages[0].state, 'pending')
+  t.strictSame(view.blockedBy, [haltBlocker(ringHalt)], 'queued')
+  await lift(ringHalt)
+
+  // Awaiting approval: the approval and the halt; an approval given under the halt does not move it.
+  view = await getRelease(api, id)
+  t.equal(view.stages[0].state, 'awaiting_approval')
+  const serviceHalt = await stop({
+    scope: 'service',
+    target: topology.service,
+    reason: 'bad config',
+  })
+  view = await getRelease(api, id)
+  t.match(view.blockedBy, [{ kind: 'approval' }, haltBlocker(serviceHalt)])
+  t.equal(view.blockedBy.length, 2, 'awaiting approval')
+  await expectStatus(
+    api.request({
+      method: 'POST',
+      url: `/v1/releases/${id}/stages/${ring}/approvals`,
+      token: lead,
+      body: { decision: 'approve' },
+    }),
+    201,
+  )
+  await api.settle()
+  view = await getRelease(api, id)
+  t.equal(view.stages[0].state, 'awaiting_approval', 'approved, still held')
+  t.strictSame(view.blockedBy, [haltBlocker(serviceHalt)])
+  await lift(serviceHalt)
+
+  // Deploying: the running wave and the halt (the executor started before the line stopped).
+  view = await getRelease(api, id)
+  t.equal(view.stages[0].state, 'deploying')
+  await expectStatus(
+    api.request({
+      method: 'POST',
+      url: `/v1/deployments/${view.stages[0].deployments[0].id}/start`,
+      token: pipeline,
+    }),
+    200,
+  )
+  const globalHalt = await stop({ scope: 'global', reason: 'db alarms' })
+  view = await getRelease(api, id)
+  t.match(view.blockedBy, [{ kind: 'deployments' }, haltBlocker(globalHalt)])
+  t.equal(view.blockedBy.length, 2, 'deploying')
+
+  // Awaiting promotion: the promotion and the halt; the promotion is refused.
+  await runExecutor(api, pipeline, topology.scaleUnits[0]!)
+  await api.settle()
+  view = await getRelease(api, id)
+  t.equal(view.stages[0].state, 'baking', 'the bake starts under the halt')
+  clock.advanceMinutes(1)
+  await api.tick()
+  view = await getRelease(api, id)
+  t.equal(view.stages[0].state, 'baking', 'a bake of 0 minutes is over, but the stage is held')
+  t.strictSame(view.blockedBy, [haltBlocker(globalHalt)], 'baked')
+  await lift(globalHalt)
+  view = await getRelease(api, id)
+  t.equal(view.stages[0].state, 'awaiting_promotion')
+  const lastHalt = await stop({ scope: 'service', target: topology.service, reason: 'again' })
+  view = await getRelease(api, id)
+  t.strictSame(view.blockedBy, [
+    { kind: 'promotion', message: `${ring} asks for manual promotion by an approver or admin` },
+    haltBlocker(lastHalt),
+  ])
+
+  // Halted by a person as well: its own halt first, then the line's; promote names both.
+  const halted = await expectStatus(
+    api.request({
+      method: 'POST',
+      url: `/v1/releases/${id}/halt`,
+      token: lead,
+      body: { reason: 'customer report' },
+    }),
+    200,
+  )
+  const ownHalt = {
+    kind: 'halt',
+    message: 'halted by lead-lee: customer report',
+    halt: {
+      id: null,
+      scope: 'release',
+      target: String(id),
+      reason: 'customer report',
+      by: 'lead-lee',
+      since: halted.body.halt.at,
+      incidentId: null,
+    },
+  }
+  t.strictSame(halted.body.blockedBy, [ownHalt, haltBlocker(lastHalt)], 'halted')
+  const refused = await api.request({
+    method: 'POST',
+    url: `/v1/releases/${id}/promote`,
+    token: lead,
+    body: { reason: 'ship it' },
+  })
+  t.equal(refused.status, 409)
+  t.equal(refused.body.type, '/problems/release-halted')
+  t.strictSame(refused.body.halts, [ownHalt.halt, haltBlocker(lastHalt).halt])
+  t.match(
+    refused.body.detail,
+    `release ${id} cannot be promoted while it is halted: its own halt (release ${id}) by lead-lee: customer report; resume it with POST /v1/releases/${id}/resume; halt ${lastHalt.id}`,
+  )
+})

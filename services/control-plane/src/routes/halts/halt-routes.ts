@@ -15,6 +15,12 @@ export const Halt = Type.Object(
     createdAt: Timestamp('When'),
     liftedBy: Nullable(Type.String({ description: 'Who lifted it' })),
     liftedAt: Nullable(Timestamp('When it was lifted; null while it holds')),
+    incidentId: Nullable(
+      Type.Integer({
+        description:
+          'The incident declared with halt: true that opened it; null for a halt of its own',
+      }),
+    ),
   },
   { additionalProperties: false },
 )

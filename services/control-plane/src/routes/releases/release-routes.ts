@@ -111,6 +111,8 @@ export const releaseRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       schema: {
         operationId: 'promoteRelease',
         summary: 'Promote a release out of its current ring (may cut a bake short)',
+        description:
+          'Refused with 409 /problems/release-halted while any halt holds the release (a stop of the line covering its service and ring, an incident that stopped the line, or its own halt); the problem names each halt in `halts` and says how it ends.',
         tags: ['releases'],
         headers: IdempotencyHeaders,
         params: ReleaseParams,

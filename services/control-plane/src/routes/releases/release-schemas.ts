@@ -1,4 +1,4 @@
-import { releaseStates, stageStates } from '@ringmaster/domain'
+import { haltScopes, releaseStates, stageStates } from '@ringmaster/domain'
 import { Type } from 'typebox'
 import { Name, Nullable, StringEnum, Timestamp } from '../../schemas/common.js'
 import { Deployment } from '../deployments/deployment-schemas.js'
@@ -188,6 +188,29 @@ const Stage = Type.Object(
   { additionalProperties: false },
 )
 
+export const HoldingHalt = Type.Object(
+  {
+    id: Nullable(
+      Type.Integer({
+        description:
+          "The halt to lift (DELETE /v1/halts/{id}); null for the release's own halt, which a resume ends",
+      }),
+    ),
+    scope: StringEnum(
+      [...haltScopes, 'release'],
+      "global, service or ring (a stop of the line; an incident's is a service halt), or release (this release's own halt)",
+    ),
+    target: Nullable(
+      Type.String({ description: 'The service, ring or release id halted; null for global' }),
+    ),
+    reason: Type.String({ description: 'Why it was stopped' }),
+    by: Type.String({ description: 'Who stopped it (system, health gate: the promotion engine)' }),
+    since: Timestamp('When it was stopped'),
+    incidentId: Nullable(Type.Integer({ description: 'The incident that stopped the line' })),
+  },
+  { additionalProperties: false, description: 'A halt that holds the release' },
+)
+
 export const BlockedBy = Type.Object(
   {
     kind: StringEnum(
@@ -198,6 +221,7 @@ export const BlockedBy = Type.Object(
       description: 'What it waits for, for a person: "needs 1 more approval from role approver"',
     }),
     until: Type.Optional(Timestamp('When the wait ends by itself, if it does')),
+    halt: Type.Optional(HoldingHalt),
   },
   { additionalProperties: false },
 )
