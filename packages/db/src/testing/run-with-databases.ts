@@ -7,6 +7,10 @@
  *
  * RINGMASTER_TEST_POSTGRES_URL picks the server (default postgres://postgres@127.0.0.1:5432/postgres);
  * RINGMASTER_TEST_DATABASES=pglite runs the PGlite pass only.
+ *
+ * When the server does not answer, a developer's run goes on with PGlite and says loudly that the
+ * PostgreSQL pass did not run; under CI=true it fails before running anything, since the tests
+ * that need PostgreSQL (locks, NOTIFY, several replicas) are only skips on PGlite.
  */
 import { spawnSync } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
@@ -61,40 +65,71 @@ function pass(kind: string, env: Record<string, string>): void {
   outcomes.push(`${kind}: ${ok ? 'passed' : `failed (exit ${result.status ?? result.signal})`}`)
 }
 
+/** CI=true (GitHub Actions, GitLab, and `.ci/run` set it) makes the PostgreSQL pass required. */
+const inCi = /^(true|1)$/i.test(process.env.CI ?? '')
+const postgresWanted = process.env.RINGMASTER_TEST_DATABASES !== 'pglite'
+const server = testPostgresUrl()
+
+/** Why the test server cannot be used, or undefined when it answers. */
+async function postgresUnreachable(): Promise<string | undefined> {
+  const probe = postgres(server, { max: 1, onnotice: () => {}, connect_timeout: 3 })
+  try {
+    await probe`select 1`
+    return undefined
+  } catch (error) {
+    return `${new URL(server).host} unreachable (${(error as Error).message})`
+  } finally {
+    await probe.end({ timeout: 1 }).catch(() => {})
+  }
+}
+
+function shout(lines: string[]): void {
+  const rule = '#'.repeat(78)
+  process.stderr.write(`\n${rule}\n${lines.map((line) => `# ${line}`).join('\n')}\n${rule}\n`)
+}
+
+const unreachable = postgresWanted ? await postgresUnreachable() : undefined
+if (unreachable && inCi) {
+  shout([
+    `PostgreSQL pass required (CI=true), but ${unreachable}.`,
+    'Start PostgreSQL there, or point RINGMASTER_TEST_POSTGRES_URL at one; nothing was run.',
+  ])
+  process.stdout.write(`\n# databases: postgres: required under CI, ${unreachable}\n`)
+  process.exit(1)
+}
+if (unreachable) {
+  shout([
+    `PostgreSQL not reachable: ${unreachable}.`,
+    'Only the PGlite pass runs; tests that need PostgreSQL are skipped. CI=true fails here.',
+  ])
+}
+
 const scratch = mkdtempSync(join(tmpdir(), 'ringmaster-test-'))
 try {
   const dumpFile = join(scratch, 'pglite-template.tar')
   writeFileSync(dumpFile, Buffer.from(await (await migratedPgliteDump()).arrayBuffer()))
   pass('pglite', { RINGMASTER_TEST_PGLITE_DUMP: dumpFile })
 
-  if (process.env.RINGMASTER_TEST_DATABASES !== 'pglite') {
-    const server = testPostgresUrl()
+  if (!postgresWanted) {
+    outcomes.push('postgres: not run (RINGMASTER_TEST_DATABASES=pglite)')
+  } else if (unreachable) {
+    outcomes.push(`postgres: NOT RUN, ${unreachable}`)
+  } else {
     const template = `ringmaster_template_${process.pid}_${Date.now()}`
     const admin = postgres(server, { max: 1, onnotice: () => {}, connect_timeout: 3 })
-    let reachable = true
     try {
-      await admin`select 1`
-    } catch (error) {
-      reachable = false
-      outcomes.push(
-        `postgres: not run, ${new URL(server).host} unreachable (${(error as Error).message})`,
-      )
+      await admin.unsafe(`create database "${template}"`)
+      const connection = await openDatabase({
+        kind: 'postgres',
+        url: withDatabase(server, template),
+      })
+      await migrateDatabase(connection)
+      await connection.close()
+      pass('postgres', { RINGMASTER_TEST_POSTGRES_TEMPLATE: template })
+    } finally {
+      await admin.unsafe(`drop database if exists "${template}" with (force)`)
+      await admin.end({ timeout: 5 })
     }
-    if (reachable) {
-      try {
-        await admin.unsafe(`create database "${template}"`)
-        const connection = await openDatabase({
-          kind: 'postgres',
-          url: withDatabase(server, template),
-        })
-        await migrateDatabase(connection)
-        await connection.close()
-        pass('postgres', { RINGMASTER_TEST_POSTGRES_TEMPLATE: template })
-      } finally {
-        await admin.unsafe(`drop database if exists "${template}" with (force)`)
-      }
-    }
-    await admin.end({ timeout: 5 })
   }
 } finally {
   rmSync(scratch, { recursive: true, force: true })
@@ -102,4 +137,5 @@ try {
 
 for (const digest of failureDigests) process.stdout.write(`\n${digest}\n`)
 process.stdout.write(`\n# databases: ${outcomes.join('; ')}\n`)
+if (unreachable) shout([`PostgreSQL pass NOT RUN: ${unreachable}.`])
 process.exit(failed ? 1 : 0)

@@ -138,7 +138,8 @@ t.test('with the real timer and a tiny base delay, the gaps grow too', async (t)
   await sender.stop()
   const gaps = [second!.at - first!.at, third!.at - second!.at]
   t.ok(gaps[0]! >= 145, `first gap ${Math.round(gaps[0]!)} ms, after a 150 ms backoff`)
-  t.ok(gaps[1]! > gaps[0]!, `second gap ${Math.round(gaps[1]!)} ms (300 ms backoff) is longer`)
+  // Lower bounds only: a busy machine can stretch a gap, never shorten one.
+  t.ok(gaps[1]! >= 295, `second gap ${Math.round(gaps[1]!)} ms, after a 300 ms backoff`)
   t.match(await listDeliveries(api, hook.id), [
     { state: 'delivered', attempts: 3, lastStatus: 204 },
   ])
