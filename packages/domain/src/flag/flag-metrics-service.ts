@@ -203,43 +203,54 @@ export class FlagMetricsService {
     return flushed
   }
 
-  /** One transaction per record; a record the database refuses is dropped and reported. */
+  /**
+   * One transaction per record; a record the database refuses is dropped and reported. Counts
+   * refused whole are split first (on and off, then each variant), so a bad variant name an SDK
+   * sent costs only that variant's count.
+   */
   private async writeEachAlone(
     buckets: FlagMetricsBucket[],
     registrations: SdkRegistration[],
   ): Promise<RefusedMetric[]> {
-    const refused: RefusedMetric[] = []
-    const records = [
-      ...buckets.map((bucket) => ({ bucket })),
+    type Item = { bucket: FlagMetricsBucket; split: boolean } | { registration: SdkRegistration }
+    const queue: Item[] = [
+      ...buckets.map((bucket) => ({ bucket, split: false })),
       ...registrations.map((registration) => ({ registration })),
     ]
-    for (const [index, record] of records.entries()) {
+    const refused: RefusedMetric[] = []
+    while (queue.length > 0) {
+      const item = queue[0]!
       try {
         await this.store.transaction(async (tx) => {
-          if ('bucket' in record) await tx.flagMetrics.add([record.bucket])
-          else await tx.sdkRegistrations.upsert(record.registration)
+          if ('bucket' in item) await tx.flagMetrics.add([item.bucket])
+          else await tx.sdkRegistrations.upsert(item.registration)
         })
+        queue.shift()
       } catch (error) {
         if (!(error instanceof InvalidInputError)) {
-          const rest = records.slice(index)
           this.putBack(
-            rest.flatMap((item) => ('bucket' in item ? [item.bucket] : [])),
-            rest.flatMap((item) => ('registration' in item ? [item.registration] : [])),
+            queue.flatMap((rest) => ('bucket' in rest ? [rest.bucket] : [])),
+            queue.flatMap((rest) => ('registration' in rest ? [rest.registration] : [])),
           )
           throw error
         }
+        queue.shift()
+        if ('bucket' in item && !item.split) {
+          queue.unshift(...splitBucket(item.bucket).map((bucket) => ({ bucket, split: true })))
+          continue
+        }
         refused.push(
-          'bucket' in record
+          'bucket' in item
             ? {
                 kind: 'counts',
-                ring: record.bucket.ring,
-                name: record.bucket.flag,
+                ring: item.bucket.ring,
+                name: item.bucket.flag,
                 reason: error.message,
               }
             : {
                 kind: 'registration',
-                ring: record.registration.ring,
-                name: record.registration.appName,
+                ring: item.registration.ring,
+                name: item.registration.appName,
                 reason: error.message,
               },
         )
@@ -306,6 +317,16 @@ export class FlagMetricsService {
     }
     return true
   }
+}
+
+/** The on and off counts alone, then each variant's count alone. */
+function splitBucket(bucket: FlagMetricsBucket): FlagMetricsBucket[] {
+  const pieces: FlagMetricsBucket[] = []
+  if (bucket.yes > 0 || bucket.no > 0) pieces.push({ ...bucket, variants: {} })
+  for (const [name, value] of Object.entries(bucket.variants)) {
+    pieces.push({ ...bucket, yes: 0, no: 0, variants: { [name]: value } })
+  }
+  return pieces
 }
 
 function parseInstant(field: string, value: string): number {

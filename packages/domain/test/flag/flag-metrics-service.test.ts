@@ -13,7 +13,10 @@ function fakeStore() {
     flagMetrics: {
       add: async (buckets: FlagMetricsBucket[]) => {
         if (state.failing) throw new Error('database unreachable')
-        if (buckets.some((bucket) => bucket.flag === 'unstorable')) {
+        const unstorable = (bucket: FlagMetricsBucket) =>
+          bucket.flag === 'unstorable' ||
+          Object.keys(bucket.variants).some((name) => name.includes('\u0000'))
+        if (buckets.some(unstorable)) {
           throw new InvalidInputError('unstorable-value', 'a value cannot be stored')
         }
         written.push(...buckets.map((bucket) => structuredClone(bucket)))
@@ -155,7 +158,11 @@ t.test('a record the database refuses is dropped alone; the others are written',
     appName: 'web',
     bucket: {
       start: '2030-01-01T10:00:00Z',
-      toggles: { known: { yes: 2 }, unstorable: { yes: 1 }, other: { no: 4 } },
+      toggles: {
+        known: { yes: 2 },
+        unstorable: { yes: 1 },
+        other: { no: 4, variants: { 'bad\u0000': 1, blue: 3 } },
+      },
     },
   })
   for (const appName of ['web', 'bad-app', 'mobile']) {
@@ -163,11 +170,13 @@ t.test('a record the database refuses is dropped alone; the others are written',
   }
   const flushed = await metrics.flush()
   t.same(
-    written.map((bucket) => [bucket.flag, bucket.yes, bucket.no]),
+    written.map((bucket) => [bucket.flag, bucket.yes, bucket.no, bucket.variants]),
     [
-      ['known', 2, 0],
-      ['other', 0, 4],
+      ['known', 2, 0, {}],
+      ['other', 0, 4, {}],
+      ['other', 0, 0, { blue: 3 }],
     ],
+    'a bad variant name costs only its own count',
   )
   t.same(
     registrations.map((registration) => registration.appName),
@@ -175,9 +184,10 @@ t.test('a record the database refuses is dropped alone; the others are written',
   )
   t.match(flushed.refused, [
     { kind: 'counts', ring: 'ring-0', name: 'unstorable' },
+    { kind: 'counts', ring: 'ring-0', name: 'other' },
     { kind: 'registration', ring: 'ring-0', name: 'bad-app' },
   ])
-  t.equal(flushed.refused.length, 2)
+  t.equal(flushed.refused.length, 3)
   t.equal(metrics.pendingBuckets, 0, 'the refused counts are not retried forever')
   t.same((await metrics.flush()).refused, [], 'nothing is left to write')
 
