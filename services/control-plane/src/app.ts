@@ -12,7 +12,11 @@ import { reliabilityMetricsPlugin } from './plugins/app/reliability-metrics.js'
 import { authPlugin } from './plugins/infra/auth.js'
 import { corsPlugin } from './plugins/infra/cors.js'
 import { databasePlugin } from './plugins/infra/database.js'
-import { errorHandlerPlugin } from './plugins/infra/error-handler.js'
+import {
+  answerClientError,
+  errorHandlerPlugin,
+  sendFrameworkError,
+} from './plugins/infra/error-handler.js'
 import { shuttingDownPlugin } from './plugins/infra/shutting-down.js'
 import { swaggerPlugin } from './plugins/infra/swagger.js'
 import { telemetryPlugin } from './plugins/infra/telemetry.js'
@@ -156,6 +160,10 @@ export function serverOptions(logging: LoggingOptions | false): FastifyServerOpt
     return503OnClosing: false,
     forceCloseConnections: 'idle',
     routerOptions: { ignoreTrailingSlash: true },
+    // Errors raised before the error handler (a bad URL, an over-long path parameter, a request
+    // Node's parser refuses) are problems like every other error.
+    frameworkErrors: sendFrameworkError,
+    clientErrorHandler: answerClientError,
   }
 }
 
