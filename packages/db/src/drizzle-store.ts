@@ -6,6 +6,7 @@ import {
   ConflictError,
   type IdempotencyClaim,
   type IdempotencyRepository,
+  InvalidInputError,
   isRole,
   type NewApiToken,
   type NewAuditEvent,
@@ -67,6 +68,13 @@ export const tokenRevocationsChannel = 'ringmaster_token_revocations'
 const uniqueViolation = '23505'
 const foreignKeyViolation = '23503'
 const retryableCodes = new Set(['40P01', '40001'])
+/**
+ * Data exceptions (SQLSTATE class 22) a value itself causes: a NUL or an unpaired surrogate
+ * (22021, 22P05, 22P02 in jsonb), a number out of a column's range (22003), a date out of range
+ * (22008). Validation refuses these first; this is the net under it, so a value that slips
+ * through is refused as input instead of failing as the server's fault.
+ */
+const unstorableValueCodes = new Set(['22021', '22P05', '22P02', '22003', '22008', '22001'])
 const maxAttempts = 3
 
 /** Constraint names the domain checks first; hitting one means a concurrent writer got there. */
@@ -150,6 +158,13 @@ function translateConstraintError(error: unknown): unknown {
   const name = constraintName ?? constraint
   if (code === uniqueViolation && name && conflictMessages[name]) {
     return new ConflictError('concurrent-change', conflictMessages[name], { constraint: name })
+  }
+  if (code !== undefined && unstorableValueCodes.has(code)) {
+    return new InvalidInputError(
+      'unstorable-value',
+      'a value cannot be stored: text must not contain NUL or unpaired surrogates, and numbers must fit their field',
+      { sqlstate: code },
+    )
   }
   if (code === foreignKeyViolation) {
     return new ConflictError(

@@ -13,7 +13,11 @@ import { authPlugin } from './plugins/infra/auth.js'
 import { corsPlugin } from './plugins/infra/cors.js'
 import { databasePlugin } from './plugins/infra/database.js'
 import { databaseAvailabilityPlugin } from './plugins/infra/database-availability.js'
-import { errorHandlerPlugin } from './plugins/infra/error-handler.js'
+import {
+  answerClientError,
+  errorHandlerPlugin,
+  sendFrameworkError,
+} from './plugins/infra/error-handler.js'
 import { shuttingDownPlugin } from './plugins/infra/shutting-down.js'
 import { swaggerPlugin } from './plugins/infra/swagger.js'
 import { telemetryPlugin } from './plugins/infra/telemetry.js'
@@ -162,6 +166,10 @@ export function serverOptions(logging: LoggingOptions | false): FastifyServerOpt
     return503OnClosing: false,
     forceCloseConnections: 'idle',
     routerOptions: { ignoreTrailingSlash: true },
+    // Errors raised before the error handler (a bad URL, an over-long path parameter, a request
+    // Node's parser refuses) are problems like every other error.
+    frameworkErrors: sendFrameworkError,
+    clientErrorHandler: answerClientError,
   }
 }
 

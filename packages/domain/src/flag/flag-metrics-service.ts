@@ -38,6 +38,19 @@ export interface RecordedMetrics {
   overflow: boolean
 }
 
+/** A record the database refused when the metrics were written; it was dropped. */
+export interface RefusedMetric {
+  kind: 'counts' | 'registration'
+  ring: string
+  /** The flag of counts, the application of a registration. */
+  name: string
+  reason: string
+}
+
+export interface FlushedMetrics {
+  refused: RefusedMetric[]
+}
+
 export interface FlagMetricsQuery {
   ring?: string | undefined
   from?: string | undefined
@@ -58,6 +71,15 @@ const hourMs = 3_600_000
 // An SDK clock a little ahead of ours is normal; a bucket from further in the future is counted now.
 const futureToleranceMs = 5 * 60_000
 export const maxMetricsRangeDays = 31
+const maxIntervalMs = 2_147_483_647
+
+const registrationKey = (registration: SdkRegistration) =>
+  JSON.stringify([
+    registration.ring,
+    registration.kind,
+    registration.appName,
+    registration.instanceId,
+  ])
 
 const startOfHour = (ms: number) => new Date(Math.floor(ms / hourMs) * hourMs).toISOString()
 
@@ -132,13 +154,16 @@ export class FlagMetricsService {
       sdkVersion: input.sdkVersion ?? null,
       strategies: input.strategies ?? [],
       startedAt: validDate(input.startedAt),
+      // Stored as a 32-bit integer; an interval past 24 days is no interval an SDK keeps.
       intervalMs:
-        typeof input.intervalMs === 'number' && Number.isFinite(input.intervalMs)
+        typeof input.intervalMs === 'number' &&
+        Number.isFinite(input.intervalMs) &&
+        input.intervalMs <= maxIntervalMs
           ? Math.max(0, Math.floor(input.intervalMs))
           : null,
       seenAt: this.clock.now().toISOString(),
     }
-    const key = JSON.stringify([input.ring, input.kind, input.appName, input.instanceId])
+    const key = registrationKey(registration)
     if (this.registrations.size < this.maxPendingBuckets || this.registrations.has(key)) {
       this.registrations.set(key, registration)
     }
@@ -146,11 +171,14 @@ export class FlagMetricsService {
 
   /**
    * Writes what is waiting. Counts whose write fails are put back and tried again on the next
-   * flush; concurrent calls share one write and then write what arrived meanwhile.
+   * flush; concurrent calls share one write and then write what arrived meanwhile. When the
+   * database refuses a value (InvalidInputError), each record is written alone so only the ones
+   * at fault are dropped: one bad report must not hold back everyone's counts.
    */
-  async flush(): Promise<void> {
+  async flush(): Promise<FlushedMetrics> {
     while (this.flushing) await this.flushing
-    if (this.pending.size === 0 && this.registrations.size === 0) return
+    const flushed: FlushedMetrics = { refused: [] }
+    if (this.pending.size === 0 && this.registrations.size === 0) return flushed
     const buckets = [...this.pending.values()]
     const registrations = [...this.registrations.values()]
     this.pending = new Map()
@@ -162,22 +190,81 @@ export class FlagMetricsService {
           for (const registration of registrations) await tx.sdkRegistrations.upsert(registration)
         })
       } catch (error) {
-        for (const bucket of buckets) this.add(bucket)
-        for (const registration of registrations) {
-          const key = JSON.stringify([
-            registration.ring,
-            registration.kind,
-            registration.appName,
-            registration.instanceId,
-          ])
-          if (!this.registrations.has(key)) this.registrations.set(key, registration)
+        if (!(error instanceof InvalidInputError)) {
+          this.putBack(buckets, registrations)
+          throw error
         }
-        throw error
+        flushed.refused = await this.writeEachAlone(buckets, registrations)
       } finally {
         this.flushing = undefined
       }
     })()
     await this.flushing
+    return flushed
+  }
+
+  /**
+   * One transaction per record; a record the database refuses is dropped and reported. Counts
+   * refused whole are split first (on and off, then each variant), so a bad variant name an SDK
+   * sent costs only that variant's count.
+   */
+  private async writeEachAlone(
+    buckets: FlagMetricsBucket[],
+    registrations: SdkRegistration[],
+  ): Promise<RefusedMetric[]> {
+    type Item = { bucket: FlagMetricsBucket; split: boolean } | { registration: SdkRegistration }
+    const queue: Item[] = [
+      ...buckets.map((bucket) => ({ bucket, split: false })),
+      ...registrations.map((registration) => ({ registration })),
+    ]
+    const refused: RefusedMetric[] = []
+    while (queue.length > 0) {
+      const item = queue[0]!
+      try {
+        await this.store.transaction(async (tx) => {
+          if ('bucket' in item) await tx.flagMetrics.add([item.bucket])
+          else await tx.sdkRegistrations.upsert(item.registration)
+        })
+        queue.shift()
+      } catch (error) {
+        if (!(error instanceof InvalidInputError)) {
+          this.putBack(
+            queue.flatMap((rest) => ('bucket' in rest ? [rest.bucket] : [])),
+            queue.flatMap((rest) => ('registration' in rest ? [rest.registration] : [])),
+          )
+          throw error
+        }
+        queue.shift()
+        if ('bucket' in item && !item.split) {
+          queue.unshift(...splitBucket(item.bucket).map((bucket) => ({ bucket, split: true })))
+          continue
+        }
+        refused.push(
+          'bucket' in item
+            ? {
+                kind: 'counts',
+                ring: item.bucket.ring,
+                name: item.bucket.flag,
+                reason: error.message,
+              }
+            : {
+                kind: 'registration',
+                ring: item.registration.ring,
+                name: item.registration.appName,
+                reason: error.message,
+              },
+        )
+      }
+    }
+    return refused
+  }
+
+  private putBack(buckets: FlagMetricsBucket[], registrations: SdkRegistration[]): void {
+    for (const bucket of buckets) this.add(bucket)
+    for (const registration of registrations) {
+      const key = registrationKey(registration)
+      if (!this.registrations.has(key)) this.registrations.set(key, registration)
+    }
   }
 
   /** Hourly counts of one flag, oldest first; by default the last 24 hours. */
@@ -230,6 +317,16 @@ export class FlagMetricsService {
     }
     return true
   }
+}
+
+/** The on and off counts alone, then each variant's count alone. */
+function splitBucket(bucket: FlagMetricsBucket): FlagMetricsBucket[] {
+  const pieces: FlagMetricsBucket[] = []
+  if (bucket.yes > 0 || bucket.no > 0) pieces.push({ ...bucket, variants: {} })
+  for (const [name, value] of Object.entries(bucket.variants)) {
+    pieces.push({ ...bucket, yes: 0, no: 0, variants: { [name]: value } })
+  }
+  return pieces
 }
 
 function parseInstant(field: string, value: string): number {

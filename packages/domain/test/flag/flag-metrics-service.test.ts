@@ -8,11 +8,17 @@ import type { Store } from '../../src/store.js'
 function fakeStore() {
   const written: FlagMetricsBucket[] = []
   const registrations: SdkRegistration[] = []
-  const state = { failing: false }
+  const state = { failing: false, refusesAppName: undefined as string | undefined }
   const tx = {
     flagMetrics: {
       add: async (buckets: FlagMetricsBucket[]) => {
         if (state.failing) throw new Error('database unreachable')
+        const unstorable = (bucket: FlagMetricsBucket) =>
+          bucket.flag === 'unstorable' ||
+          Object.keys(bucket.variants).some((name) => name.includes('\u0000'))
+        if (buckets.some(unstorable)) {
+          throw new InvalidInputError('unstorable-value', 'a value cannot be stored')
+        }
         written.push(...buckets.map((bucket) => structuredClone(bucket)))
       },
       list: async (flag: string, filter: { ring?: string; from: string; to: string }) =>
@@ -27,6 +33,9 @@ function fakeStore() {
     sdkRegistrations: {
       upsert: async (registration: SdkRegistration) => {
         if (state.failing) throw new Error('database unreachable')
+        if (registration.appName === state.refusesAppName) {
+          throw new InvalidInputError('unstorable-value', 'a value cannot be stored')
+        }
         registrations.push(registration)
       },
     },
@@ -139,6 +148,84 @@ t.test('a failed write keeps the counts for the next flush', async (t) => {
       seenAt: '2030-01-01T10:30:00.000Z',
     },
   ])
+})
+
+t.test('a record the database refuses is dropped alone; the others are written', async (t) => {
+  const { store, written, registrations, state } = fakeStore()
+  state.refusesAppName = 'bad-app'
+  const metrics = new FlagMetricsService(store, clock)
+  metrics.record('ring-0', {
+    appName: 'web',
+    bucket: {
+      start: '2030-01-01T10:00:00Z',
+      toggles: {
+        known: { yes: 2 },
+        unstorable: { yes: 1 },
+        other: { no: 4, variants: { 'bad\u0000': 1, blue: 3 } },
+      },
+    },
+  })
+  for (const appName of ['web', 'bad-app', 'mobile']) {
+    metrics.register({ ring: 'ring-0', kind: 'frontend', appName, instanceId: 'i-1' })
+  }
+  const flushed = await metrics.flush()
+  t.same(
+    written.map((bucket) => [bucket.flag, bucket.yes, bucket.no, bucket.variants]),
+    [
+      ['known', 2, 0, {}],
+      ['other', 0, 4, {}],
+      ['other', 0, 0, { blue: 3 }],
+    ],
+    'a bad variant name costs only its own count',
+  )
+  t.same(
+    registrations.map((registration) => registration.appName),
+    ['web', 'mobile'],
+  )
+  t.match(flushed.refused, [
+    { kind: 'counts', ring: 'ring-0', name: 'unstorable' },
+    { kind: 'counts', ring: 'ring-0', name: 'other' },
+    { kind: 'registration', ring: 'ring-0', name: 'bad-app' },
+  ])
+  t.equal(flushed.refused.length, 3)
+  t.equal(metrics.pendingBuckets, 0, 'the refused counts are not retried forever')
+  t.same((await metrics.flush()).refused, [], 'nothing is left to write')
+
+  // An outage is not a refusal: everything is kept for the next flush.
+  metrics.record('ring-0', {
+    appName: 'web',
+    bucket: {
+      start: '2030-01-01T10:00:00Z',
+      toggles: { known: { yes: 1 }, unstorable: { yes: 1 } },
+    },
+  })
+  state.failing = true
+  await t.rejects(metrics.flush(), /unreachable/)
+  t.equal(metrics.pendingBuckets, 2)
+})
+
+t.test('an interval no column holds is stored as unknown', async (t) => {
+  const { store, registrations } = fakeStore()
+  const metrics = new FlagMetricsService(store, clock)
+  metrics.register({
+    ring: 'ring-0',
+    kind: 'client',
+    appName: 'web',
+    instanceId: 'i-1',
+    intervalMs: 1e12,
+  })
+  metrics.register({
+    ring: 'ring-0',
+    kind: 'client',
+    appName: 'web',
+    instanceId: 'i-2',
+    intervalMs: 15_000,
+  })
+  await metrics.flush()
+  t.same(
+    registrations.map((registration) => registration.intervalMs),
+    [null, 15_000],
+  )
 })
 
 t.test('listing flushes first, totals the buckets and checks the range', async (t) => {

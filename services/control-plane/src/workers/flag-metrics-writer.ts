@@ -8,7 +8,8 @@ export interface FlagMetricsWriterOptions {
 
 /**
  * Writes the SDK metrics and registrations this replica has added up (see FlagMetricsService) on
- * a timer and once more on close. A failed write keeps the counts for the next one.
+ * a timer and once more on close. A failed write keeps the counts for the next one; a record the
+ * database refuses is dropped alone (FlagMetricsService.flush).
  */
 export const flagMetricsWriterPlugin = fp(
   async (fastify: FastifyInstance, options: FlagMetricsWriterOptions) => {
@@ -16,7 +17,10 @@ export const flagMetricsWriterPlugin = fp(
     let failing = false
     const write = async () => {
       try {
-        await fastify.flagMetrics.flush()
+        const { refused } = await fastify.flagMetrics.flush()
+        if (refused.length > 0) {
+          log.warn({ refused }, 'the database refused some SDK metrics; they were dropped')
+        }
         if (failing) log.info('flag metrics written again')
         failing = false
       } catch (error) {

@@ -1,3 +1,5 @@
+import { STATUS_CODES } from 'node:http'
+import type { Duplex } from 'node:stream'
 import { isDatabaseUnavailableError } from '@ringmaster/db'
 import {
   ConflictError,
@@ -31,10 +33,13 @@ const titles: Record<number, string> = {
   405: 'Method not allowed',
   406: 'Not acceptable',
   409: 'Conflict',
+  408: 'Request timeout',
   413: 'Request body too large',
+  414: 'URI too long',
   415: 'Unsupported media type',
   422: 'Unprocessable content',
   429: 'Too many requests',
+  431: 'Request header fields too large',
   500: 'Internal server error',
   503: 'Service unavailable',
 }
@@ -47,6 +52,7 @@ const fastifyErrorTypes: Record<string, string> = {
   FST_ERR_CTP_INVALID_JSON_BODY: 'malformed-json',
   FST_ERR_CTP_BODY_TOO_LARGE: 'body-too-large',
   FST_ERR_BAD_URL: 'bad-url',
+  FST_ERR_MAX_PARAM_LENGTH: 'path-parameter-too-long',
 }
 
 /** Seconds a client is told to wait before trying again when the database is away. */
@@ -85,6 +91,68 @@ export function sendProblem(request: FastifyRequest, reply: FastifyReply, init: 
   }
   if (init.status === 401) reply.header('www-authenticate', 'Bearer realm="ringmaster"')
   return reply.code(init.status).type(problemContentType).send(problem)
+}
+
+/**
+ * Errors Fastify raises before a route is found (a malformed percent-encoding, a path
+ * parameter longer than the router takes): without this they are plain JSON.
+ */
+export function sendFrameworkError(
+  error: FastifyError,
+  request: FastifyRequest,
+  reply: FastifyReply,
+) {
+  const status = error.statusCode !== undefined && error.statusCode < 500 ? error.statusCode : 400
+  return sendProblem(request, reply, {
+    status,
+    type: fastifyErrorTypes[error.code] ?? 'bad-request',
+    detail:
+      error.code === 'FST_ERR_MAX_PARAM_LENGTH'
+        ? 'a path parameter is longer than 100 characters; no name or id is that long'
+        : error.code === 'FST_ERR_BAD_URL'
+          ? 'the path has a malformed percent-encoding (a % not followed by two hex digits, or bytes that are not UTF-8)'
+          : error.message,
+  })
+}
+
+/** Node's HTTP parser refuses some requests before Fastify sees them; they get a problem too. */
+const parserErrors: Record<string, { status: number; type: string; detail: string }> = {
+  HPE_HEADER_OVERFLOW: {
+    status: 431,
+    type: 'headers-too-large',
+    detail: 'the request line and headers exceed 16 kB; send a shorter query or fewer headers',
+  },
+  ERR_HTTP_REQUEST_TIMEOUT: {
+    status: 408,
+    type: 'request-timeout',
+    detail: 'the request was not received in time',
+  },
+}
+
+/**
+ * The server's `clientError` handler (Fastify's `clientErrorHandler`): answers with a problem
+ * document on the raw socket, since there is no request object yet, and closes it.
+ */
+export function answerClientError(error: Error & { code?: string }, socket: Duplex): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return
+  const known = parserErrors[error.code ?? '']
+  const problem = known ?? {
+    status: 400,
+    type: 'malformed-request',
+    detail: 'the request is not valid HTTP/1.1',
+  }
+  const body = JSON.stringify({
+    type: `/problems/${problem.type}`,
+    title: titles[problem.status] ?? 'Error',
+    status: problem.status,
+    detail: problem.detail,
+  })
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 ${problem.status} ${STATUS_CODES[problem.status]}\r\nContent-Type: ${problemContentType}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    )
+  }
+  socket.destroy(error)
 }
 
 /**

@@ -1,7 +1,8 @@
-import { Ajv, type Options } from 'ajv'
+import { Ajv, type Options, type ValidateFunction } from 'ajv'
 import addFormatsModule from 'ajv-formats'
-import type { FastifyInstance, FastifySchema } from 'fastify'
+import type { FastifyInstance, FastifySchema, FastifySchemaValidationError } from 'fastify'
 import fp from 'fastify-plugin'
+import { requestValueIssues, withSafeIntegers } from './request-text.js'
 
 // ajv-formats is CommonJS; under NodeNext its default export arrives as the module object.
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv
@@ -37,6 +38,26 @@ function acceptsAnyHeaders(schema: unknown): boolean {
   )
 }
 
+type RequestValidator = ((data: unknown) => boolean) & {
+  errors?: FastifySchemaValidationError[] | null
+}
+
+/**
+ * The route's schema first (it coerces query strings and path parameters in place), then the
+ * rules every value obeys (request-text.ts), so a NUL or an Infinity is a 400 on every route,
+ * including routes that read their input leniently.
+ */
+function strictly(validate: ValidateFunction): RequestValidator {
+  const validator: RequestValidator = (data) => {
+    const valid = validate(data)
+    const issues = requestValueIssues(data)
+    if (valid && issues.length === 0) return true
+    validator.errors = [...(validate.errors ?? []), ...issues]
+    return false
+  }
+  return validator
+}
+
 /**
  * Bodies are validated as sent: a string "3" is not the integer 3. Query strings, path parameters
  * and headers arrive as text, so those are coerced to the declared types.
@@ -49,7 +70,10 @@ export const validationPlugin = fp(
     fastify.removeContentTypeParser('text/plain')
     fastify.setValidatorCompiler<FastifySchema>(({ schema, httpPart }) => {
       if (httpPart === 'headers' && acceptsAnyHeaders(schema)) return acceptAll
-      return (httpPart === 'body' ? bodies : textParts).compile(schema as object)
+      const ajv = httpPart === 'body' ? bodies : textParts
+      const validate = ajv.compile(withSafeIntegers(schema as object))
+      // Header values cannot carry what the value rules refuse: Node's parser rejects them.
+      return httpPart === 'headers' ? validate : strictly(validate)
     })
   },
   { name: 'validation' },

@@ -207,37 +207,75 @@ export const ClientFeaturesDelta = Type.Object(
   { additionalProperties: false },
 )
 
-export const RegisterBody = lenient(
+/**
+ * Bounds of the SDK bodies. Frontend tokens ship inside web pages, so anyone can post these:
+ * each is refused whole when it breaks a bound, before anything is counted. Text also obeys the
+ * rules of every request (no control characters, well-formed Unicode: request-text.ts).
+ */
+export const sdkBodyLimits = {
+  /** Names and ids an SDK sends: app, instance, SDK version, strategy, flag and variant names. */
+  textLength: 255,
+  /** A report's flags; a ring serving more than this would report in several posts. */
+  togglesPerReport: 10_000,
+  variantsPerFlag: 100,
+  /** Per flag and report; sums are stored as 64-bit integers. */
+  count: 2_147_483_647,
+  /** Fields SDKs add that are accepted and ignored (platformName, connectionId, …). */
+  fieldsPerBody: 50,
+} as const
+
+const SdkText = (description: string, minLength = 0) =>
+  Type.String({ minLength, maxLength: sdkBodyLimits.textLength, description })
+
+const Timestamp = (description: string) => Type.String({ maxLength: 64, description })
+
+const bounded = <T extends Record<string, TSchema>>(fields: T, description: string) =>
+  Type.Object(fields, {
+    additionalProperties: true,
+    maxProperties: sdkBodyLimits.fieldsPerBody,
+    description,
+  })
+
+const Count = (description: string) =>
+  Type.Integer({ minimum: 0, maximum: sdkBodyLimits.count, description })
+
+export const RegisterBody = bounded(
   {
-    appName: Type.String({ minLength: 1, maxLength: 255, description: 'The application' }),
-    instanceId: Type.Optional(
-      Type.String({ maxLength: 255, description: 'The SDK instance (default: the header)' }),
-    ),
-    sdkVersion: Type.Optional(
-      Nullable(Type.String({ maxLength: 255, description: 'SDK name and version' })),
-    ),
+    appName: SdkText('The application', 1),
+    instanceId: Type.Optional(SdkText('The SDK instance (default: the header)')),
+    sdkVersion: Type.Optional(Nullable(SdkText('SDK name and version'))),
     strategies: Type.Optional(
-      Type.Array(Type.String({ maxLength: 255 }), {
+      Type.Array(SdkText('A strategy name'), {
         maxItems: 100,
         description: 'Strategies the SDK implements',
       }),
     ),
     started: Type.Optional(
-      Type.Union([Type.String(), Type.Number()], { description: 'When the SDK started' }),
+      Type.Union([Timestamp('ISO 8601'), Type.Number({ description: 'Epoch ms' })], {
+        description: 'When the SDK started',
+      }),
     ),
     interval: Type.Optional(
-      Type.Union([Type.Number(), Type.String()], { description: 'Metrics interval in ms' }),
+      Type.Union(
+        [
+          Type.Number({ minimum: 0, maximum: sdkBodyLimits.count, description: 'In ms' }),
+          Type.String({ maxLength: 32, description: 'In ms, as text' }),
+        ],
+        { description: 'Metrics interval in ms' },
+      ),
     ),
   },
   'What an SDK says when it starts; other fields SDKs send are accepted and ignored',
 )
 
-const ToggleCounts = lenient(
+const ToggleCounts = bounded(
   {
-    yes: Type.Optional(Type.Integer({ minimum: 0, description: 'Evaluations that answered on' })),
-    no: Type.Optional(Type.Integer({ minimum: 0, description: 'Evaluations that answered off' })),
+    yes: Type.Optional(Count('Evaluations that answered on')),
+    no: Type.Optional(Count('Evaluations that answered off')),
     variants: Type.Optional(
-      Type.Record(Type.String(), Type.Integer({ minimum: 0 }), {
+      Type.Record(Type.String(), Count('Evaluations of this variant'), {
+        maxProperties: sdkBodyLimits.variantsPerFlag,
+        propertyNames: { maxLength: sdkBodyLimits.textLength },
         description: 'Evaluations per variant name',
       }),
     ),
@@ -245,15 +283,17 @@ const ToggleCounts = lenient(
   'Counts of one flag',
 )
 
-export const MetricsBody = lenient(
+export const MetricsBody = bounded(
   {
-    appName: Type.String({ minLength: 1, maxLength: 255, description: 'The application' }),
-    instanceId: Type.Optional(Type.String({ maxLength: 255, description: 'The SDK instance' })),
-    bucket: lenient(
+    appName: SdkText('The application', 1),
+    instanceId: Type.Optional(SdkText('The SDK instance')),
+    bucket: bounded(
       {
-        start: Type.String({ description: 'Start of the counting period; sets the hour' }),
-        stop: Type.Optional(Type.String({ description: 'End of the counting period' })),
+        start: Timestamp('Start of the counting period; sets the hour'),
+        stop: Type.Optional(Timestamp('End of the counting period')),
         toggles: Type.Record(Type.String(), ToggleCounts, {
+          maxProperties: sdkBodyLimits.togglesPerReport,
+          propertyNames: { maxLength: sdkBodyLimits.textLength },
           description: 'Per flag: evaluations on (yes), off (no), and per variant',
         }),
       },
