@@ -316,6 +316,81 @@ t.test('a rollback is its own trace, linked to the release it repairs', async (t
   }
 })
 
+/**
+ * Takes every recorded span out of the outbox as the exporter does once the collector took them
+ * (lease, then delete), so a span recorded again afterwards would be sent a second time.
+ */
+async function exportSpans(api: TestApp): Promise<RolloutSpan[]> {
+  const spans = await recordedSpans(api)
+  await api.app.store.transaction((tx) => tx.rolloutSpans.deleteMany(spans.map((s) => s.id)))
+  return spans
+}
+
+t.test('rolling back a release that had succeeded sends its root once, as it ended', async (t) => {
+  const clock = new ManualClock(at('09:00'))
+  const api = await build(t, { clock })
+  const topology = await createTopology(api, [{ scaleUnits: 1 }])
+  const [unit] = topology.scaleUnits[0] as [string]
+  const pipeline = await api.tokenFor('pipeline')
+  const sre = await api.tokenFor('sre', 'sam')
+  const created = await createRelease(api, pipeline, {
+    service: topology.service,
+    version: '2.1.0',
+    commit: 'c0ffee1',
+  })
+  const id = created.body.id as number
+  await api.settle()
+  clock.advanceMinutes(5) // 09:05
+  await runExecutor(api, pipeline, [unit])
+  await api.tick()
+  await api.settle()
+  t.equal((await getRelease(api, id)).state, 'succeeded')
+  const sent = await exportSpans(api)
+  const rootId = releaseRootSpanId(created.body.traceId)
+  t.match(
+    sent.filter((span) => span.spanId === rootId),
+    [{ status: 'ok', endedAt: at('09:05'), facts: { outcome: 'succeeded' } }],
+    'the root was sent when the release succeeded',
+  )
+
+  clock.advanceMinutes(55) // 10:00: the release turns out bad after all
+  await expectStatus(
+    api.request({
+      method: 'POST',
+      url: `/v1/releases/${id}/rollback`,
+      token: sre,
+      body: { reason: 'latency regression found later' },
+    }),
+    200,
+  )
+  clock.advanceMinutes(5) // 10:05
+  await runExecutor(api, pipeline, [unit])
+  const later = await exportSpans(api)
+  t.strictSame(
+    later.filter((span) => span.traceId === created.body.traceId).map((span) => span.name),
+    [],
+    'nothing more is recorded in the release trace: its root is not sent again',
+  )
+  t.match(
+    later.filter((span) => span.parentSpanId === null),
+    [
+      {
+        step: 'rollback',
+        startedAt: at('10:00'),
+        endedAt: at('10:05'),
+        status: 'ok',
+        links: [{ traceId: created.body.traceId, spanId: rootId, relation: 'repairs' }],
+      },
+    ],
+    'the undo is the rollback trace, linked to the release it repairs',
+  )
+  t.equal(
+    later.filter((span) => span.step === 'deployment').length,
+    1,
+    'with its rollback deployment',
+  )
+})
+
 t.test('a rejection ends the approval wait, the stage and the release in error', async (t) => {
   const clock = new ManualClock(at('09:00'))
   const api = await build(t, { clock })
