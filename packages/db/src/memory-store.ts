@@ -409,6 +409,7 @@ function memoryReleaseRepositories(
       async list(filter) {
         return [...state().releases.values()]
           .filter((release) => filter.service === undefined || release.service === filter.service)
+          .filter((release) => filter.version === undefined || release.version === filter.version)
           .filter((release) => filter.states === undefined || filter.states.includes(release.state))
           .filter((release) => filter.beforeId === undefined || release.id < filter.beforeId)
           .sort((a, b) => b.id - a.id)

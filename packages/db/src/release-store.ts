@@ -118,6 +118,7 @@ class DrizzleReleaseRepository implements ReleaseRepository {
       .where(
         and(
           filter.service === undefined ? undefined : eq(services.name, filter.service),
+          filter.version === undefined ? undefined : eq(releases.version, filter.version),
           filter.states === undefined ? undefined : inArray(releases.state, [...filter.states]),
           filter.beforeId === undefined ? undefined : lt(releases.id, filter.beforeId),
         ),

@@ -47,6 +47,8 @@ export interface ReleaseChange {
 
 export interface ReleaseFilter {
   service?: string | undefined
+  /** Only releases of this version. */
+  version?: string | undefined
   states?: readonly ReleaseState[] | undefined
   /** Only releases with a smaller id (paging newest first). */
   beforeId?: number | undefined

@@ -112,7 +112,12 @@ export function stageSpan(
     startedAt: startOf(stage.startedAt, endedAt),
     endedAt,
     status,
-    facts: { ...stageFacts(release, stage), waves: stage.waves.length, outcome },
+    facts: {
+      ...stageFacts(release, stage),
+      taskRunId: `stage/${stage.id}`,
+      waves: stage.waves.length,
+      outcome,
+    },
   })
 }
 
@@ -146,6 +151,7 @@ export async function approvalSpan(
           : unset,
     facts: {
       ...stageFacts(release, stage),
+      taskRunId: `approval/${stage.id}/${gate}`,
       gate,
       decision,
       outcome: decision,
@@ -174,7 +180,13 @@ export function waveSpan(
     startedAt: startOf(stage.waveStartedAt ?? stage.startedAt, endedAt),
     endedAt,
     status,
-    facts: { ...stageFacts(release, stage), wave: wave + 1, waves: stage.waves.length, scaleUnits },
+    facts: {
+      ...stageFacts(release, stage),
+      taskRunId: `wave/${stage.id}/${wave}`,
+      wave: wave + 1,
+      waves: stage.waves.length,
+      scaleUnits,
+    },
   })
 }
 
@@ -195,6 +207,7 @@ export function bakeSpan(
     status,
     facts: {
       ...stageFacts(release, stage),
+      taskRunId: `bake/${stage.id}`,
       bakeMinutes: stage.policy.bakeMinutes,
       bakeCutShort: cutShort,
     },
@@ -224,12 +237,13 @@ export function healthGateSpan(
         ? bakeSpanId(release, stage)
         : waveSpanId(release, stage.id, Math.max(stage.currentWave, 0)),
     step: 'health-gate',
-    name: `health gate ${report.scaleUnit}`,
+    name: `health gate ${stage.ring}`,
     startedAt: report.at,
     endedAt: report.at,
     status: evaluation.passed ? ok : failed('health_failed', evaluation.reasons.join('; ')),
     facts: {
       ...stageFacts(release, stage),
+      taskRunId: `health-gate/${stage.id}/${report.id}`,
       scaleUnit: report.scaleUnit,
       region,
       healthReportId: report.id,
@@ -268,12 +282,14 @@ export function haltSpan(
 
 /**
  * One attempt of one deployment. A rollback deployment belongs to the rollback's trace; a deploy
- * hangs from its wave.
+ * hangs from its wave. `commit` is the commit of the version the deployment installs: the
+ * release's for a deploy, the restored version's for a rollback (null when nobody knows it).
  */
 export function deploymentSpan(
   release: Release,
   deployment: Deployment,
   region: string | null,
+  commit: string | null = release.commit,
 ): NewRolloutSpan {
   const endedAt = deployment.finishedAt ?? deployment.requestedAt
   const isRollback = deployment.kind === 'rollback'
@@ -285,7 +301,7 @@ export function deploymentSpan(
       ? rollbackRootSpanId(release)
       : waveSpanId(release, deployment.stageId, deployment.wave),
     step: 'deployment',
-    name: `${deployment.kind} ${deployment.scaleUnit}`,
+    name: `${deployment.kind} ${deployment.ring}`,
     startedAt: startOf(deployment.requestedAt, endedAt),
     endedAt,
     ...(deployment.state === 'failed'
@@ -293,6 +309,7 @@ export function deploymentSpan(
       : ok),
     facts: {
       ...releaseFacts(release),
+      taskRunId: `deployment/${deployment.id}/${deployment.attempt}`,
       ring: deployment.ring,
       scaleUnit: deployment.scaleUnit,
       region,
@@ -301,11 +318,32 @@ export function deploymentSpan(
       deploymentKind: deployment.kind,
       attempt: deployment.attempt,
       version: deployment.version ?? undefined,
+      commit,
       previousVersion: deployment.previousVersion,
       outcome: deployment.state,
     },
     links: [],
   }
+}
+
+/**
+ * The commit of the version a rollback deployment restores: that of the newest earlier release
+ * of the version. Null when the version came from outside Ringmaster, or the rollback removes the
+ * service: a rollback span never pairs the restored version with the commit being undone.
+ */
+export async function restoredCommit(
+  tx: StoreTransaction,
+  release: Release,
+  rollback: Deployment,
+): Promise<string | null> {
+  if (rollback.version === null) return null
+  const [earlier] = await tx.releases.list({
+    service: release.service,
+    version: rollback.version,
+    beforeId: release.id,
+    limit: 1,
+  })
+  return earlier?.commit ?? null
 }
 
 /** The rollback's root: from the moment the release was rolled back to when its undo finished. */
@@ -321,7 +359,7 @@ export function rollbackSpan(
     spanId: rollbackRootSpanId(release),
     parentSpanId: null,
     step: 'rollback',
-    name: `rollback ${release.service} ${release.version}`,
+    name: `rollback ${release.service}`,
     startedAt: startOf(release.finishedAt, endedAt),
     endedAt,
     ...(failedUnits.length > 0
@@ -329,6 +367,7 @@ export function rollbackSpan(
       : ok),
     facts: {
       ...releaseFacts(release),
+      taskRunId: 'rollback',
       scaleUnits: rollbacks.map((d) => d.scaleUnit),
       reason: release.outcome ?? undefined,
       outcome: failedUnits.length > 0 ? 'failed' : 'succeeded',
@@ -374,7 +413,7 @@ export async function releaseSpan(
     spanId: releaseRootSpanId(release.traceId),
     parentSpanId: null,
     step: 'release',
-    name: `release ${release.service} ${release.version}`,
+    name: `release ${release.service}`,
     startedAt: startOf(release.createdAt, endedAt),
     endedAt,
     status: ending.status,

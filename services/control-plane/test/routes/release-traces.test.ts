@@ -22,11 +22,26 @@ async function recordedSpans(api: TestApp): Promise<RolloutSpan[]> {
   )
 }
 
-/** A readable key per span: its name, plus the attempt or halt cause that tells repeats apart. */
+/**
+ * A readable key per span: its name, plus what tells repeats apart (the version of a release or
+ * rollback, the scale unit and attempt of a deployment, a gate's scale unit, a halt's cause).
+ * Span names themselves carry no version or scale unit: those are attributes.
+ */
 function keyOf(span: RolloutSpan): string {
-  if (span.step === 'deployment') return `${span.name} #${span.facts.attempt}`
-  if (span.step === 'halt') return `${span.name} (${span.facts.haltCause})`
-  return span.name
+  const { facts } = span
+  switch (span.step) {
+    case 'release':
+    case 'rollback':
+      return `${span.name} ${facts.version}`
+    case 'deployment':
+      return `${facts.deploymentKind} ${facts.scaleUnit} #${facts.attempt}`
+    case 'health-gate':
+      return `health gate ${facts.scaleUnit}`
+    case 'halt':
+      return `${span.name} (${facts.haltCause ?? `line halt ${facts.haltId}`})`
+    default:
+      return span.name
+  }
 }
 
 function byKey(spans: RolloutSpan[]): Map<string, RolloutSpan> {
@@ -138,6 +153,33 @@ t.test(
       spans.every((span) => span.traceId === release.traceId),
       'every span is in the trace on the release row',
     )
+    const unitNames = topology.scaleUnits.flat()
+    t.strictSame(
+      spans
+        .map((span) => span.name)
+        .filter((name) => name.includes('1.4.0') || unitNames.some((u) => name.includes(u))),
+      [],
+      'no span name carries the version or a scale unit',
+    )
+    t.strictSame(
+      [...new Set(spans.map((span) => span.name))].sort(),
+      [
+        `bake ${r0}`,
+        `bake ${r1}`,
+        `deploy ${r0}`,
+        `deploy ${r1}`,
+        `halt ${r1}`,
+        `health gate ${r0}`,
+        `pre-approval ${r0}`,
+        `release ${topology.service}`,
+        `ring ${r0}`,
+        `ring ${r1}`,
+        `wave 1/1 ${r0}`,
+        `wave 1/2 ${r1}`,
+        `wave 2/2 ${r1}`,
+      ],
+      'span names: the step, and the ring or service it is in',
+    )
     const named = byKey(spans)
     const id0 = (key: string) => {
       const span = named.get(key)
@@ -225,6 +267,15 @@ t.test(
         outcome: 'failed',
       },
     })
+    const failedAttempt = named.get(`deploy ${u0} #1`)!
+    const retriedAttempt = named.get(`deploy ${u0} #2`)!
+    t.equal(failedAttempt.facts.taskRunId, `deployment/${failed.id}/1`)
+    t.equal(retriedAttempt.facts.taskRunId, `deployment/${failed.id}/2`, 'a retry is a new run')
+    const runIds = spans
+      .filter((span) => span.step !== 'release' && span.step !== 'halt')
+      .map((span) => span.facts.taskRunId)
+    t.notOk(runIds.includes(undefined), 'every task span names its run')
+    t.equal(new Set(runIds).size, runIds.length, 'task run ids are unique in the release')
     t.match(named.get(`halt ${r1} (manual)`)!.facts, {
       haltedBy: 'sam',
       reason: 'checking a dashboard',
@@ -314,6 +365,96 @@ t.test('a rollback is its own trace, linked to the release it repairs', async (t
       facts: { deploymentKind: 'rollback', previousVersion: '2.0.0', outcome: 'succeeded' },
     })
   }
+})
+
+t.test(
+  "a rollback deployment pairs the version it restores with that version's commit",
+  async (t) => {
+    const clock = new ManualClock(at('09:00'))
+    const api = await build(t, { clock })
+    const topology = await createTopology(api, [{ scaleUnits: 1 }])
+    const [unit] = topology.scaleUnits[0] as [string]
+    const pipeline = await api.tokenFor('pipeline')
+    const sre = await api.tokenFor('sre', 'sam')
+    const ship = async (version: string, commit: string) => {
+      const created = await createRelease(api, pipeline, {
+        service: topology.service,
+        version,
+        commit,
+      })
+      await api.settle()
+      clock.advanceMinutes(5)
+      await runExecutor(api, pipeline, [unit])
+      await api.tick()
+      await api.settle()
+      return created.body
+    }
+    await ship('5.0.0', 'aaaa111')
+    const bad = await ship('5.1.0', 'bbbb222')
+    t.equal((await getRelease(api, bad.id)).state, 'succeeded')
+    await expectStatus(
+      api.request({
+        method: 'POST',
+        url: `/v1/releases/${bad.id}/rollback`,
+        token: sre,
+        body: { reason: 'bad config in 5.1.0' },
+      }),
+      200,
+    )
+    clock.advanceMinutes(5)
+    await runExecutor(api, pipeline, [unit])
+    const spans = await recordedSpans(api)
+    const rollbackTrace = spans.filter((span) => span.traceId !== bad.traceId)
+    const undo = rollbackTrace.find((span) => span.facts.deploymentKind === 'rollback')
+    t.match(undo, {
+      name: `rollback ${topology.rings[0]}`,
+      facts: {
+        scaleUnit: unit,
+        version: '5.0.0',
+        commit: 'aaaa111',
+        previousVersion: '5.1.0',
+        outcome: 'succeeded',
+      },
+    })
+    t.match(
+      rollbackTrace.find((span) => span.step === 'rollback'),
+      { name: `rollback ${topology.service}`, facts: { version: '5.1.0', commit: 'bbbb222' } },
+      'the rollback root names what it undoes',
+    )
+  },
+)
+
+t.test('a rollback to a version Ringmaster never released names no commit', async (t) => {
+  const clock = new ManualClock(at('09:00'))
+  const api = await build(t, { clock })
+  const topology = await createTopology(api, [{ scaleUnits: 1 }])
+  const [unit] = topology.scaleUnits[0] as [string]
+  const pipeline = await api.tokenFor('pipeline')
+  const sre = await api.tokenFor('sre', 'sam')
+  const created = await createRelease(api, pipeline, {
+    service: topology.service,
+    version: '6.0.0',
+    commit: 'cccc333',
+  })
+  await api.settle()
+  await runExecutor(api, pipeline, [unit])
+  await expectStatus(
+    api.request({
+      method: 'POST',
+      url: `/v1/releases/${created.body.id}/rollback`,
+      token: sre,
+      body: { reason: 'undo the first install' },
+    }),
+    200,
+  )
+  await runExecutor(api, pipeline, [unit])
+  const undo = (await recordedSpans(api)).find(
+    (span) => span.step === 'deployment' && span.facts.deploymentKind === 'rollback',
+  )
+  t.ok(undo, 'the rollback deployment was recorded')
+  t.equal(undo!.facts.version, undefined, 'nothing ran before: the rollback removes the service')
+  t.equal(undo!.facts.commit, null, 'and pairs no commit with it, least of all the undone one')
+  t.equal(undo!.facts.previousVersion, '6.0.0')
 })
 
 /**
@@ -535,7 +676,7 @@ t.test(
       (span) => span.traceId === hotfix.body.traceId && span.parentSpanId === null,
     )
     t.match(root, {
-      name: `release ${topology.service} 4.0.1`,
+      name: `release ${topology.service}`,
       facts: { releaseKind: 'hotfix', incidentId: incident.body.id },
     })
     t.strictSame(root!.links, [
