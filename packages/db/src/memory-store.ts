@@ -602,7 +602,7 @@ function memoryReleaseRepositories(
         const halt: Halt = {
           ...copy(input),
           id: nextNumber(s, 'halts'),
-          createdAt: now(),
+          createdAt: input.createdAt ?? now(),
           liftedBy: null,
           liftedAt: null,
         }

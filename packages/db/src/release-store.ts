@@ -511,6 +511,7 @@ class DrizzleHaltRepository implements HaltRepository {
         target: halt.target,
         reason: halt.reason,
         createdBy: halt.createdBy,
+        ...(halt.createdAt !== undefined && { createdAt: new Date(halt.createdAt) }),
       })
       .returning()
     return toHalt(row!)

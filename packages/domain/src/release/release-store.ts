@@ -181,6 +181,8 @@ export interface NewHalt {
   target: string | null
   reason: string
   createdBy: string
+  /** The domain clock's time (the database's when absent): where halt spans start. */
+  createdAt?: string | undefined
 }
 
 export interface HaltRepository {

@@ -1,11 +1,15 @@
+import { scopeCovers } from '../release/freeze-window.js'
 import type {
   ApprovalGateName,
   Deployment,
+  Halt,
   HealthReport,
   Release,
   ReleaseHalt,
   Stage,
 } from '../release/release.js'
+import type { ReleaseState } from '../release/release-states.js'
+import { currentStage } from '../release/release-step.js'
 import type { StoreTransaction } from '../store.js'
 import {
   derivedSpanId,
@@ -472,9 +476,102 @@ export async function endingSpans(
   return spans
 }
 
+/**
+ * Writes finished spans to the outbox. A stage span that ends while the line is stopped over its
+ * ring also ends the span of each halt holding it, so every path that ends a stage (promotion,
+ * the engine, a rollback, a cancel) records the halts that held it.
+ */
 export async function recordSpans(
   tx: StoreTransaction,
   spans: readonly NewRolloutSpan[],
 ): Promise<void> {
-  if (spans.length > 0) await tx.rolloutSpans.insertMany(spans)
+  if (spans.length === 0) return
+  const stageEnds = spans.filter((span) => span.step === 'stage')
+  const held = stageEnds.length === 0 ? [] : await haltsHoldingStageEnds(tx, stageEnds)
+  await tx.rolloutSpans.insertMany([...held, ...spans])
+}
+
+async function haltsHoldingStageEnds(
+  tx: StoreTransaction,
+  stageEnds: readonly NewRolloutSpan[],
+): Promise<NewRolloutSpan[]> {
+  const halts = await tx.halts.listActive()
+  return stageEnds.flatMap((stage) =>
+    halts
+      .filter((halt) => coversStage(halt, stage))
+      .map((halt) => lineHaltSpan(stage, halt, stage.endedAt, stage.facts.outcome ?? 'ended')),
+  )
+}
+
+function coversStage(halt: Halt, stage: NewRolloutSpan): boolean {
+  const { service, ring } = stage.facts
+  return service !== undefined && ring !== undefined && scopeCovers(halt, { service, ring })
+}
+
+/**
+ * A stop of the line (`POST /v1/halts`, or an incident's halt) as it held one stage of one
+ * release: under the stage's span, from when it applied (the later of the halt and the stage's
+ * start) to when it was lifted or the stage or release ended. Its id is derived from the halt and
+ * the stage, so replicas agree and a second recording of it records nothing.
+ */
+export function lineHaltSpan(
+  stage: NewRolloutSpan,
+  halt: Halt,
+  endedAt: string,
+  outcome: string,
+): NewRolloutSpan {
+  const { releaseId, service, version, commit, releaseKind, ring, ringOrder } = stage.facts
+  const applied = halt.createdAt > stage.startedAt ? halt.createdAt : stage.startedAt
+  return {
+    traceId: stage.traceId,
+    spanId: derivedSpanId(stage.traceId, 'line-halt', halt.id, stage.spanId),
+    parentSpanId: stage.spanId,
+    step: 'halt',
+    name: `halt ${ring}`,
+    startedAt: startOf(applied, endedAt),
+    endedAt,
+    // Stopping the line is a decision, not a failure of this release.
+    ...unset,
+    facts: {
+      releaseId,
+      service,
+      version,
+      commit,
+      releaseKind,
+      ring,
+      ringOrder,
+      haltId: halt.id,
+      haltScope: halt.scope,
+      haltTarget: halt.target,
+      haltedBy: halt.createdBy,
+      reason: halt.reason,
+      outcome,
+    },
+    links: [],
+  }
+}
+
+/** Releases a stop of the line can hold: not ended yet. */
+const unfinishedReleaseStates: readonly ReleaseState[] = ['queued', 'in_progress', 'halted']
+
+/**
+ * The spans a lifted halt ends: one on every unfinished release whose stage in progress it
+ * covered, ending at the lift. Stages that ended under the halt recorded theirs then.
+ */
+export async function liftedHaltSpans(tx: StoreTransaction, halt: Halt): Promise<NewRolloutSpan[]> {
+  const liftedAt = halt.liftedAt
+  if (liftedAt === null) return []
+  const releases = await tx.releases.list({
+    states: unfinishedReleaseStates,
+    ...(halt.scope === 'service' && halt.target !== null && { service: halt.target }),
+    limit: 10_000,
+  })
+  const spans: NewRolloutSpan[] = []
+  for (const release of releases) {
+    const stage = currentStage(await tx.stages.listByRelease(release.id))
+    if (!stage || stage.startedAt === null || stage.finishedAt !== null) continue
+    const held = stageSpan(release, stage, liftedAt, stage.state, unset)
+    if (coversStage(halt, held)) spans.push(lineHaltSpan(held, halt, liftedAt, 'lifted'))
+  }
+  return spans
 }
