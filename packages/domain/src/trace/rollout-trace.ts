@@ -521,7 +521,9 @@ export function lineHaltSpan(
   outcome: string,
 ): NewRolloutSpan {
   const { releaseId, service, version, commit, releaseKind, ring, ringOrder } = stage.facts
-  const applied = halt.createdAt > stage.startedAt ? halt.createdAt : stage.startedAt
+  const applied = new Date(
+    Math.max(Date.parse(halt.createdAt), Date.parse(stage.startedAt)),
+  ).toISOString()
   return {
     traceId: stage.traceId,
     spanId: derivedSpanId(stage.traceId, 'line-halt', halt.id, stage.spanId),
