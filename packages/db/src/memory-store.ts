@@ -417,6 +417,7 @@ function memoryReleaseRepositories(
       async list(filter) {
         return [...state().releases.values()]
           .filter((release) => filter.service === undefined || release.service === filter.service)
+          .filter((release) => filter.version === undefined || release.version === filter.version)
           .filter((release) => filter.states === undefined || filter.states.includes(release.state))
           .filter((release) => filter.beforeId === undefined || release.id < filter.beforeId)
           .sort((a, b) => b.id - a.id)
@@ -609,7 +610,7 @@ function memoryReleaseRepositories(
         const halt: Halt = {
           ...copy(input),
           id: nextNumber(s, 'halts'),
-          createdAt: now(),
+          createdAt: input.createdAt ?? now(),
           liftedBy: null,
           liftedAt: null,
           incidentId: null,

@@ -133,6 +133,7 @@ class DrizzleReleaseRepository implements ReleaseRepository {
       .where(
         and(
           filter.service === undefined ? undefined : eq(services.name, filter.service),
+          filter.version === undefined ? undefined : eq(releases.version, filter.version),
           filter.states === undefined ? undefined : inArray(releases.state, [...filter.states]),
           filter.beforeId === undefined ? undefined : lt(releases.id, filter.beforeId),
         ),
@@ -525,6 +526,7 @@ class DrizzleHaltRepository implements HaltRepository {
         target: halt.target,
         reason: halt.reason,
         createdBy: halt.createdBy,
+        ...(halt.createdAt !== undefined && { createdAt: new Date(halt.createdAt) }),
       })
       .returning()
     return toHalt(row!)

@@ -322,6 +322,20 @@ for (const kind of storeKinds) {
         'newest first',
       )
       t.strictSame((await store.read.releases.list({ service, limit: 1 }))[0], d, 'whole releases')
+      const again = await tx((tx) =>
+        tx.releases.insert(newRelease(service, { version: b.version, commit: 'c0ffee' })),
+      )
+      t.strictSame(
+        await list({ service, version: b.version, limit: 10 }),
+        [again.id, b.id],
+        'version: the releases of one version',
+      )
+      t.strictSame(
+        await list({ service, version: b.version, beforeId: again.id, limit: 10 }),
+        [b.id],
+        'version and beforeId: the earlier ones',
+      )
+      t.strictSame(await list({ service: other, version: b.version, limit: 10 }), [])
     })
 
     t.test('releases: leaseDue hands due releases to one owner at a time', async (t) => {

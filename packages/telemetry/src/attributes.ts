@@ -1,6 +1,5 @@
 import type { Attributes } from '@opentelemetry/api'
 import {
-  ATTR_DEPLOYMENT_ENVIRONMENT_NAME,
   ATTR_ERROR_TYPE,
   ATTR_HTTP_ROUTE,
   ATTR_SERVICE_INSTANCE_ID,
@@ -14,6 +13,8 @@ import {
   ATTR_CICD_PIPELINE_NAME,
   ATTR_CICD_PIPELINE_RESULT,
   ATTR_CICD_PIPELINE_RUN_ID,
+  ATTR_CICD_PIPELINE_TASK_NAME,
+  ATTR_CICD_PIPELINE_TASK_RUN_ID,
   ATTR_CICD_PIPELINE_TASK_RUN_RESULT,
   ATTR_CICD_PIPELINE_TASK_TYPE,
   ATTR_DEPLOYMENT_ID,
@@ -28,12 +29,13 @@ import {
   DEPLOYMENT_STATUS_VALUE_FAILED,
   DEPLOYMENT_STATUS_VALUE_SUCCEEDED,
 } from '@opentelemetry/semantic-conventions/incubating'
-import type { RolloutSpanFacts, RolloutSpanStep } from '@ringmaster/domain'
+import type { NewRolloutSpan, RolloutSpanFacts, RolloutSpanStep } from '@ringmaster/domain'
 
 /**
  * Every attribute name Ringmaster writes: semantic conventions where they exist, `ringmaster.*`
- * for what has none. No name is in the same place as a namespace (`ringmaster.ring` is an
- * attribute, so the ring's order is `ringmaster.ring_order`, not `ringmaster.ring.order`).
+ * for what has none. No name is in the same place as a namespace. The ring is not
+ * `deployment.environment.name`: that names the environment of the process sending the spans (a
+ * resource attribute operators set), and a ring is a stage of the rollout, not where it runs.
  */
 export const attributeNames = {
   serviceName: ATTR_SERVICE_NAME,
@@ -46,9 +48,10 @@ export const attributeNames = {
   cicdPipelineName: ATTR_CICD_PIPELINE_NAME,
   cicdPipelineRunId: ATTR_CICD_PIPELINE_RUN_ID,
   cicdPipelineResult: ATTR_CICD_PIPELINE_RESULT,
+  cicdPipelineTaskName: ATTR_CICD_PIPELINE_TASK_NAME,
+  cicdPipelineTaskRunId: ATTR_CICD_PIPELINE_TASK_RUN_ID,
   cicdPipelineTaskType: ATTR_CICD_PIPELINE_TASK_TYPE,
   cicdPipelineTaskRunResult: ATTR_CICD_PIPELINE_TASK_RUN_RESULT,
-  deploymentEnvironmentName: ATTR_DEPLOYMENT_ENVIRONMENT_NAME,
   deploymentId: ATTR_DEPLOYMENT_ID,
   deploymentStatus: ATTR_DEPLOYMENT_STATUS,
   vcsRefHeadRevision: ATTR_VCS_REF_HEAD_REVISION,
@@ -61,8 +64,8 @@ export const attributeNames = {
   releaseVersion: 'ringmaster.release.version',
   releaseKind: 'ringmaster.release.kind',
   releaseRequester: 'ringmaster.release.requester',
-  ring: 'ringmaster.ring',
-  ringOrder: 'ringmaster.ring_order',
+  ringName: 'ringmaster.ring.name',
+  ringOrder: 'ringmaster.ring.order',
   scaleUnit: 'ringmaster.scale_unit',
   scaleUnits: 'ringmaster.scale_units',
   region: 'ringmaster.region',
@@ -85,6 +88,9 @@ export const attributeNames = {
   bakeCutShort: 'ringmaster.bake.cut_short',
   haltCause: 'ringmaster.halt.cause',
   haltedBy: 'ringmaster.halt.by',
+  haltId: 'ringmaster.halt.id',
+  haltScope: 'ringmaster.halt.scope',
+  haltTarget: 'ringmaster.halt.target',
   incidentId: 'ringmaster.incident.id',
   incidentSeverity: 'ringmaster.incident.severity',
   incidentTitle: 'ringmaster.incident.title',
@@ -101,6 +107,7 @@ type FactKey = keyof RolloutSpanFacts
  * (`cicd.pipeline.run.id`, `deployment.id`) are converted in `rolloutSpanAttributes`.
  */
 const plainFacts: ReadonlyArray<readonly [FactKey, string]> = [
+  ['taskRunId', attributeNames.cicdPipelineTaskRunId],
   ['releaseId', attributeNames.releaseId],
   ['service', attributeNames.cicdPipelineName],
   ['service', attributeNames.service],
@@ -109,8 +116,7 @@ const plainFacts: ReadonlyArray<readonly [FactKey, string]> = [
   ['releaseKind', attributeNames.releaseKind],
   ['requester', attributeNames.releaseRequester],
   ['outcome', attributeNames.outcome],
-  ['ring', attributeNames.deploymentEnvironmentName],
-  ['ring', attributeNames.ring],
+  ['ring', attributeNames.ringName],
   ['ringOrder', attributeNames.ringOrder],
   ['scaleUnit', attributeNames.scaleUnit],
   ['region', attributeNames.region],
@@ -134,6 +140,9 @@ const plainFacts: ReadonlyArray<readonly [FactKey, string]> = [
   ['bakeCutShort', attributeNames.bakeCutShort],
   ['haltCause', attributeNames.haltCause],
   ['haltedBy', attributeNames.haltedBy],
+  ['haltId', attributeNames.haltId],
+  ['haltScope', attributeNames.haltScope],
+  ['haltTarget', attributeNames.haltTarget],
   ['reason', attributeNames.reason],
   ['incidentId', attributeNames.incidentId],
   ['severity', attributeNames.incidentSeverity],
@@ -153,6 +162,7 @@ const pipelineTasks: ReadonlySet<RolloutSpanStep> = new Set([
 ])
 
 const taskTypes: Partial<Record<RolloutSpanStep, string>> = {
+  wave: CICD_PIPELINE_TASK_TYPE_VALUE_DEPLOY,
   deployment: CICD_PIPELINE_TASK_TYPE_VALUE_DEPLOY,
   rollback: CICD_PIPELINE_TASK_TYPE_VALUE_DEPLOY,
   'health-gate': CICD_PIPELINE_TASK_TYPE_VALUE_TEST,
@@ -184,9 +194,13 @@ const deploymentStatuses: Readonly<Record<string, string>> = {
 
 /**
  * The attributes of a rollout span: what the step was, and each fact under its name. A fact
- * that is undefined or null gives no attribute.
+ * that is undefined or null gives no attribute. A pipeline task is named as its span is: span
+ * names carry no version or scale unit, so the task name stays low-cardinality too.
  */
-export function rolloutSpanAttributes(step: RolloutSpanStep, facts: RolloutSpanFacts): Attributes {
+export function rolloutSpanAttributes(
+  span: Pick<NewRolloutSpan, 'step' | 'name' | 'facts'>,
+): Attributes {
+  const { step, facts } = span
   const attributes: Attributes = { [attributeNames.step]: step }
   for (const [fact, name] of plainFacts) {
     const value = facts[fact]
@@ -198,6 +212,7 @@ export function rolloutSpanAttributes(step: RolloutSpanStep, facts: RolloutSpanF
   if (facts.deploymentId !== undefined) {
     attributes[attributeNames.deploymentId] = String(facts.deploymentId)
   }
+  if (pipelineTasks.has(step)) attributes[attributeNames.cicdPipelineTaskName] = span.name
   const taskType = taskTypes[step]
   if (taskType !== undefined) attributes[attributeNames.cicdPipelineTaskType] = taskType
   const result = facts.outcome === undefined ? undefined : pipelineResults[facts.outcome]

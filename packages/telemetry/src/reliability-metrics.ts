@@ -158,7 +158,7 @@ export function reliabilityAttributes(report: ReliabilityReport, dora = false): 
   const ring = dora ? report.dora.ring : report.ring
   return {
     ...(report.service !== null && { [attributeNames.service]: report.service }),
-    ...(ring !== null && { [attributeNames.ring]: ring }),
+    ...(ring !== null && { [attributeNames.ringName]: ring }),
   }
 }
 

@@ -36,7 +36,7 @@ export function toReadableSpan(
   const endTime = millisToHrTime(Math.max(Date.parse(span.endedAt), Date.parse(span.startedAt)))
   const spanContext = { traceId: span.traceId, spanId: span.spanId, traceFlags: TraceFlags.SAMPLED }
   const failed = span.status === 'error' || span.errorType !== null
-  const attributes = rolloutSpanAttributes(span.step, span.facts)
+  const attributes = rolloutSpanAttributes(span)
   if (failed) attributes[attributeNames.errorType] = span.errorType ?? ERROR_TYPE_VALUE_OTHER
   // A description belongs to an error status only (OpenTelemetry's span status rules).
   const status: SpanStatus = failed

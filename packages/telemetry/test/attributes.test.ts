@@ -1,4 +1,4 @@
-import type { RolloutSpanFacts, RolloutSpanStep } from '@ringmaster/domain'
+import { type RolloutSpanFacts, type RolloutSpanStep, rolloutSpanSteps } from '@ringmaster/domain'
 import t from 'tap'
 import { attributeNames, rolloutSpanAttributes } from '../src/attributes.js'
 
@@ -6,6 +6,8 @@ t.test('facts map to semantic conventions and ringmaster.* attributes', async (t
   const cases: Array<{
     name: string
     step: RolloutSpanStep
+    /** The span's name; pipeline tasks are named by it. */
+    spanName?: string
     facts: RolloutSpanFacts
     expected: Record<string, unknown>
   }> = [
@@ -81,25 +83,70 @@ t.test('facts map to semantic conventions and ringmaster.* attributes', async (t
       },
     },
     {
-      name: 'a stage is a task of the run, in a deployment environment named after its ring',
+      name: 'a stop of the line names the halt, its scope and target; it is not a task',
+      step: 'halt',
+      spanName: 'halt ring-1',
+      facts: {
+        ring: 'ring-1',
+        haltId: 9,
+        haltScope: 'service',
+        haltTarget: 'checkout',
+        haltedBy: 'sam',
+        reason: 'bad config',
+        outcome: 'lifted',
+      },
+      expected: {
+        'ringmaster.step': 'halt',
+        'ringmaster.ring.name': 'ring-1',
+        'ringmaster.halt.id': 9,
+        'ringmaster.halt.scope': 'service',
+        'ringmaster.halt.target': 'checkout',
+        'ringmaster.halt.by': 'sam',
+        'ringmaster.reason': 'bad config',
+        'ringmaster.outcome': 'lifted',
+      },
+    },
+    {
+      name: 'a rollback is a deploy task, one per release',
+      step: 'rollback',
+      spanName: 'rollback checkout',
+      facts: { taskRunId: 'rollback', service: 'checkout', outcome: 'succeeded' },
+      expected: {
+        'ringmaster.step': 'rollback',
+        'cicd.pipeline.task.run.id': 'rollback',
+        'cicd.pipeline.name': 'checkout',
+        'ringmaster.service': 'checkout',
+        'cicd.pipeline.task.name': 'rollback checkout',
+        'cicd.pipeline.task.type': 'deploy',
+        'ringmaster.outcome': 'succeeded',
+        'cicd.pipeline.task.run.result': 'success',
+      },
+    },
+    {
+      name: 'a stage is a task of the run; its ring is ringmaster.ring.*, not an environment',
       step: 'stage',
-      facts: { ring: 'ring-1', ringOrder: 1, waves: 3, outcome: 'failed' },
+      spanName: 'ring ring-1',
+      facts: { taskRunId: 'stage/12', ring: 'ring-1', ringOrder: 1, waves: 3, outcome: 'failed' },
       expected: {
         'ringmaster.step': 'stage',
-        'deployment.environment.name': 'ring-1',
-        'ringmaster.ring': 'ring-1',
-        'ringmaster.ring_order': 1,
+        'cicd.pipeline.task.name': 'ring ring-1',
+        'cicd.pipeline.task.run.id': 'stage/12',
+        'ringmaster.ring.name': 'ring-1',
+        'ringmaster.ring.order': 1,
         'ringmaster.wave_count': 3,
         'ringmaster.outcome': 'failed',
         'cicd.pipeline.task.run.result': 'failure',
       },
     },
     {
-      name: 'a wave lists its scale units',
+      name: 'a wave is a deploy task and lists its scale units',
       step: 'wave',
+      spanName: 'wave 2/3 ring-1',
       facts: { wave: 2, waves: 3, scaleUnits: ['eu-1', 'eu-2'], outcome: 'succeeded' },
       expected: {
         'ringmaster.step': 'wave',
+        'cicd.pipeline.task.name': 'wave 2/3 ring-1',
+        'cicd.pipeline.task.type': 'deploy',
         'ringmaster.wave': 2,
         'ringmaster.wave_count': 3,
         'ringmaster.scale_units': ['eu-1', 'eu-2'],
@@ -108,9 +155,11 @@ t.test('facts map to semantic conventions and ringmaster.* attributes', async (t
       },
     },
     {
-      name: 'a succeeded deployment has a deployment status and id',
+      name: 'a succeeded deployment has a deployment status and id, and is one task run',
       step: 'deployment',
+      spanName: 'deploy ring-1',
       facts: {
+        taskRunId: 'deployment/40/2',
         deploymentId: 40,
         deploymentKind: 'deploy',
         attempt: 2,
@@ -121,6 +170,8 @@ t.test('facts map to semantic conventions and ringmaster.* attributes', async (t
       },
       expected: {
         'ringmaster.step': 'deployment',
+        'cicd.pipeline.task.name': 'deploy ring-1',
+        'cicd.pipeline.task.run.id': 'deployment/40/2',
         'deployment.id': '40',
         'ringmaster.deployment.kind': 'deploy',
         'ringmaster.deployment.attempt': 2,
@@ -136,9 +187,11 @@ t.test('facts map to semantic conventions and ringmaster.* attributes', async (t
     {
       name: 'a failed deployment',
       step: 'deployment',
+      spanName: 'deploy ring-0',
       facts: { deploymentId: 41, outcome: 'failed' },
       expected: {
         'ringmaster.step': 'deployment',
+        'cicd.pipeline.task.name': 'deploy ring-0',
         'deployment.id': '41',
         'ringmaster.outcome': 'failed',
         'deployment.status': 'failed',
@@ -149,9 +202,11 @@ t.test('facts map to semantic conventions and ringmaster.* attributes', async (t
     {
       name: 'a rolled back deployment has no deployment status (the conventions know only two)',
       step: 'deployment',
+      spanName: 'deploy ring-0',
       facts: { deploymentId: 42, outcome: 'rolled_back' },
       expected: {
         'ringmaster.step': 'deployment',
+        'cicd.pipeline.task.name': 'deploy ring-0',
         'deployment.id': '42',
         'ringmaster.outcome': 'rolled_back',
         'cicd.pipeline.task.type': 'deploy',
@@ -161,6 +216,7 @@ t.test('facts map to semantic conventions and ringmaster.* attributes', async (t
     {
       name: 'a rejected approval',
       step: 'approval',
+      spanName: 'pre-approval ring-0',
       facts: {
         gate: 'pre',
         approvers: ['bob'],
@@ -171,6 +227,7 @@ t.test('facts map to semantic conventions and ringmaster.* attributes', async (t
       },
       expected: {
         'ringmaster.step': 'approval',
+        'cicd.pipeline.task.name': 'pre-approval ring-0',
         'ringmaster.approval.gate': 'pre',
         'ringmaster.approval.approvers': ['bob'],
         'ringmaster.approval.decision': 'rejected',
@@ -183,9 +240,11 @@ t.test('facts map to semantic conventions and ringmaster.* attributes', async (t
     {
       name: 'a withdrawn approval was cancelled',
       step: 'approval',
+      spanName: 'post-approval ring-2',
       facts: { decision: 'withdrawn', outcome: 'withdrawn' },
       expected: {
         'ringmaster.step': 'approval',
+        'cicd.pipeline.task.name': 'post-approval ring-2',
         'ringmaster.approval.decision': 'withdrawn',
         'ringmaster.outcome': 'withdrawn',
         'cicd.pipeline.task.run.result': 'cancellation',
@@ -194,6 +253,7 @@ t.test('facts map to semantic conventions and ringmaster.* attributes', async (t
     {
       name: 'a failed health gate is a test task with its signal',
       step: 'health-gate',
+      spanName: 'health gate ring-1',
       facts: {
         verdict: 'fail',
         signal: 'errorRate',
@@ -204,6 +264,7 @@ t.test('facts map to semantic conventions and ringmaster.* attributes', async (t
       },
       expected: {
         'ringmaster.step': 'health-gate',
+        'cicd.pipeline.task.name': 'health gate ring-1',
         'ringmaster.health_gate.verdict': 'fail',
         'ringmaster.health_gate.signal': 'errorRate',
         'ringmaster.health_gate.signal_value': 0.05,
@@ -217,9 +278,11 @@ t.test('facts map to semantic conventions and ringmaster.* attributes', async (t
     {
       name: 'a bake cut short',
       step: 'bake',
+      spanName: 'bake ring-1',
       facts: { bakeMinutes: 30, bakeCutShort: true, outcome: 'succeeded' },
       expected: {
         'ringmaster.step': 'bake',
+        'cicd.pipeline.task.name': 'bake ring-1',
         'ringmaster.bake.minutes': 30,
         'ringmaster.bake.cut_short': true,
         'ringmaster.outcome': 'succeeded',
@@ -229,8 +292,13 @@ t.test('facts map to semantic conventions and ringmaster.* attributes', async (t
     {
       name: 'false is a fact, not an absence',
       step: 'bake',
+      spanName: 'bake ring-0',
       facts: { bakeCutShort: false },
-      expected: { 'ringmaster.step': 'bake', 'ringmaster.bake.cut_short': false },
+      expected: {
+        'ringmaster.step': 'bake',
+        'cicd.pipeline.task.name': 'bake ring-0',
+        'ringmaster.bake.cut_short': false,
+      },
     },
     {
       name: 'incidents and their phases are not pipeline tasks',
@@ -254,24 +322,43 @@ t.test('facts map to semantic conventions and ringmaster.* attributes', async (t
     {
       name: 'null and undefined facts give no attribute',
       step: 'deployment',
+      spanName: 'rollback ring-0',
       facts: { commit: null, region: null, previousVersion: null, service: undefined },
-      expected: { 'ringmaster.step': 'deployment', 'cicd.pipeline.task.type': 'deploy' },
+      expected: {
+        'ringmaster.step': 'deployment',
+        'cicd.pipeline.task.name': 'rollback ring-0',
+        'cicd.pipeline.task.type': 'deploy',
+      },
     },
     {
       name: 'an outcome no convention knows keeps only ringmaster.outcome',
       step: 'stage',
+      spanName: 'ring ring-0',
       facts: { outcome: 'awaiting_promotion' },
-      expected: { 'ringmaster.step': 'stage', 'ringmaster.outcome': 'awaiting_promotion' },
+      expected: {
+        'ringmaster.step': 'stage',
+        'cicd.pipeline.task.name': 'ring ring-0',
+        'ringmaster.outcome': 'awaiting_promotion',
+      },
     },
   ]
-  for (const { name, step, facts, expected } of cases) {
-    t.strictSame(rolloutSpanAttributes(step, facts), expected, name)
+  for (const { name, step, spanName, facts, expected } of cases) {
+    t.strictSame(rolloutSpanAttributes({ step, name: spanName ?? step, facts }), expected, name)
+  }
+})
+
+t.test('the ring is never deployment.environment.name, which the resource owns', async (t) => {
+  for (const step of rolloutSpanSteps) {
+    const attributes = rolloutSpanAttributes({ step, name: step, facts: { ring: 'ring-2' } })
+    t.equal(attributes['deployment.environment.name'], undefined, `${step}: no environment`)
+    t.equal(attributes['ringmaster.ring.name'], 'ring-2', `${step}: the ring by name`)
   }
 })
 
 t.test('every fact becomes at least one attribute', async (t) => {
   // Required<> makes this list fail to compile when a fact is added without a value here.
   const oneOfEach: Required<RolloutSpanFacts> = {
+    taskRunId: 'stage/1',
     releaseId: 1,
     service: 's',
     version: 'v',
@@ -304,6 +391,9 @@ t.test('every fact becomes at least one attribute', async (t) => {
     bakeCutShort: false,
     haltCause: 'health_failed',
     haltedBy: 'h',
+    haltId: 6,
+    haltScope: 'ring',
+    haltTarget: 'ring-0',
     reason: 'why',
     incidentId: 5,
     severity: 'sev1',
@@ -311,7 +401,11 @@ t.test('every fact becomes at least one attribute', async (t) => {
     phase: 'detect',
   }
   for (const [fact, value] of Object.entries(oneOfEach)) {
-    const attributes = rolloutSpanAttributes('incident', { [fact]: value })
+    const attributes = rolloutSpanAttributes({
+      step: 'incident',
+      name: 'incident s',
+      facts: { [fact]: value },
+    })
     const names = Object.keys(attributes).filter((name) => name !== 'ringmaster.step')
     t.ok(names.length > 0, `${fact} gives ${names.join(', ') || 'nothing'}`)
   }

@@ -146,7 +146,7 @@ t.test('every figure reaches the collector with the value the source returned', 
         type: 'gauge',
         value,
         unit,
-        attributes: { 'ringmaster.service': 'checkout', 'ringmaster.ring': ring },
+        attributes: { 'ringmaster.service': 'checkout', 'ringmaster.ring.name': ring },
       },
       name,
     )
@@ -175,7 +175,7 @@ t.test('null figures are not reported; DORA figures carry the DORA ring', async 
   )
   t.strictSame(pointFor(points, 'ringmaster.reliability.dora.deployments', 'search')?.attributes, {
     'ringmaster.service': 'search',
-    'ringmaster.ring': 'ring-3',
+    'ringmaster.ring.name': 'ring-3',
   })
 })
 

@@ -99,11 +99,16 @@ export class IncidentService {
         createdBy: context.actor.subject,
       })
       if (input.halt) {
-        const halt = await openHalt(tx, context, {
-          scope: 'service',
-          target: input.service,
-          reason: `incident ${incident.id}: ${incident.title}`,
-        })
+        const halt = await openHalt(
+          tx,
+          context,
+          {
+            scope: 'service',
+            target: input.service,
+            reason: `incident ${incident.id}: ${incident.title}`,
+          },
+          this.clock.now().toISOString(),
+        )
         incident = await tx.incidents.update(incident.id, { haltId: halt.id })
       }
       await audit(tx, context, 'incident.created', incidentSubject(incident), {

@@ -8,6 +8,7 @@ import {
   deploymentSpan,
   healthGateSpan,
   recordSpans,
+  restoredCommit,
   rollbackSpan,
 } from '../trace/rollout-trace.js'
 import { haltsCovering } from './freeze-window.js'
@@ -337,7 +338,11 @@ export class DeploymentService {
     at: string,
   ): Promise<void> {
     const unit = await tx.scaleUnits.findByName(deployment.scaleUnit)
-    await recordSpans(tx, [deploymentSpan(release, deployment, unit?.region ?? null)])
+    const commit =
+      deployment.kind === 'rollback'
+        ? await restoredCommit(tx, release, deployment)
+        : release.commit
+    await recordSpans(tx, [deploymentSpan(release, deployment, unit?.region ?? null, commit)])
     if (deployment.kind !== 'rollback') return
     const rollbacks = (await tx.deployments.listByRelease(release.id)).filter(
       (d) => d.kind === 'rollback',

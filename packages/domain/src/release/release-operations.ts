@@ -109,10 +109,21 @@ export async function rollbackRelease(
   )
   const deployments = await tx.deployments.listByRelease(release.id)
   const stages = await tx.stages.listByRelease(release.id)
-  await recordSpans(
-    tx,
-    await endingSpans(tx, release, stages, at, releaseEnding('rolled_back', 'rolled_back', reason)),
-  )
+  // A release that had already ended (succeeded, or failed and then undone) recorded its root
+  // then, and an exported span cannot be taken back: its trace stays as the rollout went. The
+  // undo is the rollback's own trace, linked `repairs` (ADR 0005).
+  if (release.finishedAt === null) {
+    await recordSpans(
+      tx,
+      await endingSpans(
+        tx,
+        release,
+        stages,
+        at,
+        releaseEnding('rolled_back', 'rolled_back', reason),
+      ),
+    )
+  }
   for (const stage of stages) {
     if (stage.state === 'rolled_back') continue
     assertStageTransition(stage.ring, stage.state, 'rolled_back')

@@ -47,6 +47,8 @@ export interface ReleaseChange {
 
 export interface ReleaseFilter {
   service?: string | undefined
+  /** Only releases of this version. */
+  version?: string | undefined
   states?: readonly ReleaseState[] | undefined
   /** Only releases with a smaller id (paging newest first). */
   beforeId?: number | undefined
@@ -179,6 +181,8 @@ export interface NewHalt {
   target: string | null
   reason: string
   createdBy: string
+  /** The domain clock's time (the database's when absent): where halt spans start. */
+  createdAt?: string | undefined
 }
 
 export interface HaltRepository {

@@ -4,6 +4,7 @@ import { InvalidInputError, NotFoundError } from '../errors.js'
 import type { Clock, Store, StoreTransaction } from '../store.js'
 import { systemClock } from '../store.js'
 import { audit } from '../topology-service.js'
+import { liftedHaltSpans, recordSpans } from '../trace/rollout-trace.js'
 import { assertWeeklySchedule, freezeActiveUntil } from './freeze-window.js'
 import type { FreezeWindow, Halt, HaltScope, WeeklySchedule } from './release.js'
 
@@ -37,7 +38,9 @@ export class StopTheLineService {
   ) {}
 
   async createHalt(context: CommandContext, input: CreateHaltInput): Promise<Halt> {
-    return executeCommand(this.store, context, (tx) => openHalt(tx, context, input))
+    return executeCommand(this.store, context, (tx) =>
+      openHalt(tx, context, input, this.clock.now().toISOString()),
+    )
   }
 
   async liftHalt(context: CommandContext, id: number): Promise<Halt> {
@@ -46,6 +49,7 @@ export class StopTheLineService {
       if (!halt) throw new NotFoundError('halt-not-found', `no halt with id ${id}`)
       if (halt.liftedAt !== null) return { halt, waiting: [] }
       const lifted = await tx.halts.lift(id, context.actor.subject, this.clock.now().toISOString())
+      await recordSpans(tx, await liftedHaltSpans(tx, lifted))
       await audit(tx, context, 'halt.lifted', `halt:${id}`, {
         scope: halt.scope,
         target: halt.target,
@@ -136,6 +140,7 @@ export async function openHalt(
   tx: StoreTransaction,
   context: CommandContext,
   input: CreateHaltInput,
+  at?: string,
 ): Promise<Halt> {
   const target = await resolveTarget(tx, input.scope, input.target)
   // Exclusive: waits for waves being started right now, and no wave starts until this commits.
@@ -145,6 +150,7 @@ export async function openHalt(
     target,
     reason: input.reason,
     createdBy: context.actor.subject,
+    createdAt: at,
   })
   await audit(tx, context, 'halt.created', `halt:${halt.id}`, {
     scope: halt.scope,

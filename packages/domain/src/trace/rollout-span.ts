@@ -1,6 +1,7 @@
 import type {
   ApprovalGateName,
   DeploymentKind,
+  HaltScope,
   ReleaseHaltCause,
   ReleaseKind,
 } from '../release/release.js'
@@ -27,6 +28,11 @@ export type RolloutSpanStep = (typeof rolloutSpanSteps)[number]
  * domain never spells an attribute name.
  */
 export interface RolloutSpanFacts {
+  /**
+   * Which run of a pipeline task this step is, unique in its release: the path its span id is
+   * derived from (`stage/12`, `deployment/40/2`), so every replica names it alike.
+   */
+  taskRunId?: string
   releaseId?: number
   service?: string
   version?: string
@@ -62,6 +68,10 @@ export interface RolloutSpanFacts {
   bakeCutShort?: boolean
   haltCause?: ReleaseHaltCause
   haltedBy?: string
+  /** A stop of the line (`POST /v1/halts`, or an incident's): its id, scope and target. */
+  haltId?: number
+  haltScope?: HaltScope
+  haltTarget?: string | null
   reason?: string
   incidentId?: number
   severity?: string

@@ -1,12 +1,16 @@
 import { distinctSubjects } from '../release/approval-gate.js'
+import { scopeCovers } from '../release/freeze-window.js'
 import type {
   ApprovalGateName,
   Deployment,
+  Halt,
   HealthReport,
   Release,
   ReleaseHalt,
   Stage,
 } from '../release/release.js'
+import type { ReleaseState } from '../release/release-states.js'
+import { currentStage } from '../release/release-step.js'
 import type { StoreTransaction } from '../store.js'
 import {
   derivedSpanId,
@@ -113,7 +117,12 @@ export function stageSpan(
     startedAt: startOf(stage.startedAt, endedAt),
     endedAt,
     status,
-    facts: { ...stageFacts(release, stage), waves: stage.waves.length, outcome },
+    facts: {
+      ...stageFacts(release, stage),
+      taskRunId: `stage/${stage.id}`,
+      waves: stage.waves.length,
+      outcome,
+    },
   })
 }
 
@@ -147,6 +156,7 @@ export async function approvalSpan(
           : unset,
     facts: {
       ...stageFacts(release, stage),
+      taskRunId: `approval/${stage.id}/${gate}`,
       gate,
       decision,
       outcome: decision,
@@ -175,7 +185,13 @@ export function waveSpan(
     startedAt: startOf(stage.waveStartedAt ?? stage.startedAt, endedAt),
     endedAt,
     status,
-    facts: { ...stageFacts(release, stage), wave: wave + 1, waves: stage.waves.length, scaleUnits },
+    facts: {
+      ...stageFacts(release, stage),
+      taskRunId: `wave/${stage.id}/${wave}`,
+      wave: wave + 1,
+      waves: stage.waves.length,
+      scaleUnits,
+    },
   })
 }
 
@@ -196,6 +212,7 @@ export function bakeSpan(
     status,
     facts: {
       ...stageFacts(release, stage),
+      taskRunId: `bake/${stage.id}`,
       bakeMinutes: stage.policy.bakeMinutes,
       bakeCutShort: cutShort,
     },
@@ -225,12 +242,13 @@ export function healthGateSpan(
         ? bakeSpanId(release, stage)
         : waveSpanId(release, stage.id, Math.max(stage.currentWave, 0)),
     step: 'health-gate',
-    name: `health gate ${report.scaleUnit}`,
+    name: `health gate ${stage.ring}`,
     startedAt: report.at,
     endedAt: report.at,
     status: evaluation.passed ? ok : failed('health_failed', evaluation.reasons.join('; ')),
     facts: {
       ...stageFacts(release, stage),
+      taskRunId: `health-gate/${stage.id}/${report.id}`,
       scaleUnit: report.scaleUnit,
       region,
       healthReportId: report.id,
@@ -269,12 +287,14 @@ export function haltSpan(
 
 /**
  * One attempt of one deployment. A rollback deployment belongs to the rollback's trace; a deploy
- * hangs from its wave.
+ * hangs from its wave. `commit` is the commit of the version the deployment installs: the
+ * release's for a deploy, the restored version's for a rollback (null when nobody knows it).
  */
 export function deploymentSpan(
   release: Release,
   deployment: Deployment,
   region: string | null,
+  commit: string | null = release.commit,
 ): NewRolloutSpan {
   const endedAt = deployment.finishedAt ?? deployment.requestedAt
   const isRollback = deployment.kind === 'rollback'
@@ -286,7 +306,7 @@ export function deploymentSpan(
       ? rollbackRootSpanId(release)
       : waveSpanId(release, deployment.stageId, deployment.wave),
     step: 'deployment',
-    name: `${deployment.kind} ${deployment.scaleUnit}`,
+    name: `${deployment.kind} ${deployment.ring}`,
     startedAt: startOf(deployment.requestedAt, endedAt),
     endedAt,
     ...(deployment.state === 'failed'
@@ -294,6 +314,7 @@ export function deploymentSpan(
       : ok),
     facts: {
       ...releaseFacts(release),
+      taskRunId: `deployment/${deployment.id}/${deployment.attempt}`,
       ring: deployment.ring,
       scaleUnit: deployment.scaleUnit,
       region,
@@ -302,11 +323,32 @@ export function deploymentSpan(
       deploymentKind: deployment.kind,
       attempt: deployment.attempt,
       version: deployment.version ?? undefined,
+      commit,
       previousVersion: deployment.previousVersion,
       outcome: deployment.state,
     },
     links: [],
   }
+}
+
+/**
+ * The commit of the version a rollback deployment restores: that of the newest earlier release
+ * of the version. Null when the version came from outside Ringmaster, or the rollback removes the
+ * service: a rollback span never pairs the restored version with the commit being undone.
+ */
+export async function restoredCommit(
+  tx: StoreTransaction,
+  release: Release,
+  rollback: Deployment,
+): Promise<string | null> {
+  if (rollback.version === null) return null
+  const [earlier] = await tx.releases.list({
+    service: release.service,
+    version: rollback.version,
+    beforeId: release.id,
+    limit: 1,
+  })
+  return earlier?.commit ?? null
 }
 
 /** The rollback's root: from the moment the release was rolled back to when its undo finished. */
@@ -322,7 +364,7 @@ export function rollbackSpan(
     spanId: rollbackRootSpanId(release),
     parentSpanId: null,
     step: 'rollback',
-    name: `rollback ${release.service} ${release.version}`,
+    name: `rollback ${release.service}`,
     startedAt: startOf(release.finishedAt, endedAt),
     endedAt,
     ...(failedUnits.length > 0
@@ -330,6 +372,7 @@ export function rollbackSpan(
       : ok),
     facts: {
       ...releaseFacts(release),
+      taskRunId: 'rollback',
       scaleUnits: rollbacks.map((d) => d.scaleUnit),
       reason: release.outcome ?? undefined,
       outcome: failedUnits.length > 0 ? 'failed' : 'succeeded',
@@ -375,7 +418,7 @@ export async function releaseSpan(
     spanId: releaseRootSpanId(release.traceId),
     parentSpanId: null,
     step: 'release',
-    name: `release ${release.service} ${release.version}`,
+    name: `release ${release.service}`,
     startedAt: startOf(release.createdAt, endedAt),
     endedAt,
     status: ending.status,
@@ -434,9 +477,104 @@ export async function endingSpans(
   return spans
 }
 
+/**
+ * Writes finished spans to the outbox. A stage span that ends while the line is stopped over its
+ * ring also ends the span of each halt holding it, so every path that ends a stage (promotion,
+ * the engine, a rollback, a cancel) records the halts that held it.
+ */
 export async function recordSpans(
   tx: StoreTransaction,
   spans: readonly NewRolloutSpan[],
 ): Promise<void> {
-  if (spans.length > 0) await tx.rolloutSpans.insertMany(spans)
+  if (spans.length === 0) return
+  const stageEnds = spans.filter((span) => span.step === 'stage')
+  const held = stageEnds.length === 0 ? [] : await haltsHoldingStageEnds(tx, stageEnds)
+  await tx.rolloutSpans.insertMany([...held, ...spans])
+}
+
+async function haltsHoldingStageEnds(
+  tx: StoreTransaction,
+  stageEnds: readonly NewRolloutSpan[],
+): Promise<NewRolloutSpan[]> {
+  const halts = await tx.halts.listActive()
+  return stageEnds.flatMap((stage) =>
+    halts
+      .filter((halt) => coversStage(halt, stage))
+      .map((halt) => lineHaltSpan(stage, halt, stage.endedAt, stage.facts.outcome ?? 'ended')),
+  )
+}
+
+function coversStage(halt: Halt, stage: NewRolloutSpan): boolean {
+  const { service, ring } = stage.facts
+  return service !== undefined && ring !== undefined && scopeCovers(halt, { service, ring })
+}
+
+/**
+ * A stop of the line (`POST /v1/halts`, or an incident's halt) as it held one stage of one
+ * release: under the stage's span, from when it applied (the later of the halt and the stage's
+ * start) to when it was lifted or the stage or release ended. Its id is derived from the halt and
+ * the stage, so replicas agree and a second recording of it records nothing.
+ */
+export function lineHaltSpan(
+  stage: NewRolloutSpan,
+  halt: Halt,
+  endedAt: string,
+  outcome: string,
+): NewRolloutSpan {
+  const { releaseId, service, version, commit, releaseKind, ring, ringOrder } = stage.facts
+  const applied = new Date(
+    Math.max(Date.parse(halt.createdAt), Date.parse(stage.startedAt)),
+  ).toISOString()
+  return {
+    traceId: stage.traceId,
+    spanId: derivedSpanId(stage.traceId, 'line-halt', halt.id, stage.spanId),
+    parentSpanId: stage.spanId,
+    step: 'halt',
+    name: `halt ${ring}`,
+    startedAt: startOf(applied, endedAt),
+    endedAt,
+    // Stopping the line is a decision, not a failure of this release.
+    ...unset,
+    facts: {
+      releaseId,
+      service,
+      version,
+      commit,
+      releaseKind,
+      ring,
+      ringOrder,
+      haltId: halt.id,
+      haltScope: halt.scope,
+      haltTarget: halt.target,
+      haltedBy: halt.createdBy,
+      reason: halt.reason,
+      outcome,
+    },
+    links: [],
+  }
+}
+
+/** Releases a stop of the line can hold: not ended yet. */
+const unfinishedReleaseStates: readonly ReleaseState[] = ['queued', 'in_progress', 'halted']
+
+/**
+ * The spans a lifted halt ends: one on every unfinished release whose stage in progress it
+ * covered, ending at the lift. Stages that ended under the halt recorded theirs then.
+ */
+export async function liftedHaltSpans(tx: StoreTransaction, halt: Halt): Promise<NewRolloutSpan[]> {
+  const liftedAt = halt.liftedAt
+  if (liftedAt === null) return []
+  const releases = await tx.releases.list({
+    states: unfinishedReleaseStates,
+    ...(halt.scope === 'service' && halt.target !== null && { service: halt.target }),
+    limit: 10_000,
+  })
+  const spans: NewRolloutSpan[] = []
+  for (const release of releases) {
+    const stage = currentStage(await tx.stages.listByRelease(release.id))
+    if (!stage || stage.startedAt === null || stage.finishedAt !== null) continue
+    const held = stageSpan(release, stage, liftedAt, stage.state, unset)
+    if (coversStage(halt, held)) spans.push(lineHaltSpan(held, halt, liftedAt, 'lifted'))
+  }
+  return spans
 }

@@ -22,11 +22,26 @@ async function recordedSpans(api: TestApp): Promise<RolloutSpan[]> {
   )
 }
 
-/** A readable key per span: its name, plus the attempt or halt cause that tells repeats apart. */
+/**
+ * A readable key per span: its name, plus what tells repeats apart (the version of a release or
+ * rollback, the scale unit and attempt of a deployment, a gate's scale unit, a halt's cause).
+ * Span names themselves carry no version or scale unit: those are attributes.
+ */
 function keyOf(span: RolloutSpan): string {
-  if (span.step === 'deployment') return `${span.name} #${span.facts.attempt}`
-  if (span.step === 'halt') return `${span.name} (${span.facts.haltCause})`
-  return span.name
+  const { facts } = span
+  switch (span.step) {
+    case 'release':
+    case 'rollback':
+      return `${span.name} ${facts.version}`
+    case 'deployment':
+      return `${facts.deploymentKind} ${facts.scaleUnit} #${facts.attempt}`
+    case 'health-gate':
+      return `health gate ${facts.scaleUnit}`
+    case 'halt':
+      return `${span.name} (${facts.haltCause ?? `line halt ${facts.haltId}`})`
+    default:
+      return span.name
+  }
 }
 
 function byKey(spans: RolloutSpan[]): Map<string, RolloutSpan> {
@@ -138,6 +153,33 @@ t.test(
       spans.every((span) => span.traceId === release.traceId),
       'every span is in the trace on the release row',
     )
+    const unitNames = topology.scaleUnits.flat()
+    t.strictSame(
+      spans
+        .map((span) => span.name)
+        .filter((name) => name.includes('1.4.0') || unitNames.some((u) => name.includes(u))),
+      [],
+      'no span name carries the version or a scale unit',
+    )
+    t.strictSame(
+      [...new Set(spans.map((span) => span.name))].sort(),
+      [
+        `bake ${r0}`,
+        `bake ${r1}`,
+        `deploy ${r0}`,
+        `deploy ${r1}`,
+        `halt ${r1}`,
+        `health gate ${r0}`,
+        `pre-approval ${r0}`,
+        `release ${topology.service}`,
+        `ring ${r0}`,
+        `ring ${r1}`,
+        `wave 1/1 ${r0}`,
+        `wave 1/2 ${r1}`,
+        `wave 2/2 ${r1}`,
+      ],
+      'span names: the step, and the ring or service it is in',
+    )
     const named = byKey(spans)
     const id0 = (key: string) => {
       const span = named.get(key)
@@ -225,6 +267,15 @@ t.test(
         outcome: 'failed',
       },
     })
+    const failedAttempt = named.get(`deploy ${u0} #1`)!
+    const retriedAttempt = named.get(`deploy ${u0} #2`)!
+    t.equal(failedAttempt.facts.taskRunId, `deployment/${failed.id}/1`)
+    t.equal(retriedAttempt.facts.taskRunId, `deployment/${failed.id}/2`, 'a retry is a new run')
+    const runIds = spans
+      .filter((span) => span.step !== 'release' && span.step !== 'halt')
+      .map((span) => span.facts.taskRunId)
+    t.notOk(runIds.includes(undefined), 'every task span names its run')
+    t.equal(new Set(runIds).size, runIds.length, 'task run ids are unique in the release')
     t.match(named.get(`halt ${r1} (manual)`)!.facts, {
       haltedBy: 'sam',
       reason: 'checking a dashboard',
@@ -460,7 +511,7 @@ t.test(
       (span) => span.traceId === hotfix.body.traceId && span.parentSpanId === null,
     )
     t.match(root, {
-      name: `release ${topology.service} 4.0.1`,
+      name: `release ${topology.service}`,
       facts: { releaseKind: 'hotfix', incidentId: incident.body.id },
     })
     t.strictSame(root!.links, [

@@ -71,7 +71,7 @@ function releaseTrace(): NewRolloutSpan[] {
       spanId: release,
       parentSpanId: null,
       step: 'release',
-      name: 'release checkout 2.0.0',
+      name: 'release checkout',
       startedAt: '2026-11-20T08:00:00.000Z',
       endedAt: '2026-11-20T09:30:00.250Z',
       status: 'error',
@@ -99,7 +99,7 @@ function releaseTrace(): NewRolloutSpan[] {
       spanId: hex(8),
       parentSpanId: stage,
       step: 'deployment',
-      name: 'deploy checkout 2.0.0 to eu-1',
+      name: 'deploy ring-0',
       startedAt: '2026-11-20T08:00:02.500Z',
       endedAt: '2026-11-20T08:12:45.125Z',
       status: 'error',
@@ -173,9 +173,15 @@ t.test('stored spans reach the collector as they are, and leave the outbox', asy
   })
   const stage = otlp.spans.find((span) => span.name === 'stage ring-0')!
   t.match(stage.attributes, {
-    'deployment.environment.name': 'ring-0',
-    'ringmaster.ring': 'ring-0',
+    'ringmaster.ring.name': 'ring-0',
+    'ringmaster.ring.order': 0,
+    'cicd.pipeline.task.name': 'stage ring-0',
   })
+  t.equal(
+    stage.attributes['deployment.environment.name'],
+    undefined,
+    'the environment is the resource: a span does not claim the ring as one',
+  )
   t.strictSame(await worker.runOnce(), { leased: 0, outcome: 'idle' }, 'nothing is left')
 })
 
