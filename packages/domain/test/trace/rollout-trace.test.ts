@@ -93,6 +93,7 @@ function halt(overrides: Partial<Halt> = {}): Halt {
     createdAt: '2026-11-23T10:20:00.000Z',
     liftedBy: null,
     liftedAt: null,
+    incidentId: null,
     ...overrides,
   }
 }
