@@ -1,7 +1,7 @@
 // Every benchmark in sequence (`pnpm bench`): builds what they need, runs the in-process flag
-// evaluator bench, the promotion engine bench and the import-under-load bench with their default
-// settings, and exits non-zero if any fails. The flag HTTP bench is separate:
-// pnpm exec tsx scripts/bench/flags.ts --http
+// evaluator bench, the promotion engine bench, the import-under-load bench and the database
+// outage bench (two 60 s cuts of PostgreSQL) with their default settings, and exits non-zero if
+// any fails. The flag HTTP bench is separate: pnpm exec tsx scripts/bench/flags.ts --http
 import { spawnSync } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 
@@ -33,6 +33,10 @@ const results = [
   [
     'import under load',
     run('import under load', 'pnpm', ['exec', 'tsx', 'scripts/bench/import-under-load.ts']),
+  ],
+  [
+    'database outage',
+    run('database outage', 'pnpm', ['exec', 'tsx', 'scripts/bench/database-outage.ts']),
   ],
 ]
 const failed = results.filter(([, ok]) => !ok).map(([name]) => name)

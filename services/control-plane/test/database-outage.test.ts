@@ -5,7 +5,7 @@ import { createTestDatabase, testDatabaseKind } from '@ringmaster/db/testing'
 import Fastify, { type FastifyInstance } from 'fastify'
 import t, { type Test } from 'tap'
 import { type AppOptions, app, serverOptions } from '../src/app.js'
-import { DatabaseProxy } from './helpers/database-proxy.js'
+import { DatabaseProxy } from '../src/testing/database-proxy.js'
 import { seedFlags } from './helpers/flag-fixtures.js'
 
 // A real TCP proxy sits between the app and PostgreSQL and the test cuts it, both ways a database

@@ -1,3 +1,4 @@
+export { DatabaseProxy, type ProxyMode } from './database-proxy.js'
 export {
   type RunningServer,
   type ServerStorage,

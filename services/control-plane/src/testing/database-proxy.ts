@@ -13,8 +13,8 @@ interface Pair {
 }
 
 /**
- * A TCP proxy between the app and PostgreSQL that a test can cut, the two ways a database goes
- * away in production:
+ * A TCP proxy between the app and PostgreSQL that a test or a benchmark can cut, the two ways a
+ * database goes away in production:
  * - `reset()`: every connection is reset and new ones are reset as soon as they are accepted
  *   (a database restart, a failover, a firewall that rejects);
  * - `blackhole()`: connections stay open and new ones are accepted, but no byte goes through in
