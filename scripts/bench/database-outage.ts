@@ -566,6 +566,12 @@ for (const mode of modes) {
     `  admin reads during the cut: ${result.admin.length}, p50 / p99 / max ${latencies(cut.adminMs)}; ${cut.others.length} answered other than 503 database-unavailable (admin and /readyz)`,
   )
   for (const other of cut.others.slice(0, 5)) console.log(`    other: ${other}`)
+  const slow = result.admin.filter(
+    (probe) => probe.answeredMs - probe.sentMs > TARGET_UNAVAILABLE_MS,
+  )
+  console.log(
+    `  admin reads that waited over ${TARGET_UNAVAILABLE_MS} ms: ${slow.length}${slow.length ? ` (sent at, answered at, from the cut: ${slow.map((probe) => `${fmt(probe.sentMs)} → ${fmt(probe.answeredMs)} ms`).join(', ')})` : ''}`,
+  )
   console.log(
     `  heal: admin 200 after ${fmt(result.adminBackMs)} ms, /readyz ready after ${fmt(result.readyMs)} ms, flag change answered after ${fmt(result.changeAnsweredMs)} ms (${result.changeRetries} retries), served to SDK reads after ${fmt(result.changeServedMs)} ms`,
   )
