@@ -122,6 +122,8 @@ t.test('changes during a load are folded into one more load', async (t) => {
   scripted.hold()
   scripted.change('b', true)
   const refreshes = [snapshots.refresh('ring-0')]
+  // The changes below must come while that load is under way, not before it starts.
+  while (scripted.loads.length < 2) await new Promise(setImmediate)
   for (const key of ['c', 'd', 'e', 'f']) {
     scripted.change(key, true)
     refreshes.push(snapshots.refresh('ring-0'))
