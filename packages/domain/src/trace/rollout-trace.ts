@@ -558,8 +558,8 @@ export function lineHaltSpan(
 const unfinishedReleaseStates: readonly ReleaseState[] = ['queued', 'in_progress', 'halted']
 
 /**
- * The spans a lifted halt ends: one on every unfinished release whose stage in progress it
- * covered, ending at the lift. Stages that ended under the halt recorded theirs then.
+ * The spans a lifted halt ends: one on every unfinished release whose current stage it covered
+ * (in progress, or waiting to start), ending at the lift. Stages that ended under the halt recorded theirs then.
  */
 export async function liftedHaltSpans(tx: StoreTransaction, halt: Halt): Promise<NewRolloutSpan[]> {
   const liftedAt = halt.liftedAt
@@ -572,8 +572,18 @@ export async function liftedHaltSpans(tx: StoreTransaction, halt: Halt): Promise
   const spans: NewRolloutSpan[] = []
   for (const release of releases) {
     const stage = currentStage(await tx.stages.listByRelease(release.id))
-    if (!stage || stage.startedAt === null || stage.finishedAt !== null) continue
-    const held = stageSpan(release, stage, liftedAt, stage.state, unset)
+    if (!stage || stage.finishedAt !== null) continue
+    const stageSoFar = stageSpan(release, stage, liftedAt, stage.state, unset)
+    // A halt keeps a release from entering its next ring: before the stage starts, the halt
+    // held the release itself, so its span hangs from the release's root.
+    const held =
+      stage.startedAt !== null
+        ? stageSoFar
+        : {
+            ...stageSoFar,
+            spanId: releaseRootSpanId(release.traceId),
+            startedAt: release.createdAt,
+          }
     if (coversStage(halt, held)) spans.push(lineHaltSpan(held, halt, liftedAt, 'lifted'))
   }
   return spans

@@ -59,7 +59,7 @@ t.test(
     clock.advanceMinutes(2) // 09:12: a release of another service starts under the global halt
     const other = await createRelease(api, pipeline, { service: otherService, version: '1.0.0' })
     await api.settle()
-    clock.advanceMinutes(8) // 09:20: approved; the first wave waits for the line
+    clock.advanceMinutes(8) // 09:20: approved; the release waits for the line
     for (const release of [held, other]) {
       await expectStatus(
         api.request({
@@ -72,7 +72,16 @@ t.test(
       )
     }
     await api.settle()
-    t.equal((await getRelease(api, held.body.id)).stages[0].state, 'deploying')
+    t.equal(
+      (await getRelease(api, held.body.id)).stages[0].state,
+      'awaiting_approval',
+      'an approved stage does not move on while the line is stopped',
+    )
+    t.equal(
+      (await getRelease(api, other.body.id)).stages[0].startedAt,
+      null,
+      'the other release has not entered its ring',
+    )
     clock.advanceMinutes(5) // 09:25
     await lift(oneService)
     clock.advanceMinutes(5) // 09:30
@@ -138,13 +147,16 @@ t.test(
       haltsIn(other.body.traceId),
       [
         {
-          parentSpanId: stageOf(other.body.traceId).spanId,
+          // It held the release before its stage started: under the release's root.
+          parentSpanId: spans.find(
+            (span) => span.traceId === other.body.traceId && span.step === 'release',
+          )!.spanId,
           startedAt: at('09:12'),
           endedAt: at('09:30'),
           facts: { haltId: everywhere, outcome: 'lifted' },
         },
       ],
-      'the global halt held the other release from when its stage started; the service halt did not',
+      'the global halt held the other release from its creation; the service halt did not',
     )
     t.equal(haltsIn(other.body.traceId).length, 1)
     t.match(
