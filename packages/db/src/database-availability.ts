@@ -145,6 +145,9 @@ export interface AvailabilityMonitorOptions {
   now?: () => number
 }
 
+/** How often a probe's wait starts again because this process, not the database, was slow. */
+const maxDeadlineExtensions = 5
+
 /**
  * Probes the database on a timer and says whether it answers. Requests that need the database
  * are refused at once while it does not (a 503 rather than a wait), and a failed probe cuts the
@@ -195,20 +198,47 @@ export class AvailabilityMonitor implements DatabaseAvailability {
   }
 
   private async runProbe(): Promise<boolean> {
-    let timer: NodeJS.Timeout | undefined
-    const timedOut = new Promise<'timeout'>((resolve) => {
-      timer = setTimeout(() => resolve('timeout'), this.options.timeoutMs)
-    })
+    const deadline = this.deadline()
     const probed = this.options.probe().then(
       () => 'ok' as const,
       () => 'failed' as const,
     )
-    const outcome = await Promise.race([probed, timedOut])
-    clearTimeout(timer)
+    const outcome = await Promise.race([probed, deadline.reached])
+    deadline.cancel()
     if (outcome === 'timeout') this.options.abandonProbe()
     this.set(outcome === 'ok')
     if (outcome !== 'ok') this.options.onProbeFailed()
     return outcome === 'ok'
+  }
+
+  /**
+   * Reached once `timeoutMs` have passed in which this process was free to read the probe's
+   * answer. A failed probe cuts every connection, so a busy event loop (a large import, a loaded
+   * machine) must not pass for a silent database: a timer that fires late waits again (a few
+   * times at most), and before giving up one more turn of the loop reads what has arrived.
+   */
+  private deadline(): { reached: Promise<'timeout'>; cancel: () => void } {
+    const { timeoutMs } = this.options
+    let timer: NodeJS.Timeout | undefined
+    let immediate: NodeJS.Immediate | undefined
+    const reached = new Promise<'timeout'>((resolve) => {
+      const arm = (extensions: number) => {
+        const due = performance.now() + timeoutMs
+        timer = setTimeout(() => {
+          const late = performance.now() - due
+          if (late > timeoutMs / 2 && extensions < maxDeadlineExtensions) arm(extensions + 1)
+          else immediate = setImmediate(() => resolve('timeout'))
+        }, timeoutMs)
+      }
+      arm(0)
+    })
+    return {
+      reached,
+      cancel: () => {
+        clearTimeout(timer)
+        clearImmediate(immediate)
+      },
+    }
   }
 
   private set(available: boolean): void {
