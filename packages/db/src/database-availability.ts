@@ -136,7 +136,7 @@ export interface AvailabilityMonitorOptions {
   probe: () => Promise<unknown>
   /** Abandons a probe that timed out (cuts its connection). */
   abandonProbe: () => void
-  /** Runs each time a probe fails: cut every connection, so nothing waits on a dead one. */
+  /** Runs when a probe errs, or a second one in a row is silent: cut every connection. */
   onProbeFailed: () => void
   /** Runs when a probe succeeds after failing, before anyone hears that the database is back. */
   onRecovered?: () => void
@@ -148,6 +148,9 @@ export interface AvailabilityMonitorOptions {
 /** How often a probe's wait starts again because this process, not the database, was slow. */
 const maxDeadlineExtensions = 5
 
+/** Silent probes in a row before the connections are cut (an erring probe cuts them at once). */
+const silentProbesBeforeCut = 2
+
 /**
  * Probes the database on a timer and says whether it answers. Requests that need the database
  * are refused at once while it does not (a 503 rather than a wait), and a failed probe cuts the
@@ -156,6 +159,8 @@ const maxDeadlineExtensions = 5
  */
 export class AvailabilityMonitor implements DatabaseAvailability {
   private state = true
+  /** Probes in a row that got no answer in time. */
+  private silentProbes = 0
   private since: number | undefined
   private probing: Promise<boolean> | undefined
   private timer: NodeJS.Timeout | undefined
@@ -207,7 +212,13 @@ export class AvailabilityMonitor implements DatabaseAvailability {
     deadline.cancel()
     if (outcome === 'timeout') this.options.abandonProbe()
     this.set(outcome === 'ok')
-    if (outcome !== 'ok') this.options.onProbeFailed()
+    // A probe that errs found the connections dead: cut them now. One that is only slow may be a
+    // loaded database or machine (six replicas connecting at once did it): new requests are
+    // already refused, but work in flight is cut only when the next probe is silent too.
+    this.silentProbes = outcome === 'timeout' ? this.silentProbes + 1 : 0
+    if (outcome === 'failed' || this.silentProbes >= silentProbesBeforeCut) {
+      this.options.onProbeFailed()
+    }
     return outcome === 'ok'
   }
 

@@ -37,15 +37,26 @@ t.test(
   },
 )
 
-t.test('a probe that never answers fails, is abandoned, and cuts the connections', async (t) => {
-  const { availability, seen } = monitor(() => new Promise(() => {}))
-  const changes: boolean[] = []
-  availability.onChange((available) => changes.push(available))
+t.test(
+  'a silent probe makes the database unavailable; a second one cuts the connections',
+  async (t) => {
+    const { availability, seen } = monitor(() => new Promise(() => {}))
+    const changes: boolean[] = []
+    availability.onChange((available) => changes.push(available))
+    t.equal(await availability.probe(), false)
+    t.equal(availability.available, false)
+    t.type(availability.unavailableSince, 'number')
+    t.same(seen, { failed: 0, abandoned: 1 }, 'one slow answer cuts no work in flight')
+    t.equal(await availability.probe(), false)
+    t.same(seen, { failed: 1, abandoned: 2 }, 'the second silent probe cuts the connections')
+    t.same(changes, [false])
+  },
+)
+
+t.test('a probe that errs cuts the connections at once', async (t) => {
+  const { availability, seen } = monitor(() => Promise.reject(new Error('connection reset')))
   t.equal(await availability.probe(), false)
-  t.equal(availability.available, false)
-  t.type(availability.unavailableSince, 'number')
-  t.same(seen, { failed: 1, abandoned: 1 })
-  t.same(changes, [false])
+  t.same(seen, { failed: 1, abandoned: 0 })
 })
 
 t.test('a probe that answers again makes the database available again', async (t) => {
