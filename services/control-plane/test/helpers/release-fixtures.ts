@@ -1,4 +1,4 @@
-import type { Clock, RingPolicyInput } from '@ringmaster/domain'
+import type { Clock, RingPolicyInput, RolloutSpan } from '@ringmaster/domain'
 import type { ApiResponse, TestApp } from './build.js'
 import { uniqueName } from './build.js'
 
@@ -140,4 +140,12 @@ export async function runExecutor(
 
 export async function getRelease(api: TestApp, id: number) {
   return (await expectStatus(api.request({ method: 'GET', url: `/v1/releases/${id}` }), 200)).body
+}
+
+/** Every rollout span recorded so far: leasing far in the future returns every row (no exporter runs in these tests). */
+export async function recordedSpans(api: TestApp): Promise<RolloutSpan[]> {
+  // Leasing far in the future returns every row; no exporter runs in these tests.
+  return api.app.store.transaction((tx) =>
+    tx.rolloutSpans.lease('2100-01-01T00:00:00.000Z', '2100-01-01T00:00:01.000Z', 10_000),
+  )
 }

@@ -1,25 +1,19 @@
-import { derivedSpanId, type RolloutSpan } from '@ringmaster/domain'
+import { derivedSpanId } from '@ringmaster/domain'
 import t from 'tap'
-import { build, type TestApp } from '../helpers/build.js'
+import { build } from '../helpers/build.js'
 import {
   createRelease,
   createTopology,
   expectStatus,
   getRelease,
   ManualClock,
+  recordedSpans,
   runExecutor,
 } from '../helpers/release-fixtures.js'
 
 // Stops of the line (POST /v1/halts, an incident's halt) as spans on the release traces they hold.
 
 const approverGate = { role: 'approver', minApprovals: 1, ttlHours: 24 } as const
-
-async function recordedSpans(api: TestApp): Promise<RolloutSpan[]> {
-  // Leasing far in the future returns every row; no exporter runs in these tests.
-  return api.app.store.transaction((tx) =>
-    tx.rolloutSpans.lease('2100-01-01T00:00:00.000Z', '2100-01-01T00:00:01.000Z', 10_000),
-  )
-}
 
 const at = (time: string) => `2026-11-23T${time}:00.000Z`
 

@@ -7,20 +7,13 @@ import {
   expectStatus,
   getRelease,
   ManualClock,
+  recordedSpans,
   runExecutor,
 } from '../helpers/release-fixtures.js'
 
 // What a release's trace and its rollback's trace say when a release is undone: one root for the
 // release, however late the rollback, and rollback deployments that name what they restore.
 
-const _approverGate = { role: 'approver', minApprovals: 1, ttlHours: 24 } as const
-
-async function recordedSpans(api: TestApp): Promise<RolloutSpan[]> {
-  // Leasing far in the future returns every row; no exporter runs in these tests.
-  return api.app.store.transaction((tx) =>
-    tx.rolloutSpans.lease('2100-01-01T00:00:00.000Z', '2100-01-01T00:00:01.000Z', 10_000),
-  )
-}
 
 const at = (time: string) => `2026-11-23T${time}:00.000Z`
 

@@ -1,12 +1,13 @@
 import { derivedSpanId, type RolloutSpan, releaseRootSpanId } from '@ringmaster/domain'
 import t from 'tap'
-import { build, type TestApp } from '../helpers/build.js'
+import { build } from '../helpers/build.js'
 import {
   createRelease,
   createTopology,
   expectStatus,
   getRelease,
   ManualClock,
+  recordedSpans,
   runExecutor,
 } from '../helpers/release-fixtures.js'
 
@@ -14,13 +15,6 @@ import {
 // back-dated times, status and facts. Exporting them is tested in the telemetry worker's tests.
 
 const approverGate = { role: 'approver', minApprovals: 1, ttlHours: 24 } as const
-
-async function recordedSpans(api: TestApp): Promise<RolloutSpan[]> {
-  // Leasing far in the future returns every row; no exporter runs in these tests.
-  return api.app.store.transaction((tx) =>
-    tx.rolloutSpans.lease('2100-01-01T00:00:00.000Z', '2100-01-01T00:00:01.000Z', 10_000),
-  )
-}
 
 /**
  * A readable key per span: its name, plus what tells repeats apart (the version of a release or
