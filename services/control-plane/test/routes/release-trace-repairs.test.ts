@@ -14,7 +14,6 @@ import {
 // What a release's trace and its rollback's trace say when a release is undone: one root for the
 // release, however late the rollback, and rollback deployments that name what they restore.
 
-
 const at = (time: string) => `2026-11-23T${time}:00.000Z`
 
 t.test(
