@@ -145,6 +145,69 @@ t.test('release watch exits 3 when the release halts, 4 when it times out', asyn
 })
 
 t.test(
+  'release watch exits 3 naming the halt when the line stops, unless it rides halts out',
+  async (t) => {
+    const setup = await setUpRelease(t)
+    const id = await createRelease(t, setup, '3.0.0')
+    const stopped = await runCli(
+      t,
+      [
+        'line',
+        'stop',
+        '--scope',
+        'service',
+        '--target',
+        setup.service,
+        '--reason',
+        'db alarms',
+        '-o',
+        'json',
+      ],
+      setup.lead,
+    )
+    t.equal(stopped.code, 0, stopped.stderr)
+    const halt = JSON.parse(stopped.stdout) as { id: number; createdAt: string }
+
+    // The timeout is far off: exit 4 here would mean the stop of the line was not recognised.
+    const held = await runCli(
+      t,
+      ['release', 'watch', String(id), '--timeout', '5m', '--interval', '250ms', '-o', 'json'],
+      setup.pipeline,
+    )
+    t.equal(held.code, 3, held.stderr)
+    t.match(
+      held.stderr,
+      `held: halt ${halt.id} (service ${setup.service}) by jane since ${halt.createdAt}: db alarms (lift it: ringmaster line resume ${halt.id})`,
+    )
+    const release = JSON.parse(held.stdout)
+    t.equal(release.id, id)
+    t.not(release.state, 'halted', 'the line holds it; the release itself was not halted')
+
+    // Riding out, the watch says so once and goes on until its (short) timeout.
+    const ridden = await runCli(
+      t,
+      [
+        'release',
+        'watch',
+        String(id),
+        '--ride-out-halts',
+        '--timeout',
+        '2s',
+        '--interval',
+        '100ms',
+      ],
+      setup.pipeline,
+    )
+    t.equal(ridden.code, 4, ridden.stderr)
+    t.equal(
+      ridden.stderr.split(`riding out halt ${halt.id} (service ${setup.service})`).length - 1,
+      1,
+      'the halt, said once',
+    )
+  },
+)
+
+t.test(
   'on a terminal release watch redraws the board in place',
   { skip: !(await hasScript()) && 'needs script(1) from util-linux for a pseudo-terminal' },
   async (t) => {

@@ -18,7 +18,12 @@ import {
   ringLine,
   ringRows,
 } from '../release-board.js'
-import { exitCodeForState, type ReleaseDetail } from '../release-view.js'
+import {
+  describeHolding,
+  exitCodeForState,
+  holdingHalts,
+  type ReleaseDetail,
+} from '../release-view.js'
 import { neverReached, ReleaseReader } from '../release-wait.js'
 
 /** Resolves a waiting `sleep` early when something happened; several signals count as one. */
@@ -95,22 +100,30 @@ function display(context: CommandContext): Display {
 export const releaseWatch: Command = {
   name: 'release watch',
   summary: 'follow a release live, ring by ring and scale unit by scale unit, until it ends',
-  help: `Usage: ringmaster release watch ID [--timeout 2h] [--interval 5s]
+  help: `Usage: ringmaster release watch ID [--timeout 2h] [--interval 5s] [--ride-out-halts]
 
   --timeout DURATION     give up after this long, exit 4 (default 2h; 90s, 15m, 2h)
   --interval DURATION    also look this often, in case a change sends no event (default 5s)
+  --ride-out-halts       a halt does not end the watch; say so once per halt and follow the
+                         release until it ends or the timeout passes
 
 Follows the release's events and re-reads it whenever one arrives. On a terminal it redraws a
 board of rings and scale units in place; otherwise it prints a line whenever a ring, the release
 or what it waits for changes. Ends when the release does: 0 succeeded; 1 failed, rolled back,
-cancelled or superseded; 3 halted; 4 timed out. With --output json the final release is printed
+cancelled or superseded; 3 halted or held by a stop of the line (each halt is named on stderr);
+4 timed out. With --output json the final release is printed
 on stdout and the progress goes to stderr.`,
-  options: { timeout: { type: 'string' }, interval: { type: 'string' } },
+  options: {
+    timeout: { type: 'string' },
+    interval: { type: 'string' },
+    'ride-out-halts': { type: 'boolean' },
+  },
   positionals: [1, 1],
   async run(context) {
     const id = idArgument(context)
     const timeoutMs = parseDuration(optionalString(context, 'timeout') ?? '2h', 'timeout')
     const intervalMs = parseDuration(optionalString(context, 'interval') ?? '5s', 'interval')
+    const rideOutHalts = context.values['ride-out-halts'] === true
     const client = context.client()
     const { output } = context
     const show = display(context)
@@ -146,14 +159,30 @@ on stdout and the progress goes to stderr.`,
 
     const reader = new ReleaseReader(client, id, intervalMs, show.connection)
     let release: ReleaseDetail | undefined
+    const riddenOut = new Set<string>()
     try {
       for (;;) {
         const read = await reader.read(deadline)
         if (read) {
           release = read
           show.release(release)
+          // A release held by a stop of the line is not over, but a pipeline watching it must
+          // not sit until its timeout: the same verdict as `release status --wait`.
+          const halts = holdingHalts(release)
+          if (halts.length > 0 && !rideOutHalts) {
+            for (const halt of halts) output.error(`held: ${describeHolding(release, halt)}`)
+            output.result(release, () => [])
+            return ExitCode.haltedOrBlocked
+          }
+          for (const halt of halts) {
+            const said = describeHolding(release, halt)
+            if (riddenOut.has(said)) continue
+            riddenOut.add(said)
+            output.error(`riding out ${said}; watching on (--ride-out-halts)`)
+          }
           const code = exitCodeForState(release.state)
-          if (code !== undefined) {
+          // Riding out: a halted release may be resumed; only the timeout ends the watch then.
+          if (code !== undefined && !(rideOutHalts && release.state === 'halted')) {
             output.result(release, () => [])
             return code
           }
