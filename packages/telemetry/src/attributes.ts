@@ -13,9 +13,11 @@ import {
   ATTR_CICD_PIPELINE_NAME,
   ATTR_CICD_PIPELINE_RESULT,
   ATTR_CICD_PIPELINE_RUN_ID,
+  ATTR_CICD_PIPELINE_RUN_URL_FULL,
   ATTR_CICD_PIPELINE_TASK_NAME,
   ATTR_CICD_PIPELINE_TASK_RUN_ID,
   ATTR_CICD_PIPELINE_TASK_RUN_RESULT,
+  ATTR_CICD_PIPELINE_TASK_RUN_URL_FULL,
   ATTR_CICD_PIPELINE_TASK_TYPE,
   ATTR_DEPLOYMENT_ID,
   ATTR_DEPLOYMENT_STATUS,
@@ -47,11 +49,13 @@ export const attributeNames = {
 
   cicdPipelineName: ATTR_CICD_PIPELINE_NAME,
   cicdPipelineRunId: ATTR_CICD_PIPELINE_RUN_ID,
+  cicdPipelineRunUrlFull: ATTR_CICD_PIPELINE_RUN_URL_FULL,
   cicdPipelineResult: ATTR_CICD_PIPELINE_RESULT,
   cicdPipelineTaskName: ATTR_CICD_PIPELINE_TASK_NAME,
   cicdPipelineTaskRunId: ATTR_CICD_PIPELINE_TASK_RUN_ID,
   cicdPipelineTaskType: ATTR_CICD_PIPELINE_TASK_TYPE,
   cicdPipelineTaskRunResult: ATTR_CICD_PIPELINE_TASK_RUN_RESULT,
+  cicdPipelineTaskRunUrlFull: ATTR_CICD_PIPELINE_TASK_RUN_URL_FULL,
   deploymentId: ATTR_DEPLOYMENT_ID,
   deploymentStatus: ATTR_DEPLOYMENT_STATUS,
   vcsRefHeadRevision: ATTR_VCS_REF_HEAD_REVISION,
@@ -192,6 +196,27 @@ const deploymentStatuses: Readonly<Record<string, string>> = {
   failed: DEPLOYMENT_STATUS_VALUE_FAILED,
 }
 
+export interface RolloutSpanAttributeOptions {
+  /**
+   * The control plane's address as people and pipelines reach it (RINGMASTER_PUBLIC_URL), for
+   * the run and task URLs; without it those attributes are left out rather than guessed.
+   */
+  publicUrl?: string | undefined
+}
+
+/**
+ * Where a release (the pipeline run) can be looked up: its API resource. A task run is the same
+ * address with the task run's id as the fragment (`#stage/12`), which locates it in the release.
+ */
+export function releaseRunUrl(publicUrl: string, releaseId: number, taskRunId?: string): string {
+  const url = new URL(
+    `v1/releases/${releaseId}`,
+    publicUrl.endsWith('/') ? publicUrl : `${publicUrl}/`,
+  )
+  if (taskRunId !== undefined) url.hash = taskRunId
+  return url.href
+}
+
 /**
  * The attributes of a rollout span: what the step was, and each fact under its name. A fact
  * that is undefined or null gives no attribute. A pipeline task is named as its span is: span
@@ -199,6 +224,7 @@ const deploymentStatuses: Readonly<Record<string, string>> = {
  */
 export function rolloutSpanAttributes(
   span: Pick<NewRolloutSpan, 'step' | 'name' | 'facts'>,
+  options: RolloutSpanAttributeOptions = {},
 ): Attributes {
   const { step, facts } = span
   const attributes: Attributes = { [attributeNames.step]: step }
@@ -208,6 +234,19 @@ export function rolloutSpanAttributes(
   }
   if (facts.releaseId !== undefined) {
     attributes[attributeNames.cicdPipelineRunId] = String(facts.releaseId)
+    if (options.publicUrl !== undefined) {
+      attributes[attributeNames.cicdPipelineRunUrlFull] = releaseRunUrl(
+        options.publicUrl,
+        facts.releaseId,
+      )
+      if (pipelineTasks.has(step) && facts.taskRunId !== undefined) {
+        attributes[attributeNames.cicdPipelineTaskRunUrlFull] = releaseRunUrl(
+          options.publicUrl,
+          facts.releaseId,
+          facts.taskRunId,
+        )
+      }
+    }
   }
   if (facts.deploymentId !== undefined) {
     attributes[attributeNames.deploymentId] = String(facts.deploymentId)

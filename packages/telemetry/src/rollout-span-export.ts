@@ -17,7 +17,12 @@ import { OTLPTraceExporter as OtlpProtobufTraceExporter } from '@opentelemetry/e
 import type { Resource } from '@opentelemetry/resources'
 import { ConsoleSpanExporter, type ReadableSpan, type SpanExporter } from '@opentelemetry/sdk-trace'
 import type { RolloutSpan } from '@ringmaster/domain'
-import { attributeNames, ERROR_TYPE_VALUE_OTHER, rolloutSpanAttributes } from './attributes.js'
+import {
+  attributeNames,
+  ERROR_TYPE_VALUE_OTHER,
+  type RolloutSpanAttributeOptions,
+  rolloutSpanAttributes,
+} from './attributes.js'
 
 /** The instrumentation scope rollout spans are exported under. */
 export const rolloutSpanScope: InstrumentationScope = { name: '@ringmaster/control-plane' }
@@ -31,12 +36,13 @@ export function toReadableSpan(
   span: RolloutSpan,
   resource: Resource,
   scope: InstrumentationScope = rolloutSpanScope,
+  attributeOptions: RolloutSpanAttributeOptions = {},
 ): ReadableSpan {
   const startTime = millisToHrTime(Date.parse(span.startedAt))
   const endTime = millisToHrTime(Math.max(Date.parse(span.endedAt), Date.parse(span.startedAt)))
   const spanContext = { traceId: span.traceId, spanId: span.spanId, traceFlags: TraceFlags.SAMPLED }
   const failed = span.status === 'error' || span.errorType !== null
-  const attributes = rolloutSpanAttributes(span)
+  const attributes = rolloutSpanAttributes(span, attributeOptions)
   if (failed) attributes[attributeNames.errorType] = span.errorType ?? ERROR_TYPE_VALUE_OTHER
   // A description belongs to an error status only (OpenTelemetry's span status rules).
   const status: SpanStatus = failed
@@ -139,6 +145,8 @@ export interface RolloutSpanExporterOptions {
   /** How long one export may take, retries included (OTEL_EXPORTER_OTLP_TIMEOUT otherwise). */
   timeoutMillis?: number | undefined
   scope?: InstrumentationScope | undefined
+  /** The control plane's public address, for `cicd.pipeline.run.url.full` and the task's. */
+  publicUrl?: string | undefined
 }
 
 /**
@@ -164,7 +172,9 @@ export function createRolloutSpanExporter(
     async export(spans) {
       if (spans.length === 0) return { outcome: 'exported' }
       await options.resource.waitForAsyncAttributes?.()
-      const readable = spans.map((span) => toReadableSpan(span, options.resource, scope))
+      const readable = spans.map((span) =>
+        toReadableSpan(span, options.resource, scope, { publicUrl: options.publicUrl }),
+      )
       return new Promise<RolloutSpanExportResult>((resolve) => {
         try {
           exporter.export(readable, (result) => {

@@ -32,6 +32,8 @@ export interface TelemetryOptions {
   serviceVersion: string
   /** `service.instance.id`; a random UUID per process by default. */
   instanceId?: string | undefined
+  /** The control plane's public address, for the run and task URLs on rollout spans. */
+  publicUrl?: string | undefined
 }
 
 export interface Telemetry {
@@ -76,7 +78,11 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
   })
   sdk.start()
   const settings = rolloutSpanExporterSettings()
-  const rolloutSpanExporter = createRolloutSpanExporter({ resource, settings })
+  const rolloutSpanExporter = createRolloutSpanExporter({
+    resource,
+    settings,
+    publicUrl: options.publicUrl,
+  })
   let stopping: Promise<void> | null = null
   return {
     resource,

@@ -347,6 +347,43 @@ t.test('facts map to semantic conventions and ringmaster.* attributes', async (t
   }
 })
 
+t.test('with a public URL, the run and each task run link to the release', async (t) => {
+  const publicUrl = 'https://ringmaster.example.com/base'
+  const stage = rolloutSpanAttributes(
+    { step: 'stage', name: 'ring ring-0', facts: { releaseId: 42, taskRunId: 'stage/12' } },
+    { publicUrl },
+  )
+  t.equal(stage['cicd.pipeline.run.url.full'], 'https://ringmaster.example.com/base/v1/releases/42')
+  t.equal(
+    stage['cicd.pipeline.task.run.url.full'],
+    'https://ringmaster.example.com/base/v1/releases/42#stage/12',
+  )
+  const release = rolloutSpanAttributes(
+    { step: 'release', name: 'release checkout', facts: { releaseId: 42 } },
+    { publicUrl: `${publicUrl}/` },
+  )
+  t.equal(
+    release['cicd.pipeline.run.url.full'],
+    'https://ringmaster.example.com/base/v1/releases/42',
+  )
+  t.equal(
+    release['cicd.pipeline.task.run.url.full'],
+    undefined,
+    'the release is the run, not a task',
+  )
+  const incident = rolloutSpanAttributes(
+    { step: 'incident', name: 'incident checkout', facts: { incidentId: 5 } },
+    { publicUrl },
+  )
+  t.equal(incident['cicd.pipeline.run.url.full'], undefined, 'an incident is no pipeline run')
+  const unknown = rolloutSpanAttributes({
+    step: 'stage',
+    name: 'ring ring-0',
+    facts: { releaseId: 42, taskRunId: 'stage/12' },
+  })
+  t.equal(unknown['cicd.pipeline.task.run.url.full'], undefined, 'no address is guessed')
+})
+
 t.test('the ring is never deployment.environment.name, which the resource owns', async (t) => {
   for (const step of rolloutSpanSteps) {
     const attributes = rolloutSpanAttributes({ step, name: step, facts: { ring: 'ring-2' } })

@@ -185,7 +185,10 @@ t.test('the exporter is chosen from the same OTEL_* variables as the SDK', async
 
 t.test('spans reach the collector exactly as stored', async (t) => {
   const otlp = await receiver(t)
-  const exporter = exporterFor(t, { url: otlp.tracesUrl })
+  const exporter = exporterFor(t, {
+    url: otlp.tracesUrl,
+    publicUrl: 'https://ringmaster.example.com/',
+  })
   const parent = rolloutSpan({
     step: 'release',
     name: 'release checkout',
@@ -197,6 +200,13 @@ t.test('spans reach the collector exactly as stored', async (t) => {
     errorType: 'deployment_failed',
     statusMessage: 'exit code 3',
     links: [{ traceId: 'c'.repeat(32), spanId: 'd'.repeat(16), relation: 'blames' }],
+    facts: {
+      releaseId: 12,
+      deploymentId: 40,
+      scaleUnit: 'eu-1',
+      outcome: 'failed',
+      taskRunId: 'deployment/40/1',
+    },
   })
   t.strictSame(await exporter.export([parent, child]), { outcome: 'exported' })
   const received = await otlp.waitForSpans(() => true, 30_000, 2)
@@ -221,6 +231,9 @@ t.test('spans reach the collector exactly as stored', async (t) => {
       'ringmaster.release.id': 12,
       'cicd.pipeline.run.id': '12',
       'deployment.id': '40',
+      'cicd.pipeline.run.url.full': 'https://ringmaster.example.com/v1/releases/12',
+      'cicd.pipeline.task.run.url.full':
+        'https://ringmaster.example.com/v1/releases/12#deployment/40/1',
     },
     links: [
       {

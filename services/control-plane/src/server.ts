@@ -17,7 +17,11 @@ try {
 
 // Before the app is built, so its first requests are traced. Nothing here patches modules
 // (@fastify/otel is a plugin), so the order of imports does not matter.
-const telemetry = startTelemetry({ serviceName: 'ringmaster', serviceVersion: controlPlaneVersion })
+const telemetry = startTelemetry({
+  serviceName: 'ringmaster',
+  serviceVersion: controlPlaneVersion,
+  publicUrl: config.publicUrl,
+})
 
 let app: Awaited<ReturnType<typeof buildApp>>
 try {

@@ -1,3 +1,4 @@
+import { hostname } from 'node:os'
 import { resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
@@ -7,6 +8,11 @@ export type LogLevel = (typeof logLevels)[number]
 export interface Config {
   port: number
   host: string
+  /**
+   * The address people and pipelines reach the control plane at (RINGMASTER_PUBLIC_URL), behind
+   * any proxy; by default this process's own host and port. Links out of the service use it.
+   */
+  publicUrl: string | undefined
   /** PostgreSQL URL; undefined means the embedded PGlite database. */
   databaseUrl: string | undefined
   /** Where PGlite keeps its files (ignored with a database URL). */
@@ -32,6 +38,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const problems: string[] = []
   const port = readPort(env.PORT, problems)
   const host = env.HOST?.trim() || '127.0.0.1'
+  const publicUrl = readPublicUrl(env.RINGMASTER_PUBLIC_URL, host, port, problems)
   const databaseUrl = env.DATABASE_URL?.trim() || undefined
   if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
     problems.push(
@@ -58,6 +65,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   return {
     port,
     host,
+    publicUrl,
     databaseUrl,
     dataDir: resolve(env.RINGMASTER_DATA_DIR?.trim() || './data'),
     adminToken,
@@ -96,6 +104,35 @@ function readInterval(
     return 1000
   }
   return interval
+}
+
+function readPublicUrl(
+  value: string | undefined,
+  host: string,
+  port: number,
+  problems: string[],
+): string | undefined {
+  const configured = value?.trim()
+  if (!configured) {
+    // A port chosen by the system (0) is not known yet: no address rather than a wrong one.
+    if (port === 0) return undefined
+    const reachable = host === '0.0.0.0' || host === '::' ? hostname() : host
+    return new URL(`http://${reachable.includes(':') ? `[${reachable}]` : reachable}:${port}`).href
+  }
+  let url: URL
+  try {
+    url = new URL(configured)
+  } catch {
+    problems.push(`RINGMASTER_PUBLIC_URL must be an http(s) URL; got '${configured}'`)
+    return undefined
+  }
+  if (!/^https?:$/.test(url.protocol) || url.search !== '' || url.hash !== '') {
+    problems.push(
+      `RINGMASTER_PUBLIC_URL must be an http(s) URL without a query or fragment (https://ringmaster.example.com); got '${configured}'`,
+    )
+    return undefined
+  }
+  return url.href
 }
 
 function readPort(value: string | undefined, problems: string[]): number {

@@ -1,3 +1,4 @@
+import { hostname } from 'node:os'
 import { resolve } from 'node:path'
 import t from 'tap'
 import { ConfigError, loadConfig } from '../../../src/plugins/infra/config.js'
@@ -6,6 +7,7 @@ t.test('defaults: embedded database in ./data, port 3000, loopback', async (t) =
   t.same(loadConfig({}), {
     port: 3000,
     host: '127.0.0.1',
+    publicUrl: 'http://127.0.0.1:3000/',
     databaseUrl: undefined,
     dataDir: resolve('./data'),
     adminToken: undefined,
@@ -25,10 +27,12 @@ t.test('every variable is read', async (t) => {
     LOG_LEVEL: 'debug',
     RINGMASTER_ENGINE_INTERVAL_MS: '250',
     RINGMASTER_SPAN_EXPORT_INTERVAL_MS: '500',
+    RINGMASTER_PUBLIC_URL: 'https://ringmaster.example.com/',
   })
   t.same(config, {
     port: 8080,
     host: '0.0.0.0',
+    publicUrl: 'https://ringmaster.example.com/',
     databaseUrl: 'postgresql://ringmaster@db:5432/ringmaster',
     dataDir: '/var/lib/ringmaster',
     adminToken: 'a-long-enough-bootstrap-secret',
@@ -36,6 +40,24 @@ t.test('every variable is read', async (t) => {
     engineIntervalMs: 250,
     spanExportIntervalMs: 500,
   })
+})
+
+t.test('the public URL: configured behind a proxy, else this host and port', async (t) => {
+  t.equal(
+    loadConfig({ RINGMASTER_PUBLIC_URL: 'https://example.com/ringmaster' }).publicUrl,
+    'https://example.com/ringmaster',
+  )
+  t.equal(
+    loadConfig({ HOST: '0.0.0.0', PORT: '8080' }).publicUrl,
+    new URL(`http://${hostname()}:8080`).href,
+    'a wildcard address is not one people can reach: the machine name instead',
+  )
+  t.equal(loadConfig({ HOST: '::1', PORT: '8080' }).publicUrl, 'http://[::1]:8080/')
+  t.equal(loadConfig({ PORT: '0' }).publicUrl, undefined, 'a port not chosen yet has no address')
+  for (const url of ['ringmaster.example.com', 'ftp://example.com', 'https://example.com/?a=1']) {
+    const error = t.throws(() => loadConfig({ RINGMASTER_PUBLIC_URL: url })) as ConfigError
+    t.match(error.problems, [/^RINGMASTER_PUBLIC_URL must be an http\(s\) URL/], url)
+  }
 })
 
 t.test('problems are reported together', async (t) => {
