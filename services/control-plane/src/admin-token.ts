@@ -2,8 +2,8 @@ import { hostname, userInfo } from 'node:os'
 import { parseArgs } from 'node:util'
 import { DrizzleStore, migrateDatabase, openDatabase } from '@ringmaster/db'
 import { type Actor, systemClock, TokenService } from '@ringmaster/domain'
+import { tokenSecrets } from './credentials/token-secrets.js'
 import { ConfigError, loadConfig } from './plugins/infra/config.js'
-import { tokenSecrets } from './plugins/infra/token-secrets.js'
 
 // The operator's way back in when every admin secret is lost: run where the database is reachable,
 // with the server's DATABASE_URL (or RINGMASTER_DATA_DIR, with the server stopped: PGlite admits

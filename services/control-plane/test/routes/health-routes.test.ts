@@ -25,3 +25,17 @@ t.test('GET /readyz is a 503 problem when the database is gone', async (t) => {
   t.match(response.headers['content-type'], /^application\/problem\+json/)
   t.equal(response.body.type, '/problems/database-unavailable')
 })
+
+t.test('GET /readyz is a 503 problem while the newest migration is not applied', async (t) => {
+  const { app, request } = await build(t)
+  const ready = await request({ method: 'GET', url: '/readyz', token: null })
+  // As if a replica of an older release had migrated this database: the newest row is missing.
+  await app.database.db.execute(
+    'delete from drizzle.__drizzle_migrations where created_at = (select max(created_at) from drizzle.__drizzle_migrations)',
+  )
+  const response = await request({ method: 'GET', url: '/readyz', token: null })
+  t.equal(response.status, 503)
+  t.match(response.headers['content-type'], /^application\/problem\+json/)
+  t.equal(response.body.type, '/problems/not-migrated')
+  t.equal(response.body.detail, `the database is not migrated to ${ready.body.migration} yet`)
+})

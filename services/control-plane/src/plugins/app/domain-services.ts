@@ -16,8 +16,8 @@ import {
 } from '@ringmaster/domain'
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
-import { tokenSecrets } from '../infra/token-secrets.js'
-import { webhookSecrets } from '../infra/webhook-secrets.js'
+import { tokenSecrets } from '../../credentials/token-secrets.js'
+import { webhookSecrets } from '../../credentials/webhook-secrets.js'
 
 declare module 'fastify' {
   interface FastifyInstance {

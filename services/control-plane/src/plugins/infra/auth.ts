@@ -11,7 +11,7 @@ import {
 } from '@ringmaster/domain'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
-import { SdkTokenCache } from './sdk-token-cache.js'
+import { SdkTokenCache } from '../../credentials/sdk-token-cache.js'
 
 /** Every route says who may call it: a list of roles, or 'public' for health and docs. */
 export type RouteAccess = readonly Role[] | 'public'

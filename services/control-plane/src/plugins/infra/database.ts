@@ -2,7 +2,9 @@ import {
   type DatabaseConnection,
   type DatabaseTarget,
   DrizzleStore,
+  type MigrationStatus,
   migrateDatabase,
+  migrationStatus,
   openDatabase,
 } from '@ringmaster/db'
 import type { Store } from '@ringmaster/domain'
@@ -13,6 +15,8 @@ declare module 'fastify' {
   interface FastifyInstance {
     database: DatabaseConnection
     store: Store
+    /** Whether the newest migration is applied: how a route learns it without importing the db. */
+    migrationStatus(): Promise<MigrationStatus>
   }
 }
 
@@ -33,6 +37,7 @@ export const databasePlugin = fp(
     fastify.addHook('onClose', () => database.close())
     fastify.decorate('database', database)
     fastify.decorate('store', new DrizzleStore(database.db))
+    fastify.decorate('migrationStatus', () => migrationStatus(database))
   },
   { name: 'database' },
 )

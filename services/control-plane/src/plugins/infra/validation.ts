@@ -2,7 +2,7 @@ import { Ajv, type Options, type ValidateFunction } from 'ajv'
 import addFormatsModule from 'ajv-formats'
 import type { FastifyInstance, FastifySchema, FastifySchemaValidationError } from 'fastify'
 import fp from 'fastify-plugin'
-import { requestValueIssues, withSafeIntegers } from './request-text.js'
+import { requestValueIssues, withSafeIntegers } from '../../http/request-text.js'
 
 // ajv-formats is CommonJS; under NodeNext its default export arrives as the module object.
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv
@@ -44,7 +44,7 @@ type RequestValidator = ((data: unknown) => boolean) & {
 
 /**
  * The route's schema first (it coerces query strings and path parameters in place), then the
- * rules every value obeys (request-text.ts), so a NUL or an Infinity is a 400 on every route,
+ * rules every value obeys (http/request-text.ts), so a NUL or an Infinity is a 400 on every route,
  * including routes that read their input leniently.
  */
 function strictly(validate: ValidateFunction): RequestValidator {

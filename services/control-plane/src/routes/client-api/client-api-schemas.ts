@@ -210,7 +210,7 @@ export const ClientFeaturesDelta = Type.Object(
 /**
  * Bounds of the SDK bodies. Frontend tokens ship inside web pages, so anyone can post these:
  * each is refused whole when it breaks a bound, before anything is counted. Text also obeys the
- * rules of every request (no control characters, well-formed Unicode: request-text.ts).
+ * rules of every request (no control characters, well-formed Unicode: http/request-text.ts).
  */
 export const sdkBodyLimits = {
   /** Names and ids an SDK sends: app, instance, SDK version, strategy, flag and variant names. */

@@ -1,5 +1,4 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { migrationStatus } from '@ringmaster/db'
 import { Type } from 'typebox'
 import { sendDatabaseUnavailable, sendProblem } from '../../plugins/infra/error-handler.js'
 import { problemResponses } from '../../schemas/problem.js'
@@ -48,7 +47,7 @@ export const healthRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       // Known to be away: say so at once rather than wait for a query that will time out.
       if (!fastify.database.availability.available) return sendDatabaseUnavailable(request, reply)
       try {
-        const status = await migrationStatus(fastify.database)
+        const status = await fastify.migrationStatus()
         if (status.migrated) {
           return {
             status: 'ready' as const,

@@ -2,7 +2,7 @@ import { createPostgresDatabase, testDatabaseKind } from '@ringmaster/db/testing
 import t from 'tap'
 import { build, type TestApp } from '../../helpers/build.js'
 
-// SDK tokens are cached per replica (sdk-token-cache.ts). A revocation must still reach every
+// SDK tokens are cached per replica (credentials/sdk-token-cache.ts). A revocation must still reach every
 // replica's cache at once: it is announced with NOTIFY when it commits.
 
 async function frontendToken(api: TestApp) {

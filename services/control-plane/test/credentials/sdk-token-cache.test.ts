@@ -1,6 +1,6 @@
 import { type Actor, UnauthenticatedError } from '@ringmaster/domain'
 import t from 'tap'
-import { SdkTokenCache } from '../../../src/plugins/infra/sdk-token-cache.js'
+import { SdkTokenCache } from '../../src/credentials/sdk-token-cache.js'
 
 const actor = (role: Actor['role']): Actor => ({
   tokenId: `${role}-id`,
