@@ -31,6 +31,12 @@ export type DatabaseTarget =
       dataDir?: string | undefined
       /** Starts from a dump (`dumpDataDir`) instead of an empty cluster: tests use a migrated one. */
       loadDataDir?: Blob | undefined
+      /**
+       * An open PGlite to use instead of starting one; closing the connection leaves it open.
+       * Starting PGlite costs over a second of CPU, most of a short test, so tests hand one
+       * instance from test to test (testing/test-database.ts empties it in between).
+       */
+      instance?: PGlite | undefined
     }
 
 export interface DatabaseConnection {
@@ -159,10 +165,12 @@ export async function openDatabase(target: DatabaseTarget): Promise<DatabaseConn
     }
   }
   if (target.dataDir !== undefined) mkdirSync(target.dataDir, { recursive: true })
-  const client = await PGlite.create({
-    ...(target.dataDir !== undefined && { dataDir: target.dataDir }),
-    ...(target.loadDataDir !== undefined && { loadDataDir: target.loadDataDir }),
-  })
+  const client =
+    target.instance ??
+    (await PGlite.create({
+      ...(target.dataDir !== undefined && { dataDir: target.dataDir }),
+      ...(target.loadDataDir !== undefined && { loadDataDir: target.loadDataDir }),
+    }))
   const db = drizzlePglite(client, { schema }) as unknown as RingmasterDatabase
   const availability = new EmbeddedAvailability()
   return {
@@ -179,7 +187,7 @@ export async function openDatabase(target: DatabaseTarget): Promise<DatabaseConn
     },
     close: once(async () => {
       availability.closed()
-      await client.close()
+      if (client !== target.instance) await client.close()
     }),
   }
 }

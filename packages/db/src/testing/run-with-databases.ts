@@ -62,7 +62,10 @@ function pass(kind: string, env: Record<string, string>): void {
       failureDigests.push(text.join('\n'))
     }
   }
-  outcomes.push(`${kind}: ${ok ? 'passed' : `failed (exit ${result.status ?? result.signal})`}`)
+  const seconds = Math.round((Date.now() - started) / 1000)
+  outcomes.push(
+    `${kind}: ${ok ? 'passed' : `failed (exit ${result.status ?? result.signal})`} in ${seconds} s`,
+  )
 }
 
 /** CI=true (GitHub Actions, GitLab, and `.ci/run` set it) makes the PostgreSQL pass required. */

@@ -75,7 +75,7 @@ function adminTokenFor(database: DatabaseTarget | undefined): string {
  * the test ends.
  */
 export async function build(t: Test, options: BuildOptions = {}): Promise<TestApp> {
-  const testDatabase = options.database ? undefined : await createTestDatabase()
+  const testDatabase = options.database ? undefined : await createTestDatabase({ inProcess: true })
   const adminToken = adminTokenFor(options.database)
   const routes: RouteOptions[] = []
   const fastify = Fastify(
