@@ -7,6 +7,8 @@
 // Build first: pnpm turbo run build --filter=@ringmaster/control-plane...
 // Run: pnpm exec tsx scripts/bench/import-under-load.ts [--flags 5000] [--databases pglite,postgres]
 //      [--sdk-clients 4] [--postgres-url postgres://postgres@127.0.0.1:5432/postgres]
+//      [--cpu-prof-dir <dir>]  (writes a V8 CPU profile of each server run there: open it in
+//      Chrome DevTools or speedscope to see what held the event loop)
 import { type ChildProcess, spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
@@ -39,6 +41,7 @@ const { values: args } = parseArgs({
     databases: { type: 'string' },
     'sdk-clients': { type: 'string', default: '4' },
     'postgres-url': { type: 'string', default: 'postgres://postgres@127.0.0.1:5432/postgres' },
+    'cpu-prof-dir': { type: 'string' },
   },
 })
 const FLAGS = Number(args.flags)
@@ -157,7 +160,10 @@ async function startServer(
   dataDir: string,
 ): Promise<{ baseUrl: string; process: ChildProcess }> {
   const port = await freePort()
-  const child = spawn(process.execPath, [serverModule], {
+  const profile = args['cpu-prof-dir']
+    ? ['--cpu-prof', `--cpu-prof-dir=${args['cpu-prof-dir']}`, `--cpu-prof-name=${kind}-${Date.now()}.cpuprofile`]
+    : []
+  const child = spawn(process.execPath, [...profile, serverModule], {
     cwd: root,
     env: {
       ...process.env,
