@@ -55,6 +55,7 @@ const insertChunk = 1_000
 const putChunk = 250
 const findChunk = 500
 const changesChunk = 1_000
+const loadPage = 1_000
 
 /** The feature-flag repositories on one connection or transaction. */
 export function flagRepositories(db: RingmasterDatabase): FlagStoreTransaction {
@@ -468,13 +469,40 @@ class DrizzleFlagRevisionRepository implements FlagRevisionRepository {
       // client that asks again from that revision is sent the change once more.
       const revisions = new DrizzleFlagRevisionRepository(db)
       const revision = await revisions.current(ring)
-      const flagRows = await db.select().from(flags).where(live).orderBy(asc(flags.key))
-      const stateRows = await db
-        .select({ state: flagRingStates })
-        .from(flagRingStates)
-        .innerJoin(flags, eq(flags.key, flagRingStates.flagKey))
-        .where(and(eq(flagRingStates.ring, ring), live))
-      const states = groupStates(stateRows.map((row) => row.state))
+      // Page by page: a ring of thousands of flags read and mapped in one statement held the
+      // event loop (and, on PGlite, the database) for as long as it took.
+      const flagRows: (typeof flags.$inferSelect)[] = []
+      for (let after: string | undefined; ; ) {
+        const page = await db
+          .select()
+          .from(flags)
+          .where(after === undefined ? live : and(live, gt(flags.key, after)))
+          .orderBy(asc(flags.key))
+          .limit(loadPage)
+        flagRows.push(...page)
+        if (page.length < loadPage) break
+        after = page.at(-1)!.key
+      }
+      const stateRows: (typeof flagRingStates.$inferSelect)[] = []
+      for (let after: string | undefined; ; ) {
+        const page = await db
+          .select({ state: flagRingStates })
+          .from(flagRingStates)
+          .innerJoin(flags, eq(flags.key, flagRingStates.flagKey))
+          .where(
+            and(
+              eq(flagRingStates.ring, ring),
+              live,
+              after === undefined ? undefined : gt(flagRingStates.flagKey, after),
+            ),
+          )
+          .orderBy(asc(flagRingStates.flagKey))
+          .limit(loadPage)
+        for (const row of page) stateRows.push(row.state)
+        if (page.length < loadPage) break
+        after = page.at(-1)!.state.flagKey
+      }
+      const states = groupStates(stateRows)
       return {
         ring,
         revision,
