@@ -1,4 +1,5 @@
-import type { CommandContext, Feature } from '@ringmaster/domain'
+import type { CommandContext } from '@ringmaster/domain'
+import type { Feature } from '@ringmaster/flag-evaluator'
 import t from 'tap'
 import { build, type TestApp, uniqueName } from '../helpers/build.js'
 
