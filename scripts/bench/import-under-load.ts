@@ -1,12 +1,15 @@
 // Whether a big flag import stops the world (issue 14, section 2): the control plane runs as its
 // own process (node services/control-plane/dist/server.js) on a fresh database; while one
 // `POST /v1/flags/import` of N flags runs, a loop stops and restarts the line (`POST /v1/halts`,
-// then `DELETE /v1/halts/{id}`) and SDK clients poll `GET /api/client/features`. A benchmark, not
+// then `DELETE /v1/halts/{id}`) and SDK clients poll `GET /api/client/features` (the same loops
+// run for a few seconds before the import, as the machine's reference). A benchmark, not
 // a test: it prints how long the import took and the latencies seen while it ran, and fails only
 // when an answer is wrong (a status other than the expected one).
 // Build first: pnpm turbo run build --filter=@ringmaster/control-plane...
 // Run: pnpm exec tsx scripts/bench/import-under-load.ts [--flags 5000] [--databases pglite,postgres]
 //      [--sdk-clients 4] [--postgres-url postgres://postgres@127.0.0.1:5432/postgres]
+//      [--cpu-prof-dir <dir>]  (writes a V8 CPU profile of each server run there: open it in
+//      Chrome DevTools or speedscope to see what held the event loop)
 import { type ChildProcess, spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
@@ -23,6 +26,7 @@ const RING = 'production'
 // How often each loop sends while the import runs: a halt (then its lift) and an SDK poll.
 const HALT_EVERY_MS = 50
 const SDK_POLL_EVERY_MS = 20
+const BASELINE_MS = 3_000
 
 const root = fileURLToPath(new URL('../../', import.meta.url))
 const serverModule = join(root, 'services/control-plane/dist/server.js')
@@ -39,6 +43,7 @@ const { values: args } = parseArgs({
     databases: { type: 'string' },
     'sdk-clients': { type: 'string', default: '4' },
     'postgres-url': { type: 'string', default: 'postgres://postgres@127.0.0.1:5432/postgres' },
+    'cpu-prof-dir': { type: 'string' },
   },
 })
 const FLAGS = Number(args.flags)
@@ -143,6 +148,7 @@ const summary = (values: readonly number[]) =>
 
 interface RunResult {
   database: string
+  baseline: { haltMs: number[]; sdkMs: number[] }
   importMs: number
   imported: number
   haltMs: number[]
@@ -157,7 +163,14 @@ async function startServer(
   dataDir: string,
 ): Promise<{ baseUrl: string; process: ChildProcess }> {
   const port = await freePort()
-  const child = spawn(process.execPath, [serverModule], {
+  const profile = args['cpu-prof-dir']
+    ? [
+        '--cpu-prof',
+        `--cpu-prof-dir=${args['cpu-prof-dir']}`,
+        `--cpu-prof-name=${kind}-${Date.now()}.cpuprofile`,
+      ]
+    : []
+  const child = spawn(process.execPath, [...profile, serverModule], {
     cwd: root,
     env: {
       ...process.env,
@@ -235,27 +248,33 @@ async function measure(kind: string, baseUrl: string): Promise<RunResult> {
   })
   await expect(200, baseUrl, 'DELETE', `/v1/halts/${warmHalt.id}`, sre)
 
-  let importing = true
-  const haltMs: number[] = []
-  const liftMs: number[] = []
-  const sdkMs: number[] = []
+  // First the same loops with no import (BASELINE_MS), so that each run also shows what this
+  // machine gives at its current load; then the import. A request counts for the phase it
+  // started in.
+  let phase: 'baseline' | 'import' | 'done' = 'baseline'
+  const samples = {
+    baseline: { haltMs: [] as number[], liftMs: [] as number[], sdkMs: [] as number[] },
+    import: { haltMs: [] as number[], liftMs: [] as number[], sdkMs: [] as number[] },
+  }
   const sdkFlagsSeen: number[] = []
   const haltLoop = async () => {
-    while (importing) {
+    while (phase !== 'done') {
+      const during = samples[phase]
       const started = performance.now()
       const halt = await expect<{ id: number }>(201, baseUrl, 'POST', '/v1/halts', sre, {
         scope: 'global',
         reason: 'bench: stop the line during an import',
       })
-      haltMs.push(performance.now() - started)
+      during.haltMs.push(performance.now() - started)
       const lifting = performance.now()
       await expect(200, baseUrl, 'DELETE', `/v1/halts/${halt.id}`, sre)
-      liftMs.push(performance.now() - lifting)
+      during.liftMs.push(performance.now() - lifting)
       await sleep(HALT_EVERY_MS)
     }
   }
   const sdkLoop = async () => {
-    while (importing) {
+    while (phase !== 'done') {
+      const during = samples[phase]
       const started = performance.now()
       const features = await expect<{ features: unknown[] }>(
         200,
@@ -266,13 +285,14 @@ async function measure(kind: string, baseUrl: string): Promise<RunResult> {
         undefined,
         sdkHeaders,
       )
-      sdkMs.push(performance.now() - started)
-      sdkFlagsSeen.push(features.features.length)
+      during.sdkMs.push(performance.now() - started)
+      if (during === samples.import) sdkFlagsSeen.push(features.features.length)
       await sleep(SDK_POLL_EVERY_MS)
     }
   }
   const loops = [haltLoop(), ...Array.from({ length: SDK_CLIENTS }, sdkLoop)]
-  await sleep(200)
+  await sleep(BASELINE_MS)
+  phase = 'import'
 
   const started = performance.now()
   const outcome = await expect<{ flags: string[] }>(
@@ -284,13 +304,18 @@ async function measure(kind: string, baseUrl: string): Promise<RunResult> {
     body,
   )
   const importMs = performance.now() - started
-  importing = false
+  phase = 'done'
   await Promise.all(loops)
+  const { haltMs, liftMs, sdkMs } = samples.import
+  console.log(
+    `${kind}: no import (${BASELINE_MS} ms): halts ${summary(samples.baseline.haltMs)}; SDK reads ${summary(samples.baseline.sdkMs)}`,
+  )
   console.log(
     `${kind}: imported ${outcome.flags.length} flags in ${ms(importMs)}; during it: halts ${summary(haltMs)}; SDK reads ${summary(sdkMs)}`,
   )
   return {
     database: kind,
+    baseline: samples.baseline,
     importMs,
     imported: outcome.flags.length,
     haltMs,
@@ -335,10 +360,18 @@ console.log(
   '\n| database | import of N flags | POST /v1/halts p50 / p99 / max (n) | SDK reads p50 / p99 / max (n) |',
 )
 console.log('| --- | --- | --- | --- |')
+const cell = (values: number[]) =>
+  `${ms(percentile(values, 50))} / ${ms(percentile(values, 99))} / ${ms(Math.max(...values))} (${values.length})`
 for (const result of results) {
-  const cell = (values: number[]) =>
-    `${ms(percentile(values, 50))} / ${ms(percentile(values, 99))} / ${ms(Math.max(...values))} (${values.length})`
   console.log(
     `| ${result.database} | ${FLAGS.toLocaleString('en-US')} in ${ms(result.importMs)} | ${cell(result.haltMs)} | ${cell(result.sdkMs)} |`,
+  )
+}
+console.log('\nThe same loops with no import running, just before it (this machine at this load):')
+console.log('| database | POST /v1/halts p50 / p99 / max (n) | SDK reads p50 / p99 / max (n) |')
+console.log('| --- | --- | --- |')
+for (const result of results) {
+  console.log(
+    `| ${result.database} | ${cell(result.baseline.haltMs)} | ${cell(result.baseline.sdkMs)} |`,
   )
 }

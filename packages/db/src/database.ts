@@ -171,6 +171,7 @@ export async function openDatabase(target: DatabaseTarget): Promise<DatabaseConn
       ...(target.dataDir !== undefined && { dataDir: target.dataDir }),
       ...(target.loadDataDir !== undefined && { loadDataDir: target.loadDataDir }),
     }))
+  yieldAfterEachStatement(client)
   const db = drizzlePglite(client, { schema }) as unknown as RingmasterDatabase
   const availability = new EmbeddedAvailability()
   return {
@@ -189,6 +190,36 @@ export async function openDatabase(target: DatabaseTarget): Promise<DatabaseConn
       availability.closed()
       if (client !== target.instance) await client.close()
     }),
+  }
+}
+
+const yieldingClients = new WeakSet<PGlite>()
+
+/**
+ * PGlite runs each statement synchronously on the main thread and settles it as a microtask, so
+ * a transaction of many statements never lets the event loop turn: a big import froze SDK reads,
+ * which are answered from memory and need no database at all. Each statement's answer is handed
+ * back on a macrotask instead, so waiting requests get a turn between statements. (A request that
+ * needs the database still waits for the open transaction: PGlite is one session.)
+ */
+function yieldAfterEachStatement(client: PGlite): void {
+  // A test's instance serves one test after another (`instance`): wrap it once.
+  if (yieldingClients.has(client)) return
+  yieldingClients.add(client)
+  // Every query, inside a transaction or not, goes through one of these two.
+  for (const method of ['execProtocolStream', 'execProtocol'] as const) {
+    const run = client[method].bind(client) as (...args: unknown[]) => Promise<unknown>
+    Object.defineProperty(client, method, {
+      configurable: true,
+      writable: true,
+      value: async (...args: unknown[]) => {
+        try {
+          return await run(...args)
+        } finally {
+          await new Promise((resolve) => setImmediate(resolve))
+        }
+      },
+    })
   }
 }
 

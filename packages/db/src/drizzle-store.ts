@@ -28,7 +28,7 @@ import {
   type StoreTransaction,
   type WebhookOutbox,
 } from '@ringmaster/domain'
-import { and, asc, count, eq, gt, inArray, isNull, sql } from 'drizzle-orm'
+import { and, asc, count, eq, gt, inArray, isNull, type SQL, sql } from 'drizzle-orm'
 import { alias } from 'drizzle-orm/pg-core'
 import type { RingmasterDatabase } from './database.js'
 import { flagRepositories } from './flag-store.js'
@@ -56,6 +56,7 @@ import { DrizzleWebhookRepository } from './webhook-store.js'
 // transaction waits for another's work, only for its final insert and commit.
 const auditAppendLockKey = 0x41554454
 // One statement binds the whole chunk as one JSON parameter; chunks keep each statement short.
+// A transaction with more events than one chunk stages them before taking the lock.
 const auditInsertChunk = 500
 
 // Replicas starting together on an empty database each saw no admin token and stored their own;
@@ -479,19 +480,24 @@ function toApiToken(row: typeof apiTokens.$inferSelect): ApiToken {
 }
 
 class DrizzleAuditLog implements AuditLog {
-  /** `pending` is null outside a transaction: then each append is a transaction of its own. */
+  /**
+   * `pending` is null outside a transaction: then each append is a transaction of its own.
+   * Inside one, each event is kept as the JSON it will be inserted as: that is the copy that
+   * keeps it safe from later changes by the caller, and costs less than a clone and a
+   * serialization at the end (an import appends thousands).
+   */
   constructor(
     private readonly db: RingmasterDatabase,
-    private readonly pending: NewAuditEvent[] | null,
+    private readonly pending: string[] | null,
   ) {}
 
   async append(event: NewAuditEvent): Promise<void> {
     if (this.pending) {
-      this.pending.push(structuredClone(event))
+      this.pending.push(eventJson(event))
       return
     }
     await this.db.transaction((tx) =>
-      appendInCommitOrder(tx as unknown as RingmasterDatabase, [event]),
+      appendInCommitOrder(tx as unknown as RingmasterDatabase, [eventJson(event)]),
     )
   }
 
@@ -517,37 +523,65 @@ class DrizzleAuditLog implements AuditLog {
  * Takes the append lock, then inserts `events` in order. `at` is read from the clock under the
  * lock, and never before the newest event's, so that it does not decrease in id order even if
  * the clock steps back. The lock is released by the commit that follows.
+ *
+ * Many events (an import appends one per flag) are first copied into a temporary table, before
+ * the lock: parsing megabytes of JSON under the lock made every other audited write, stopping
+ * the line included, wait for it. Under the lock only the copy from that table remains.
  */
-async function appendInCommitOrder(
-  db: RingmasterDatabase,
-  events: readonly NewAuditEvent[],
-): Promise<void> {
-  await db.execute(sql`select pg_advisory_xact_lock(${auditAppendLockKey})`)
-  for (let start = 0; start < events.length; start += auditInsertChunk) {
-    const chunk = events.slice(start, start + auditInsertChunk).map((event) => ({
-      actor: event.actor,
-      action: event.action,
-      subject: event.subject,
-      data: event.data,
-      requestId: event.requestId,
-    }))
-    // A subquery with ORDER BY is not flattened, so ids are drawn in the chunk's order.
-    await db.execute(sql`
-      insert into ${auditEvents} (at, actor, action, subject, data, request_id)
-      select stamp.at, event.value->>'actor', event.value->>'action', event.value->>'subject',
-        event.value->'data', event.value->>'requestId'
-      from (
-        select greatest(
-          clock_timestamp(),
-          coalesce(
-            (select ${auditEvents.at} from ${auditEvents} order by ${auditEvents.id} desc limit 1),
-            '-infinity'::timestamptz
-          )
-        ) as at
-      ) as stamp
-      cross join jsonb_array_elements(${JSON.stringify(chunk)}::jsonb) with ordinality as event(value, position)
-      order by event.position`)
+async function appendInCommitOrder(db: RingmasterDatabase, rows: readonly string[]): Promise<void> {
+  const array = (from: number, to: number) => `[${rows.slice(from, to).join(',')}]`
+  if (rows.length <= auditInsertChunk) {
+    await db.execute(sql`select pg_advisory_xact_lock(${auditAppendLockKey})`)
+    await insertAuditEvents(
+      db,
+      sql`jsonb_array_elements(${array(0, rows.length)}::jsonb) with ordinality as event(value, position)`,
+    )
+    return
   }
+  // Dropped by the commit or the rollback that ends this transaction.
+  await db.execute(sql`
+    create temporary table audit_events_staged (position bigint not null, value jsonb not null)
+    on commit drop`)
+  for (let start = 0; start < rows.length; start += auditInsertChunk) {
+    await db.execute(sql`
+      insert into audit_events_staged (position, value)
+      select ${start}::bigint + event.position, event.value
+      from jsonb_array_elements(${array(start, start + auditInsertChunk)}::jsonb)
+        with ordinality as event(value, position)`)
+  }
+  await db.execute(sql`select pg_advisory_xact_lock(${auditAppendLockKey})`)
+  await insertAuditEvents(db, sql`audit_events_staged as event`)
+}
+
+/** An event as the insert reads it (`value->>'actor'` and so on). */
+function eventJson(event: NewAuditEvent): string {
+  return JSON.stringify({
+    actor: event.actor,
+    action: event.action,
+    subject: event.subject,
+    data: event.data,
+    requestId: event.requestId,
+  })
+}
+
+/** Inserts the events `source` yields (`value`, in `position` order) with ids and `at` drawn now. */
+async function insertAuditEvents(db: RingmasterDatabase, source: SQL): Promise<void> {
+  // A subquery with ORDER BY is not flattened, so ids are drawn in the events' order.
+  await db.execute(sql`
+    insert into ${auditEvents} (at, actor, action, subject, data, request_id)
+    select stamp.at, event.value->>'actor', event.value->>'action', event.value->>'subject',
+      event.value->'data', event.value->>'requestId'
+    from (
+      select greatest(
+        clock_timestamp(),
+        coalesce(
+          (select ${auditEvents.at} from ${auditEvents} order by ${auditEvents.id} desc limit 1),
+          '-infinity'::timestamptz
+        )
+      ) as at
+    ) as stamp
+    cross join ${source}
+    order by event.position`)
 }
 
 function toAuditEvent(row: typeof auditEvents.$inferSelect): AuditEvent {

@@ -23,6 +23,7 @@ import {
   asc,
   eq,
   exists,
+  getTableColumns,
   gt,
   gte,
   inArray,
@@ -49,10 +50,12 @@ export const flagChangesChannel = 'ringmaster_flags'
 
 // PostgreSQL takes at most 65,535 parameters per statement; a change or metrics row binds 6.
 const insertChunk = 1_000
-// Flags written per statement: short statements matter on PGlite, where one holds the event loop
-// for as long as it runs.
-const putChunk = 1_000
-const changesChunk = 5_000
+// Rows per statement in the bulk paths an import takes: on PGlite a statement holds the event
+// loop for as long as it runs, so none may run long (a few tens of milliseconds).
+const putChunk = 250
+const findChunk = 500
+const changesChunk = 1_000
+const loadPage = 1_000
 
 /** The feature-flag repositories on one connection or transaction. */
 export function flagRepositories(db: RingmasterDatabase): FlagStoreTransaction {
@@ -149,22 +152,26 @@ class DrizzleFlagRepository implements FlagRepository {
     options: ReadOptions = {},
   ): Promise<Map<string, Flag>> {
     const found = new Map<string, Flag>()
-    if (keys.length === 0) return found
-    // The keys travel as one JSON parameter: binding thousands of parameters costs more than the
-    // query itself (mostly in drizzle building it).
-    const wanted = sql`${flags.key} in (select jsonb_array_elements_text(${JSON.stringify([...new Set(keys)])}::jsonb))`
-    // In key order, so that two transactions locking overlapping flags cannot deadlock.
-    const query = this.db.select().from(flags).where(wanted).orderBy(asc(flags.key)).$dynamic()
-    const rows = await (options.forUpdate
-      ? query.for('update')
-      : options.forShare
-        ? query.for('share')
-        : query)
-    if (rows.length === 0) return found
-    const states = await this.ringStates(
-      sql`${flagRingStates.flagKey} in (select jsonb_array_elements_text(${JSON.stringify(rows.map((row) => row.key))}::jsonb))`,
-    )
-    for (const row of rows) found.set(row.key, toFlag(row, states.get(row.key) ?? []))
+    const distinct = [...new Set(keys)].sort()
+    // In chunks, in key order (so that two transactions locking overlapping flags cannot
+    // deadlock): on PGlite a statement holds the event loop for as long as it runs.
+    for (let start = 0; start < distinct.length; start += findChunk) {
+      const chunk = distinct.slice(start, start + findChunk)
+      // The keys travel as one JSON parameter: binding thousands of parameters costs more than
+      // the query itself (mostly in drizzle building it).
+      const wanted = sql`${flags.key} in (select jsonb_array_elements_text(${JSON.stringify(chunk)}::jsonb))`
+      const query = this.db.select().from(flags).where(wanted).orderBy(asc(flags.key)).$dynamic()
+      const rows = await (options.forUpdate
+        ? query.for('update')
+        : options.forShare
+          ? query.for('share')
+          : query)
+      if (rows.length === 0) continue
+      const states = await this.ringStates(
+        sql`${flagRingStates.flagKey} in (select jsonb_array_elements_text(${JSON.stringify(rows.map((row) => row.key))}::jsonb))`,
+      )
+      for (const row of rows) found.set(row.key, toFlag(row, states.get(row.key) ?? []))
+    }
     return found
   }
 
@@ -174,12 +181,14 @@ class DrizzleFlagRepository implements FlagRepository {
     const sorted = [...entries].sort((a, b) =>
       a.definition.key < b.definition.key ? -1 : a.definition.key > b.definition.key ? 1 : 0,
     )
+    const written = new Map<string, Flag>()
     for (let start = 0; start < sorted.length; start += putChunk) {
       const chunk = sorted.slice(start, start + putChunk)
       const definitions = JSON.stringify(chunk.map(({ definition }) => definition))
       // The flag rows first, in key order, as every other writer of a flag takes them, so that
-      // writers lock in one order. Each chunk is one JSON parameter (see findManyByKeys).
-      await this.db.execute(sql`
+      // writers lock in one order. Each chunk is one JSON parameter (see findManyByKeys). The
+      // rows come back from the insert, so nothing is read a second time.
+      const rows = (await this.db.execute(sql`
         insert into ${flags} (key, project, description, type, owner, tags, impression_data,
           stale, archived, variants, dependencies)
         select flag.key, flag.project, flag.description, flag.type, flag.owner,
@@ -193,7 +202,11 @@ class DrizzleFlagRepository implements FlagRepository {
           description = excluded.description, type = excluded.type, owner = excluded.owner,
           tags = excluded.tags, impression_data = excluded.impression_data,
           stale = excluded.stale, archived = false, variants = excluded.variants,
-          dependencies = excluded.dependencies, updated_at = now()`)
+          dependencies = excluded.dependencies, updated_at = now()
+        returning key, project, description, type, owner, tags, impression_data, stale,
+          archived, variants, dependencies, created_at, updated_at`)) as unknown as
+        | FlagRowFromSql[]
+        | { rows: FlagRowFromSql[] }
       const states = JSON.stringify(
         chunk.map(({ definition, ringState }) => ({ key: definition.key, ...ringState })),
       )
@@ -205,8 +218,23 @@ class DrizzleFlagRepository implements FlagRepository {
         order by state.key
         on conflict (flag_key, ring) do update set enabled = excluded.enabled,
           strategies = excluded.strategies, updated_at = now()`)
+      // The state written is the one given; only the flags' other rings are read.
+      const ring = chunk[0]?.ringState.ring ?? ''
+      const otherRings = await this.ringStates(
+        and(
+          sql`${flagRingStates.flagKey} in (select jsonb_array_elements_text(${JSON.stringify(chunk.map(({ definition }) => definition.key))}::jsonb))`,
+          sql`${flagRingStates.ring} <> ${ring}`,
+        )!,
+      )
+      const given = new Map(chunk.map(({ definition, ringState }) => [definition.key, ringState]))
+      for (const row of rowsOf(rows)) {
+        const states = [...(otherRings.get(row.key) ?? []), given.get(row.key)!].sort((a, b) =>
+          a.ring < b.ring ? -1 : a.ring > b.ring ? 1 : 0,
+        )
+        written.set(row.key, toFlag(fromSqlRow(row), states))
+      }
     }
-    return this.findManyByKeys(sorted.map(({ definition }) => definition.key))
+    return written
   }
 
   async listDependents(parent: string): Promise<string[]> {
@@ -264,6 +292,24 @@ function groupStates(rows: (typeof flagRingStates.$inferSelect)[]): Map<string, 
     byFlag.set(row.flagKey, states)
   }
   return byFlag
+}
+
+/** A flags row as a raw statement returns it: column names, values as the driver sends them. */
+type FlagRowFromSql = Record<string, unknown> & { key: string }
+
+/** postgres-js returns the rows; PGlite an object that holds them. */
+function rowsOf<T>(result: T[] | { rows: T[] }): T[] {
+  return Array.isArray(result) ? result : result.rows
+}
+
+/** Maps each column as drizzle's own selects do (timestamps, arrays and jsonb by driver). */
+function fromSqlRow(raw: FlagRowFromSql): typeof flags.$inferSelect {
+  const row: Record<string, unknown> = {}
+  for (const [field, column] of Object.entries(getTableColumns(flags))) {
+    const value = raw[column.name]
+    row[field] = value === null || value === undefined ? null : column.mapFromDriverValue(value)
+  }
+  return row as typeof flags.$inferSelect
 }
 
 function toFlag(row: typeof flags.$inferSelect, rings: FlagRingState[]): Flag {
@@ -423,13 +469,40 @@ class DrizzleFlagRevisionRepository implements FlagRevisionRepository {
       // client that asks again from that revision is sent the change once more.
       const revisions = new DrizzleFlagRevisionRepository(db)
       const revision = await revisions.current(ring)
-      const flagRows = await db.select().from(flags).where(live).orderBy(asc(flags.key))
-      const stateRows = await db
-        .select({ state: flagRingStates })
-        .from(flagRingStates)
-        .innerJoin(flags, eq(flags.key, flagRingStates.flagKey))
-        .where(and(eq(flagRingStates.ring, ring), live))
-      const states = groupStates(stateRows.map((row) => row.state))
+      // Page by page: a ring of thousands of flags read and mapped in one statement held the
+      // event loop (and, on PGlite, the database) for as long as it took.
+      const flagRows: (typeof flags.$inferSelect)[] = []
+      for (let after: string | undefined; ; ) {
+        const page = await db
+          .select()
+          .from(flags)
+          .where(after === undefined ? live : and(live, gt(flags.key, after)))
+          .orderBy(asc(flags.key))
+          .limit(loadPage)
+        flagRows.push(...page)
+        if (page.length < loadPage) break
+        after = page.at(-1)!.key
+      }
+      const stateRows: (typeof flagRingStates.$inferSelect)[] = []
+      for (let after: string | undefined; ; ) {
+        const page = await db
+          .select({ state: flagRingStates })
+          .from(flagRingStates)
+          .innerJoin(flags, eq(flags.key, flagRingStates.flagKey))
+          .where(
+            and(
+              eq(flagRingStates.ring, ring),
+              live,
+              after === undefined ? undefined : gt(flagRingStates.flagKey, after),
+            ),
+          )
+          .orderBy(asc(flagRingStates.flagKey))
+          .limit(loadPage)
+        for (const row of page) stateRows.push(row.state)
+        if (page.length < loadPage) break
+        after = page.at(-1)!.state.flagKey
+      }
+      const states = groupStates(stateRows)
       return {
         ring,
         revision,

@@ -9,6 +9,7 @@ import type { CommandContext } from '../actor.js'
 import { executeCommand } from '../command.js'
 import { ConflictError, InvalidInputError, NotFoundError } from '../errors.js'
 import type { Store, StoreTransaction } from '../store.js'
+import { TimeSlice } from '../time-slice.js'
 import { audit } from '../topology-service.js'
 import {
   type Constraint,
@@ -337,11 +338,17 @@ export class FlagService {
   async importFlags(context: CommandContext, input: ImportFlagsInput): Promise<ImportOutcome> {
     const importedSegments = input.segments ?? []
     return this.command(context, async (tx, bumped) => {
+      // Thousands of flags are mapped, checked and audited on the event loop that also answers
+      // halts and SDK reads: the loops below give it a turn every few milliseconds.
+      const slice = new TimeSlice()
       await requireRing(tx, input.ring)
       const importedNames = new Set(input.features.map((feature) => feature.name))
       // Parents may already live here rather than in the body; cycles through them count too.
       const existing = (await tx.flags.list({})).filter((flag) => !importedNames.has(flag.key))
-      const existingFeatures = existing.map((flag) => toUnleashFeature(flag, undefined, new Map()))
+      const existingFeatures = await slice.map(existing, (flag) =>
+        toUnleashFeature(flag, undefined, new Map()),
+      )
+      await slice.pass()
       const problems = validateFlags({
         features: [...input.features, ...existingFeatures],
         segments: importedSegments,
@@ -351,6 +358,7 @@ export class FlagService {
           importPath(path, input.features.length, existingFeatures),
         )
       }
+      await slice.pass()
 
       const segmentNames = new Map<number, string>()
       const changes: RevisionChange[] = []
@@ -381,33 +389,33 @@ export class FlagService {
       // A few statements for the whole body, not a few per flag: an import of thousands of flags
       // is one transaction, and every round trip lengthens it.
       const befores = await tx.flags.findManyByKeys([...importedNames], { forUpdate: true })
-      const afters = await tx.flags.putMany(
-        input.features.map((feature) => {
-          const before = befores.get(feature.name)
-          return {
-            definition: {
-              key: feature.name,
-              project: feature.project ?? 'default',
-              description: feature.description ?? '',
-              type: isFlagType(feature.type) ? feature.type : 'release',
-              owner: before?.owner ?? null,
-              tags: before?.tags ?? [],
-              impressionData: feature.impressionData ?? false,
-              stale: feature.stale ?? false,
-              variants: (feature.variants ?? []).map(cleanVariant),
-              dependencies: (feature.dependencies ?? []).map(cleanDependency),
-            },
-            ringState: {
-              ring: input.ring,
-              enabled: feature.enabled,
-              strategies: (feature.strategies ?? []).map((strategy) =>
-                fromUnleashStrategy(strategy, segmentNames),
-              ),
-            },
-          }
-        }),
-      )
+      const entries = await slice.map(input.features, (feature) => {
+        const before = befores.get(feature.name)
+        return {
+          definition: {
+            key: feature.name,
+            project: feature.project ?? 'default',
+            description: feature.description ?? '',
+            type: isFlagType(feature.type) ? feature.type : 'release',
+            owner: before?.owner ?? null,
+            tags: before?.tags ?? [],
+            impressionData: feature.impressionData ?? false,
+            stale: feature.stale ?? false,
+            variants: (feature.variants ?? []).map(cleanVariant),
+            dependencies: (feature.dependencies ?? []).map(cleanDependency),
+          },
+          ringState: {
+            ring: input.ring,
+            enabled: feature.enabled,
+            strategies: (feature.strategies ?? []).map((strategy) =>
+              fromUnleashStrategy(strategy, segmentNames),
+            ),
+          },
+        }
+      })
+      const afters = await tx.flags.putMany(entries)
       for (const feature of input.features) {
+        await slice.pass()
         const before = befores.get(feature.name) ?? null
         const after = afters.get(feature.name)!
         if (before && !before.archived && sameFlag(before, after)) continue

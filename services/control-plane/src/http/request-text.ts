@@ -27,19 +27,38 @@ const maxIssues = 20
 /** Every string (values and object keys) and number in `value` that breaks a rule above. */
 export function requestValueIssues(value: unknown): RequestValueIssue[] {
   const issues: RequestValueIssue[] = []
-  visit(value, '', issues)
+  visit(value, undefined, issues)
   return issues
 }
 
-function visit(value: unknown, path: string, issues: RequestValueIssue[]): void {
+/**
+ * Where a value sits, as a chain from its parent. The JSON Pointer is built only for a value
+ * that breaks a rule: building one for each of the 100,000 values of a big import held the
+ * event loop for longer than checking them.
+ */
+interface Place {
+  parent: Place | undefined
+  /** An array index, or an object key not yet escaped. */
+  step: number | string
+}
+
+function pointer(place: Place | undefined): string {
+  const steps: string[] = []
+  for (let at = place; at; at = at.parent) {
+    steps.push(typeof at.step === 'number' ? String(at.step) : escapePointer(at.step))
+  }
+  return steps.length === 0 ? '' : `/${steps.reverse().join('/')}`
+}
+
+function visit(value: unknown, place: Place | undefined, issues: RequestValueIssue[]): void {
   if (issues.length >= maxIssues) return
   if (typeof value === 'string') {
-    const issue = textIssue(value, path)
+    const issue = textIssue(value, place)
     if (issue) issues.push(issue)
   } else if (typeof value === 'number') {
     if (!Number.isFinite(value)) {
       issues.push({
-        instancePath: path,
+        instancePath: pointer(place),
         schemaPath: '#/finite',
         keyword: 'finite',
         message: 'must be a finite number',
@@ -47,24 +66,27 @@ function visit(value: unknown, path: string, issues: RequestValueIssue[]): void 
       })
     }
   } else if (Array.isArray(value)) {
-    for (const [index, item] of value.entries()) visit(item, `${path}/${index}`, issues)
+    for (let index = 0; index < value.length; index++) {
+      visit(value[index], { parent: place, step: index }, issues)
+    }
   } else if (value !== null && typeof value === 'object') {
-    for (const [key, item] of Object.entries(value)) {
-      const keyPath = `${path}/${escapePointer(key)}`
-      const keyIssue = textIssue(key, keyPath)
+    for (const key in value) {
+      if (!Object.hasOwn(value, key)) continue
+      const keyPlace = { parent: place, step: key }
+      const keyIssue = textIssue(key, keyPlace)
       if (keyIssue) issues.push({ ...keyIssue, message: `the field name ${keyIssue.message}` })
-      visit(item, keyPath, issues)
+      visit((value as Record<string, unknown>)[key], keyPlace, issues)
     }
   }
 }
 
-function textIssue(text: string, path: string): RequestValueIssue | undefined {
+function textIssue(text: string, place: Place | undefined): RequestValueIssue | undefined {
   const found = forbiddenCharacter.exec(text)
   if (!found) return undefined
   const codePoint = found[0].codePointAt(0) ?? 0
   const name = `U+${codePoint.toString(16).toUpperCase().padStart(4, '0')}`
   return {
-    instancePath: path,
+    instancePath: pointer(place),
     schemaPath: '#/text',
     keyword: 'text',
     message:

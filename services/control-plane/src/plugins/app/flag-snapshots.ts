@@ -7,6 +7,7 @@ import {
   type RingFlagState,
   type Store,
   UnavailableError,
+  yieldToEventLoop,
 } from '@ringmaster/domain'
 import { type CompiledFlags, compileFlags } from '@ringmaster/flag-evaluator'
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
@@ -298,6 +299,9 @@ export class FlagSnapshots {
       changesBase = complete ? since : state.revision
       changes = complete ? state.changes : []
     } else {
+      // A change announced twice (NOTIFY and the writer's own refresh) is loaded once: reading
+      // thousands of flags to find the revision unchanged costs as much as a rebuild.
+      if ((await revisions.current(entry.ring)) === previous.revision) return
       state = await revisions.loadRing(entry.ring, previous.revision, limit)
       if (state.revision === previous.revision) return
       if (state.revision < previous.revision || state.changes.length >= limit) {
@@ -310,12 +314,18 @@ export class FlagSnapshots {
       }
     }
     ;({ changesBase, changes } = this.trim(state.revision, changesBase, changes))
+    // Each step below is synchronous and, for thousands of flags, takes tens of milliseconds:
+    // the SDK reads it keeps waiting are answered from the previous snapshot in between.
+    await yieldToEventLoop()
     const view = new RingClientFeatures(state)
+    await yieldToEventLoop()
+    const compiled = compileFlags(view.state)
+    await yieldToEventLoop()
     const snapshot: RingSnapshot = {
       ring: entry.ring,
       revision: state.revision,
       view,
-      compiled: compileFlags(view.state),
+      compiled,
       loadedAt: new Date(),
       changesBase,
       changes,
@@ -323,6 +333,7 @@ export class FlagSnapshots {
     }
     // The two unfiltered shapes are what nearly every SDK asks for: serialize them now.
     this.clientFeatures(snapshot, false)
+    await yieldToEventLoop()
     this.clientFeatures(snapshot, true)
     // A load from before an outage that settled late must not replace a newer snapshot.
     if (entry.snapshot !== previous && (entry.snapshot?.revision ?? -1) >= snapshot.revision) return
