@@ -41,3 +41,20 @@ export async function executeCommand<T>(
     return result
   })
 }
+
+/** Appends the audit event of a change to the transaction that makes it. */
+export async function audit(
+  tx: StoreTransaction,
+  context: CommandContext,
+  action: string,
+  subject: string,
+  data: Record<string, unknown>,
+): Promise<void> {
+  await tx.auditLog.append({
+    actor: context.actor.subject,
+    action,
+    subject,
+    data,
+    requestId: context.requestId ?? null,
+  })
+}

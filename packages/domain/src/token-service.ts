@@ -1,10 +1,10 @@
 import type { Actor, CommandContext } from './actor.js'
 import type { ApiToken, TokenSecrets } from './api-token.js'
-import { executeCommand } from './command.js'
+import { type Clock, systemClock } from './clock.js'
+import { audit, executeCommand } from './command.js'
 import { ConflictError, InvalidInputError, NotFoundError, UnauthenticatedError } from './errors.js'
 import { isSdkRole, type Role } from './roles.js'
-import { type Clock, type Store, type StoreTransaction, systemClock } from './store.js'
-import { audit } from './topology-service.js'
+import type { Store, StoreTransaction } from './store.js'
 
 export interface CreateTokenInput {
   name: string

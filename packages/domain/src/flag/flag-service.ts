@@ -6,10 +6,9 @@ import {
   validateFlags,
 } from '@ringmaster/flag-evaluator'
 import type { CommandContext } from '../actor.js'
-import { executeCommand } from '../command.js'
+import { audit, executeCommand } from '../command.js'
 import { ConflictError, InvalidInputError, NotFoundError } from '../errors.js'
 import type { Store, StoreTransaction } from '../store.js'
-import { audit } from '../topology-service.js'
 import {
   type Constraint,
   type Dependency,

@@ -1,7 +1,7 @@
 import { type CommandContext, systemActor } from '../actor.js'
-import type { Clock, Store, StoreTransaction } from '../store.js'
-import { systemClock } from '../store.js'
-import { audit } from '../topology-service.js'
+import { type Clock, systemClock } from '../clock.js'
+import { audit } from '../command.js'
+import type { Store, StoreTransaction } from '../store.js'
 import type { NewRolloutSpan } from '../trace/rollout-span.js'
 import {
   approvalSpan,

@@ -1,7 +1,7 @@
 import type { CommandContext } from '../actor.js'
+import { audit } from '../command.js'
 import { NotFoundError } from '../errors.js'
 import type { StoreTransaction } from '../store.js'
-import { audit } from '../topology-service.js'
 import {
   endingSpans,
   haltSpan,
