@@ -1,6 +1,7 @@
 import type { CommandContext } from '../actor.js'
 import { type Clock, systemClock } from '../clock.js'
 import { audit, executeCommand } from '../command.js'
+import { discardEffects, type EffectOutlet, type Effects } from '../effect.js'
 import { ConflictError, InvalidInputError, NotFoundError } from '../errors.js'
 import type { Store, StoreTransaction } from '../store.js'
 import {
@@ -86,14 +87,23 @@ export const maxReleasePageSize = 200
 /**
  * What people and pipelines do to releases: create them, approve their gates, promote, stop,
  * resume, roll back and cancel them. Moving a release forward is the ReleaseEngine's job; every
- * command here reports which releases it touched through `changed` so the engine looks at them.
+ * command here records which releases it touched (an effect) so the engine looks at them once
+ * the command commits.
  */
 export class ReleaseService {
   constructor(
     private readonly store: Store,
     private readonly clock: Clock = systemClock,
-    private readonly changed: (releaseIds: number[]) => void = () => {},
+    private readonly afterCommit: EffectOutlet = discardEffects,
   ) {}
+
+  /** One command whose recorded effects reach `afterCommit` once it commits. */
+  private command<T>(
+    context: CommandContext,
+    work: (tx: StoreTransaction, effects: Effects) => Promise<T>,
+  ): Promise<T> {
+    return executeCommand(this.store, context, work, { afterCommit: this.afterCommit })
+  }
 
   async createRelease(context: CommandContext, input: CreateReleaseInput): Promise<ReleaseView> {
     const kind = input.kind ?? 'standard'
@@ -103,7 +113,7 @@ export class ReleaseService {
         'a hotfix needs a reason: say what it fixes',
       )
     }
-    const view = await executeCommand(this.store, context, async (tx) => {
+    const view = await this.command(context, async (tx, effects) => {
       const service = await tx.services.findByName(input.service, { forUpdate: true })
       if (!service) {
         throw new InvalidInputError(
@@ -150,9 +160,9 @@ export class ReleaseService {
         })),
       })
       await this.supersedeQueued(tx, context, release)
+      effects.record({ kind: 'releases-changed', releaseIds: [release.id] })
       return this.viewOf(tx, release.id)
     })
-    this.changed([view.id])
     return view
   }
 
@@ -175,7 +185,8 @@ export class ReleaseService {
     ring: string,
     input: { decision: ApprovalDecision; comment?: string | undefined },
   ): Promise<ApprovalResult> {
-    const result = await executeCommand(this.store, context, async (tx) => {
+    const result = await this.command(context, async (tx, effects) => {
+      effects.record({ kind: 'releases-changed', releaseIds: [releaseId] })
       const release = await lockRelease(tx, releaseId)
       if (release.state === 'superseded' || release.state === 'cancelled') {
         throw new ConflictError(
@@ -243,12 +254,12 @@ export class ReleaseService {
       )
       return { approval, gate: { name: open.name, ...status }, release: after }
     })
-    this.changed([releaseId])
     return result
   }
 
   async promote(context: CommandContext, releaseId: number, reason: string): Promise<ReleaseView> {
-    const view = await executeCommand(this.store, context, async (tx) => {
+    const view = await this.command(context, async (tx, effects) => {
+      effects.record({ kind: 'releases-changed', releaseIds: [releaseId] })
       const release = await lockRelease(tx, releaseId)
       // A promotion moves the release on: no promotion, however urgent, goes past a halt.
       const holding = haltsHolding(
@@ -302,12 +313,11 @@ export class ReleaseService {
       })
       return this.viewOf(tx, release.id)
     })
-    this.changed([releaseId])
     return view
   }
 
   async halt(context: CommandContext, releaseId: number, reason: string): Promise<ReleaseView> {
-    return executeCommand(this.store, context, async (tx) => {
+    return this.command(context, async (tx) => {
       const release = await lockRelease(tx, releaseId)
       // Stopping something already stopped is not a mistake worth an error.
       if (release.state === 'halted') return this.viewOf(tx, release.id)
@@ -330,7 +340,8 @@ export class ReleaseService {
   }
 
   async resume(context: CommandContext, releaseId: number, reason: string): Promise<ReleaseView> {
-    const view = await executeCommand(this.store, context, async (tx) => {
+    const view = await this.command(context, async (tx, effects) => {
+      effects.record({ kind: 'releases-changed', releaseIds: [releaseId] })
       const release = await lockRelease(tx, releaseId)
       if (release.state !== 'halted' || release.halt === null) {
         throw new ConflictError(
@@ -365,12 +376,11 @@ export class ReleaseService {
       )
       return this.viewOf(tx, resumed.id)
     })
-    this.changed([releaseId])
     return view
   }
 
   async rollback(context: CommandContext, releaseId: number, reason: string): Promise<ReleaseView> {
-    return executeCommand(this.store, context, async (tx) => {
+    return this.command(context, async (tx) => {
       const release = await lockRelease(tx, releaseId)
       const outcome = await rollbackRelease(tx, context, release, reason, this.clock.now())
       return this.viewOf(tx, outcome.release.id)
@@ -378,7 +388,7 @@ export class ReleaseService {
   }
 
   async cancel(context: CommandContext, releaseId: number, reason: string): Promise<ReleaseView> {
-    return executeCommand(this.store, context, async (tx) => {
+    return this.command(context, async (tx) => {
       const release = await lockRelease(tx, releaseId)
       assertReleaseTransition(release.id, release.state, 'cancelled')
       const at = this.clock.now().toISOString()
@@ -420,7 +430,8 @@ export class ReleaseService {
     ring: string,
     reason: string,
   ): Promise<ReleaseView> {
-    const view = await executeCommand(this.store, context, async (tx) => {
+    const view = await this.command(context, async (tx, effects) => {
+      effects.record({ kind: 'releases-changed', releaseIds: [releaseId] })
       const release = await lockRelease(tx, releaseId)
       const stage = await requireStage(tx, release, ring)
       if (stage.state !== 'pending') {
@@ -438,7 +449,6 @@ export class ReleaseService {
       await audit(tx, context, 'freeze.overridden', stageSubject(stage), { ring, reason })
       return this.viewOf(tx, release.id)
     })
-    this.changed([releaseId])
     return view
   }
 
