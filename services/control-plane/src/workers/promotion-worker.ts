@@ -119,6 +119,7 @@ export const promotionWorkerPlugin = fp(
   async (fastify: FastifyInstance, options: PromotionWorkerOptions) => {
     const worker = new PromotionWorker(fastify.releaseEngine, fastify.log)
     fastify.decorate('promotionWorker', worker)
+    fastify.afterCommit.subscribe('releases-changed', (effect) => worker.kick(effect.releaseIds))
     // Started when the app is ready, so a restarted replica picks up where the database says.
     fastify.addHook('onReady', async () => {
       worker.start(options.intervalMs)
@@ -128,5 +129,5 @@ export const promotionWorkerPlugin = fp(
       await worker.stop()
     })
   },
-  { name: 'promotion-worker', dependencies: ['domain-services'] },
+  { name: 'promotion-worker', dependencies: ['domain-services', 'after-commit'] },
 )

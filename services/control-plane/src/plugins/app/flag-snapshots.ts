@@ -375,6 +375,11 @@ export const flagSnapshotsPlugin = fp(
     const log = fastify.log.child({ component: 'flag-snapshots' })
     const snapshots = new FlagSnapshots(fastify.store, log, options)
     fastify.decorate('flagSnapshots', snapshots)
+    // This replica's own changes, refreshed before the change is answered: a client that changes
+    // a flag and then polls the same replica sees its change.
+    fastify.afterCommit.subscribe('flags-changed', async (effect) => {
+      await Promise.all(effect.rings.map((ring) => snapshots.refresh(ring)))
+    })
 
     const unlisten = await fastify.database.listen(
       flagChangesChannel,
@@ -405,5 +410,5 @@ export const flagSnapshotsPlugin = fp(
       await snapshots.close()
     })
   },
-  { name: 'flag-snapshots', dependencies: ['database'] },
+  { name: 'flag-snapshots', dependencies: ['database', 'after-commit'] },
 )
