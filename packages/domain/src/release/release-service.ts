@@ -4,15 +4,7 @@ import { audit, executeCommand } from '../command.js'
 import { discardEffects, type EffectOutlet, type Effects } from '../effect.js'
 import { ConflictError, InvalidInputError, NotFoundError } from '../errors.js'
 import type { Store, StoreTransaction } from '../store.js'
-import {
-  bakeSpan,
-  endingSpans,
-  recordSpans,
-  releaseEnding,
-  releaseSpan,
-  spanOk,
-  stageSpan,
-} from '../trace/rollout-trace.js'
+import { bakeSpan, recordSpans, spanOk, stageSpan } from '../trace/rollout-trace.js'
 import { assertMayDecide, evaluateApprovalGate, type GateStatus } from './approval-gate.js'
 import type {
   Approval,
@@ -26,6 +18,7 @@ import type {
   Stage,
 } from './release.js'
 import {
+  endRelease,
   failOnRejection,
   haltRelease,
   lockRelease,
@@ -37,11 +30,7 @@ import {
   stageSubject,
 } from './release-operations.js'
 import { planRelease, type RingRange } from './release-plan.js'
-import {
-  assertReleaseTransition,
-  assertStageTransition,
-  type ReleaseState,
-} from './release-states.js'
+import { assertStageTransition, type ReleaseState } from './release-states.js'
 import { currentStage, decideNextStep, haltsHolding, openGate } from './release-step.js'
 
 export interface CreateReleaseInput {
@@ -390,30 +379,17 @@ export class ReleaseService {
   async cancel(context: CommandContext, releaseId: number, reason: string): Promise<ReleaseView> {
     return this.command(context, async (tx) => {
       const release = await lockRelease(tx, releaseId)
-      assertReleaseTransition(release.id, release.state, 'cancelled')
-      const at = this.clock.now().toISOString()
-      await recordSpans(
+      const { release: cancelled, withdrawn } = await endRelease(
         tx,
-        await endingSpans(
-          tx,
-          release,
-          await tx.stages.listByRelease(release.id),
-          at,
-          releaseEnding('cancelled'),
-        ),
+        release,
+        await tx.stages.listByRelease(release.id),
+        {
+          state: 'cancelled',
+          outcome: `cancelled by ${context.actor.subject}: ${reason}`,
+          at: this.clock.now().toISOString(),
+          withdrawal: `withdrawn before it started: release cancelled (${reason})`,
+        },
       )
-      const withdrawn = await tx.deployments.withdrawPending(
-        release.id,
-        `withdrawn before it started: release cancelled (${reason})`,
-        at,
-      )
-      const cancelled = await tx.releases.update(release.id, {
-        state: 'cancelled',
-        halt: null,
-        outcome: `cancelled by ${context.actor.subject}: ${reason}`,
-        finishedAt: at,
-        nextCheckAt: null,
-      })
       await audit(tx, context, 'release.cancelled', releaseSubject(release), {
         from: release.state,
         reason,
@@ -468,14 +444,11 @@ export class ReleaseService {
       if (older.id >= newer.id) continue
       const stages = await tx.stages.listByRelease(older.id)
       if (stages.some((stage) => stage.state !== 'pending')) continue
-      assertReleaseTransition(older.id, older.state, 'superseded')
-      const superseded = await tx.releases.update(older.id, {
+      await endRelease(tx, older, stages, {
         state: 'superseded',
         outcome: `superseded by release ${newer.id} (${newer.version})`,
-        finishedAt: at,
-        nextCheckAt: null,
+        at,
       })
-      await recordSpans(tx, [await releaseSpan(tx, superseded, at, releaseEnding('superseded'))])
       await audit(tx, context, 'release.superseded', releaseSubject(older), {
         by: newer.id,
         version: newer.version,
