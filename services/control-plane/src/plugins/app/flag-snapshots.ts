@@ -11,6 +11,7 @@ import {
 import { type CompiledFlags, compileFlags } from '@ringmaster/flag-evaluator'
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
+import { PeriodicTask } from '../../workers/periodic-task.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -394,15 +395,14 @@ export const flagSnapshotsPlugin = fp(
       if (available) void snapshots.recover()
     })
 
-    const intervalMs = options.checkIntervalMs ?? 5000
-    let timer: NodeJS.Timeout | undefined
-    if (intervalMs > 0) {
-      timer = setInterval(() => void snapshots.checkAll(), intervalMs)
-      timer.unref()
-    }
+    const periodicCheck = new PeriodicTask('flag snapshot check', () => snapshots.checkAll(), {
+      intervalMs: options.checkIntervalMs ?? 5000,
+      log,
+    })
+    periodicCheck.start()
 
     fastify.addHook('onClose', async () => {
-      clearInterval(timer)
+      await periodicCheck.stop()
       stopWatching()
       await unlisten().catch((error) =>
         log.debug({ err: error }, 'stopping the flag listener failed (database already closed)'),
