@@ -1,4 +1,5 @@
 import type { CommandContext } from './actor.js'
+import { EffectCollector, type EffectOutlet, type Effects } from './effect.js'
 import { ConflictError } from './errors.js'
 import type { Store, StoreTransaction } from './store.js'
 
@@ -14,15 +15,28 @@ export interface ReplayPolicy<T> {
   replay?: (remembered: unknown) => T
 }
 
+export interface CommandOptions<T> extends ReplayPolicy<T> {
+  /**
+   * Hears the effects the work recorded, after the transaction commits and never after a
+   * rollback. Without one, recording an effect fails the command: an effect nobody would hear
+   * is a wiring mistake, not something to drop silently.
+   */
+  afterCommit?: EffectOutlet | undefined
+}
+
 export async function executeCommand<T>(
   store: Store,
   context: CommandContext,
-  work: (tx: StoreTransaction) => Promise<T>,
-  replayPolicy: ReplayPolicy<T> = {},
+  work: (tx: StoreTransaction, effects: Effects) => Promise<T>,
+  options: CommandOptions<T> = {},
 ): Promise<T> {
-  return store.transaction(async (tx) => {
+  let effects: EffectCollector | undefined
+  const result = await store.transaction(async (tx) => {
+    // A fresh collector per attempt: the store may run the work again after a deadlock.
+    const attempt = options.afterCommit ? new EffectCollector() : unheard
+    effects = attempt
     const idempotency = context.idempotency
-    if (!idempotency) return work(tx)
+    if (!idempotency) return work(tx, attempt)
     const scope = context.actor.tokenId
     const claim = await tx.idempotency.claim(scope, idempotency.key, idempotency.fingerprint)
     if (claim.outcome === 'mismatch') {
@@ -33,11 +47,39 @@ export async function executeCommand<T>(
     }
     if (claim.outcome === 'replay') {
       idempotency.replayed = true
-      return replayPolicy.replay ? replayPolicy.replay(claim.result) : (claim.result as T)
+      return options.replay ? options.replay(claim.result) : (claim.result as T)
     }
-    const result = await work(tx)
-    const remembered = replayPolicy.remember ? replayPolicy.remember(result) : result
+    const result = await work(tx, attempt)
+    const remembered = options.remember ? options.remember(result) : result
     await tx.idempotency.complete(scope, idempotency.key, remembered ?? null)
     return result
+  })
+  const committed = effects?.drain() ?? []
+  if (options.afterCommit && committed.length > 0) await options.afterCommit.dispatch(committed)
+  return result
+}
+
+class UnheardEffects extends EffectCollector {
+  override record(): void {
+    throw new Error('this command records effects but was run without an afterCommit outlet')
+  }
+}
+
+const unheard = new UnheardEffects()
+
+/** Appends the audit event of a change to the transaction that makes it. */
+export async function audit(
+  tx: StoreTransaction,
+  context: CommandContext,
+  action: string,
+  subject: string,
+  data: Record<string, unknown>,
+): Promise<void> {
+  await tx.auditLog.append({
+    actor: context.actor.subject,
+    action,
+    subject,
+    data,
+    requestId: context.requestId ?? null,
   })
 }

@@ -2,6 +2,7 @@ import type { ApiToken, NewApiToken, StoredApiToken } from './api-token.js'
 import type { AuditEvent, NewAuditEvent } from './audit-event.js'
 import type { FlagStoreTransaction } from './flag/flag-store.js'
 import type { IncidentRepository } from './incident/incident.js'
+import type { ReadOptions } from './read-options.js'
 import type { ReleaseStoreTransaction } from './release/release-store.js'
 import type { ReliabilityRecordRepository } from './report/reliability-records.js'
 import type {
@@ -32,13 +33,6 @@ export interface RingRepository {
   list(): Promise<Ring[]>
   update(name: string, change: RingChange): Promise<Ring>
   delete(name: string): Promise<void>
-}
-
-/** Inside a transaction, `forUpdate` locks the rows read until the transaction ends. */
-export interface ReadOptions {
-  forUpdate?: boolean
-  /** Locks the rows read against changes (FOR SHARE) while other readers may share the lock. */
-  forShare?: boolean
 }
 
 export interface ScaleUnitRepository {
@@ -120,9 +114,3 @@ export interface Store {
   /** Reads that need no transaction. */
   read: StoreTransaction
 }
-
-export interface Clock {
-  now(): Date
-}
-
-export const systemClock: Clock = { now: () => new Date() }

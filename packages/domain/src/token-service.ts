@@ -1,10 +1,11 @@
 import type { Actor, CommandContext } from './actor.js'
 import type { ApiToken, TokenSecrets } from './api-token.js'
-import { executeCommand } from './command.js'
+import { type Clock, systemClock } from './clock.js'
+import { audit, executeCommand } from './command.js'
+import { discardEffects, type EffectOutlet } from './effect.js'
 import { ConflictError, InvalidInputError, NotFoundError, UnauthenticatedError } from './errors.js'
 import { isSdkRole, type Role } from './roles.js'
-import { type Clock, type Store, type StoreTransaction, systemClock } from './store.js'
-import { audit } from './topology-service.js'
+import type { Store, StoreTransaction } from './store.js'
 
 export interface CreateTokenInput {
   name: string
@@ -43,8 +44,8 @@ export class TokenService {
     private readonly store: Store,
     private readonly secrets: TokenSecrets,
     private readonly clock: Clock = systemClock,
-    /** Told after a revocation commits, so caches of authenticated tokens forget it. */
-    private readonly revoked: (tokenId: string) => void = () => {},
+    /** Hears of revocations once they commit, so caches of authenticated tokens forget them. */
+    private readonly afterCommit: EffectOutlet = discardEffects,
   ) {}
 
   async create(context: CommandContext, input: CreateTokenInput): Promise<IssuedToken> {
@@ -111,26 +112,30 @@ export class TokenService {
   }
 
   async revoke(context: CommandContext, id: string): Promise<ApiToken> {
-    const token = await executeCommand(this.store, context, async (tx) => {
-      const before = await tx.apiTokens.findById(id)
-      if (!before) throw new NotFoundError('token-not-found', `no token with id '${id}'`)
-      if (before.revokedAt !== null) return before
-      const liveAdmins =
-        before.role === 'admin'
-          ? await tx.apiTokens.countLiveWithRole('admin', { forUpdate: true })
-          : Number.POSITIVE_INFINITY
-      if (liveAdmins === 1) {
-        throw new ConflictError(
-          'last-admin-token',
-          'this is the last live admin token; create another admin token before revoking it',
-        )
-      }
-      const after = await tx.apiTokens.revoke(id, this.clock.now().toISOString())
-      await audit(tx, context, 'token.revoked', `token:${id}`, { before, after })
-      return after
-    })
-    this.revoked(id)
-    return token
+    return executeCommand(
+      this.store,
+      context,
+      async (tx, effects) => {
+        const before = await tx.apiTokens.findById(id)
+        if (!before) throw new NotFoundError('token-not-found', `no token with id '${id}'`)
+        effects.record({ kind: 'token-revoked', tokenId: id })
+        if (before.revokedAt !== null) return before
+        const liveAdmins =
+          before.role === 'admin'
+            ? await tx.apiTokens.countLiveWithRole('admin', { forUpdate: true })
+            : Number.POSITIVE_INFINITY
+        if (liveAdmins === 1) {
+          throw new ConflictError(
+            'last-admin-token',
+            'this is the last live admin token; create another admin token before revoking it',
+          )
+        }
+        const after = await tx.apiTokens.revoke(id, this.clock.now().toISOString())
+        await audit(tx, context, 'token.revoked', `token:${id}`, { before, after })
+        return after
+      },
+      { afterCommit: this.afterCommit },
+    )
   }
 
   /** Finds the live token a presented secret belongs to, or refuses. */

@@ -1,5 +1,5 @@
 import type { CommandContext } from './actor.js'
-import { executeCommand } from './command.js'
+import { audit, executeCommand } from './command.js'
 import { ConflictError, InvalidInputError, NotFoundError } from './errors.js'
 import { mergeRingPolicy, type RingPolicyInput, resolveRingPolicy } from './ring-policy.js'
 import type { Store, StoreTransaction } from './store.js'
@@ -206,22 +206,6 @@ export class TopologyService {
       await audit(tx, context, 'scale-unit.deleted', `scale-unit:${name}`, { before: scaleUnit })
     })
   }
-}
-
-export async function audit(
-  tx: StoreTransaction,
-  context: CommandContext,
-  action: string,
-  subject: string,
-  data: Record<string, unknown>,
-): Promise<void> {
-  await tx.auditLog.append({
-    actor: context.actor.subject,
-    action,
-    subject,
-    data,
-    requestId: context.requestId ?? null,
-  })
 }
 
 async function requireRing(tx: StoreTransaction, name: string): Promise<Ring> {

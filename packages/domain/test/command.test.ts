@@ -1,6 +1,7 @@
 import t from 'tap'
 import type { Actor, CommandContext } from '../src/actor.js'
 import { executeCommand } from '../src/command.js'
+import type { Effect } from '../src/effect.js'
 import { ConflictError } from '../src/errors.js'
 import type { IdempotencyClaim, Store, StoreTransaction } from '../src/store.js'
 
@@ -194,4 +195,130 @@ t.test('a command with no result is remembered as null', async (t) => {
   const retry = withKey('tok-a', 'k', 'fp')
   t.equal(await executeCommand(store, retry, async () => undefined), null)
   t.equal(retry.idempotency?.replayed, true)
+})
+
+/** An outlet that keeps what it hears, one array per dispatch. */
+function listeningOutlet() {
+  const dispatches: Effect[][] = []
+  return {
+    dispatches,
+    dispatch: (effects: readonly Effect[]) => void dispatches.push([...effects]),
+  }
+}
+
+t.test('recorded effects reach the outlet once the transaction commits, in order', async (t) => {
+  const store = new IdempotencyOnlyStore()
+  const outlet = listeningOutlet()
+  let committedWhenDispatched: boolean | null = null
+  const result = await executeCommand(
+    store,
+    withKey('tok-a', 'k', 'fp'),
+    async (_tx, effects) => {
+      effects.record({ kind: 'releases-changed', releaseIds: [7] })
+      effects.record({ kind: 'flags-changed', rings: ['canary'] })
+      return 'done'
+    },
+    {
+      afterCommit: {
+        dispatch: (effects) => {
+          committedWhenDispatched = store.keys.size === 1
+          outlet.dispatch(effects)
+        },
+      },
+    },
+  )
+  t.equal(result, 'done')
+  t.equal(committedWhenDispatched, true, 'the transaction had committed when the outlet heard')
+  t.strictSame(outlet.dispatches, [
+    [
+      { kind: 'releases-changed', releaseIds: [7] },
+      { kind: 'flags-changed', rings: ['canary'] },
+    ],
+  ])
+})
+
+t.test('a command that rolls back dispatches nothing', async (t) => {
+  const store = new IdempotencyOnlyStore()
+  const outlet = listeningOutlet()
+  await t.rejects(
+    executeCommand(
+      store,
+      { actor: actorOf('tok-a') },
+      async (_tx, effects) => {
+        effects.record({ kind: 'token-revoked', tokenId: 'tok-9' })
+        throw new Error('the last admin token')
+      },
+      { afterCommit: outlet },
+    ),
+    /the last admin token/,
+  )
+  t.strictSame(outlet.dispatches, [])
+})
+
+t.test('a commit that fails after the work dispatches nothing', async (t) => {
+  class FailingCommitStore extends IdempotencyOnlyStore {
+    override async transaction<T>(work: (tx: StoreTransaction) => Promise<T>): Promise<T> {
+      await super.transaction(work)
+      throw new Error('connection lost during COMMIT')
+    }
+  }
+  const outlet = listeningOutlet()
+  await t.rejects(
+    executeCommand(
+      new FailingCommitStore(),
+      { actor: actorOf('tok-a') },
+      async (_tx, effects) => effects.record({ kind: 'releases-changed', releaseIds: [1] }),
+      { afterCommit: outlet },
+    ),
+    /COMMIT/,
+  )
+  t.strictSame(outlet.dispatches, [])
+})
+
+t.test(
+  'an attempt the store ran again (a deadlock) does not dispatch its effects twice',
+  async (t) => {
+    class RetryingStore extends IdempotencyOnlyStore {
+      override async transaction<T>(work: (tx: StoreTransaction) => Promise<T>): Promise<T> {
+        await work(this.read).catch(() => {})
+        return super.transaction(work)
+      }
+    }
+    const outlet = listeningOutlet()
+    let attempt = 0
+    await executeCommand(
+      new RetryingStore(),
+      { actor: actorOf('tok-a') },
+      async (_tx, effects) => {
+        attempt++
+        effects.record({ kind: 'releases-changed', releaseIds: [attempt] })
+      },
+      { afterCommit: outlet },
+    )
+    t.equal(attempt, 2)
+    t.strictSame(outlet.dispatches, [[{ kind: 'releases-changed', releaseIds: [2] }]])
+  },
+)
+
+t.test('a replayed command records and dispatches nothing', async (t) => {
+  const store = new IdempotencyOnlyStore()
+  const outlet = listeningOutlet()
+  const work = async (_tx: StoreTransaction, effects: { record(effect: Effect): void }) => {
+    effects.record({ kind: 'flags-changed', rings: ['all'] })
+    return 'flag set'
+  }
+  await executeCommand(store, withKey('tok-a', 'k', 'fp'), work, { afterCommit: outlet })
+  await executeCommand(store, withKey('tok-a', 'k', 'fp'), work, { afterCommit: outlet })
+  t.equal(outlet.dispatches.length, 1, 'only the first run dispatched')
+})
+
+t.test('recording an effect with no outlet to hear it fails the command', async (t) => {
+  const store = new IdempotencyOnlyStore()
+  await t.rejects(
+    executeCommand(store, withKey('tok-a', 'k', 'fp'), async (_tx, effects) => {
+      effects.record({ kind: 'token-revoked', tokenId: 'tok-1' })
+    }),
+    /without an afterCommit outlet/,
+  )
+  t.equal(store.keys.size, 0, 'the transaction rolled back')
 })

@@ -6,6 +6,7 @@ import type { RolloutSpanExporter } from '@ringmaster/telemetry'
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import fp from 'fastify-plugin'
 import { adminBootstrapPlugin } from './plugins/app/admin-bootstrap.js'
+import { afterCommitPlugin } from './plugins/app/after-commit.js'
 import { domainServicesPlugin } from './plugins/app/domain-services.js'
 import { flagSnapshotsPlugin } from './plugins/app/flag-snapshots.js'
 import { reliabilityMetricsPlugin } from './plugins/app/reliability-metrics.js'
@@ -90,6 +91,8 @@ export const app = fp(async function ringmaster(fastify: FastifyInstance, option
   // Before auth, so a request that needs the database does not even look up its token while
   // the database is away.
   await fastify.register(databaseAvailabilityPlugin)
+  // Before the domain services, which dispatch to it; the workers below subscribe to it.
+  await fastify.register(afterCommitPlugin)
   await fastify.register(domainServicesPlugin, { clock: options.clock })
   await fastify.register(reliabilityMetricsPlugin)
   await fastify.register(flagSnapshotsPlugin, { checkIntervalMs: options.flagCheckIntervalMs })

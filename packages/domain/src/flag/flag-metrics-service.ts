@@ -1,5 +1,6 @@
+import { type Clock, systemClock } from '../clock.js'
 import { InvalidInputError, NotFoundError } from '../errors.js'
-import { type Clock, type Store, systemClock } from '../store.js'
+import type { Store } from '../store.js'
 import type { FlagMetricsBucket, SdkKind, SdkRegistration } from './flag.js'
 
 /** What an Unleash SDK posts to `/client/metrics`: one bucket of counts per flag. */

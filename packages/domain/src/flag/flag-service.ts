@@ -6,11 +6,11 @@ import {
   validateFlags,
 } from '@ringmaster/flag-evaluator'
 import type { CommandContext } from '../actor.js'
-import { executeCommand } from '../command.js'
+import { audit, executeCommand } from '../command.js'
+import { discardEffects, type EffectOutlet } from '../effect.js'
 import { ConflictError, InvalidInputError, NotFoundError } from '../errors.js'
 import type { Store, StoreTransaction } from '../store.js'
 import { TimeSlice } from '../time-slice.js'
-import { audit } from '../topology-service.js'
 import {
   type Constraint,
   type Dependency,
@@ -102,24 +102,29 @@ export class FlagService {
   constructor(
     private readonly store: Store,
     /**
-     * Told which rings changed once a change commits, and awaited, so the replica that made the
-     * change serves it before answering (other replicas learn of it from the store's notification).
+     * Hears which rings changed once a change commits, and is awaited, so the replica that made
+     * the change serves it before answering (other replicas learn of it from the store's
+     * notification).
      */
-    private readonly changed: (rings: string[]) => Promise<void> | void = () => {},
+    private readonly afterCommit: EffectOutlet = discardEffects,
   ) {}
 
-  /** `executeCommand`, then `changed` for the rings whose revision the work bumped. */
+  /** `executeCommand`, recording the rings whose revision the work bumped as changed. */
   private async command<T>(
     context: CommandContext,
     work: (tx: StoreTransaction, bumped: Set<string>) => Promise<T>,
   ): Promise<T> {
-    const bumped = new Set<string>()
-    const result = await executeCommand(this.store, context, (tx) => {
-      bumped.clear()
-      return work(tx, bumped)
-    })
-    if (bumped.size > 0) await this.changed([...bumped])
-    return result
+    return executeCommand(
+      this.store,
+      context,
+      async (tx, effects) => {
+        const bumped = new Set<string>()
+        const result = await work(tx, bumped)
+        if (bumped.size > 0) effects.record({ kind: 'flags-changed', rings: [...bumped] })
+        return result
+      },
+      { afterCommit: this.afterCommit },
+    )
   }
 
   async putFlag(

@@ -1,10 +1,9 @@
 import type { CommandContext } from '../actor.js'
-import { executeCommand } from '../command.js'
+import { type Clock, systemClock } from '../clock.js'
+import { audit, executeCommand } from '../command.js'
 import { ConflictError, InvalidInputError, NotFoundError } from '../errors.js'
 import { openHalt } from '../release/stop-the-line-service.js'
-import type { Clock, Store, StoreTransaction } from '../store.js'
-import { systemClock } from '../store.js'
-import { audit } from '../topology-service.js'
+import type { Store, StoreTransaction } from '../store.js'
 import type { Incident, IncidentChange, IncidentSeverity } from './incident.js'
 import { incidentSpans } from './incident-spans.js'
 

@@ -1,4 +1,4 @@
-import type { ReadOptions } from '../store.js'
+import type { ReadOptions } from '../read-options.js'
 
 export const incidentSeverities = ['sev1', 'sev2', 'sev3', 'sev4'] as const
 export type IncidentSeverity = (typeof incidentSeverities)[number]

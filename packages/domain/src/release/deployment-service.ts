@@ -1,9 +1,9 @@
 import { type CommandContext, systemActor } from '../actor.js'
-import { executeCommand } from '../command.js'
+import { type Clock, systemClock } from '../clock.js'
+import { audit, executeCommand } from '../command.js'
+import { discardEffects, type EffectOutlet, type Effects } from '../effect.js'
 import { ConflictError, InvalidInputError, NotFoundError } from '../errors.js'
-import type { Clock, Store, StoreTransaction } from '../store.js'
-import { systemClock } from '../store.js'
-import { audit } from '../topology-service.js'
+import type { Store, StoreTransaction } from '../store.js'
 import {
   deploymentSpan,
   healthGateSpan,
@@ -65,8 +65,16 @@ export class DeploymentService {
   constructor(
     private readonly store: Store,
     private readonly clock: Clock = systemClock,
-    private readonly changed: (releaseIds: number[]) => void = () => {},
+    private readonly afterCommit: EffectOutlet = discardEffects,
   ) {}
+
+  /** One command whose recorded effects reach `afterCommit` once it commits. */
+  private command<T>(
+    context: CommandContext,
+    work: (tx: StoreTransaction, effects: Effects) => Promise<T>,
+  ): Promise<T> {
+    return executeCommand(this.store, context, work, { afterCommit: this.afterCommit })
+  }
 
   async getDeployment(id: number): Promise<Deployment> {
     const deployment = await this.store.read.deployments.findById(id)
@@ -106,7 +114,7 @@ export class DeploymentService {
   }
 
   async start(context: CommandContext, deploymentId: number): Promise<Deployment> {
-    return executeCommand(this.store, context, async (tx) => {
+    return this.command(context, async (tx) => {
       const { deployment, release } = await lockDeployment(tx, deploymentId, 'shared')
       if (deployment.state === 'in_progress') return deployment
       if (deployment.state !== 'pending') {
@@ -136,8 +144,9 @@ export class DeploymentService {
     deploymentId: number,
     input: CompleteDeploymentInput,
   ): Promise<Deployment> {
-    const completed = await executeCommand(this.store, context, async (tx) => {
+    const completed = await this.command(context, async (tx, effects) => {
       const { deployment, release } = await lockDeployment(tx, deploymentId, 'shared')
+      effects.record({ kind: 'releases-changed', releaseIds: [deployment.releaseId] })
       // The same report twice (an executor retrying after a timeout) is answered, not refused.
       if (deployment.state === input.result) return deployment
       if (deployment.state !== 'pending' && deployment.state !== 'in_progress') {
@@ -171,13 +180,13 @@ export class DeploymentService {
       })
       return updated
     })
-    this.changed([completed.releaseId])
     return completed
   }
 
   async retry(context: CommandContext, deploymentId: number): Promise<Deployment> {
-    const retried = await executeCommand(this.store, context, async (tx) => {
+    const retried = await this.command(context, async (tx, effects) => {
       const { deployment, release } = await lockDeployment(tx, deploymentId, 'exclusive')
+      effects.record({ kind: 'releases-changed', releaseIds: [deployment.releaseId] })
       if (deployment.state !== 'failed') {
         throw new ConflictError(
           'deployment-not-failed',
@@ -228,7 +237,6 @@ export class DeploymentService {
       }
       return pending
     })
-    this.changed([retried.releaseId])
     return retried
   }
 
@@ -237,7 +245,7 @@ export class DeploymentService {
     scaleUnit: string,
     input: HealthReportInput,
   ): Promise<HealthReportResult> {
-    const result = await executeCommand(this.store, context, async (tx) => {
+    const result = await this.command(context, async (tx, effects) => {
       if (!(await tx.scaleUnits.findByName(scaleUnit))) {
         throw new NotFoundError('scale-unit-not-found', `no scale unit named '${scaleUnit}'`)
       }
@@ -257,9 +265,12 @@ export class DeploymentService {
       for (const releaseId of new Set(gated.map((d) => d.releaseId))) {
         verdicts.push(await this.applyHealthGate(tx, context, releaseId, report))
       }
+      effects.record({
+        kind: 'releases-changed',
+        releaseIds: verdicts.map((verdict) => verdict.releaseId),
+      })
       return { report, verdicts }
     })
-    this.changed(result.verdicts.map((verdict) => verdict.releaseId))
     return result
   }
 

@@ -1,14 +1,12 @@
 import { type CommandContext, systemActor } from '../actor.js'
-import type { Clock, Store, StoreTransaction } from '../store.js'
-import { systemClock } from '../store.js'
-import { audit } from '../topology-service.js'
+import { type Clock, systemClock } from '../clock.js'
+import { audit } from '../command.js'
+import type { Store, StoreTransaction } from '../store.js'
 import type { NewRolloutSpan } from '../trace/rollout-span.js'
 import {
   approvalSpan,
   bakeSpan,
   recordSpans,
-  releaseEnding,
-  releaseSpan,
   spanOk,
   stageSpan,
   waveSpan,
@@ -16,6 +14,7 @@ import {
 import type { Release, Stage } from './release.js'
 import {
   deploymentSubject,
+  endRelease,
   failOnRejection,
   haltRelease,
   lockReleaseOf,
@@ -199,14 +198,11 @@ export class ReleaseEngine {
       }
 
       case 'succeed': {
-        assertReleaseTransition(release.id, release.state, 'succeeded')
-        const succeeded = await tx.releases.update(release.id, {
+        const { release: succeeded } = await endRelease(tx, release, stages, {
           state: 'succeeded',
           outcome: `reached ${release.ringTo}`,
-          finishedAt: at,
-          nextCheckAt: null,
+          at,
         })
-        await recordSpans(tx, [await releaseSpan(tx, succeeded, at, releaseEnding('succeeded'))])
         await audit(tx, engineContext, 'release.succeeded', releaseSubject(release), {
           service: release.service,
           version: release.version,

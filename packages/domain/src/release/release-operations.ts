@@ -1,10 +1,11 @@
 import type { CommandContext } from '../actor.js'
+import { audit } from '../command.js'
 import { NotFoundError } from '../errors.js'
 import type { StoreTransaction } from '../store.js'
-import { audit } from '../topology-service.js'
 import {
   endingSpans,
   haltSpan,
+  type ReleaseEnding,
   recordSpans,
   releaseEnding,
   rollbackSpan,
@@ -13,9 +14,57 @@ import type { Approval, Deployment, Release, ReleaseHalt, Stage } from './releas
 import {
   assertReleaseTransition,
   assertStageTransition,
+  type ReleaseState,
   ringHoldingStageStates,
 } from './release-states.js'
 import { currentStage, type ReleaseSituation } from './release-step.js'
+
+/** How a release ends: the final state, what people read about it, what it withdraws. */
+export interface ReleaseEnd {
+  state: Extract<ReleaseState, 'succeeded' | 'failed' | 'rolled_back' | 'cancelled' | 'superseded'>
+  outcome: string
+  at: string
+  /** How the spans it leaves open end; `releaseEnding(state)` when not given. */
+  ending?: ReleaseEnding
+  /** The message on the deployments it withdraws; without one, pending deployments stay. */
+  withdrawal?: string
+}
+
+/**
+ * The one way a release reaches a final state: checked against the state machine, the spans it
+ * leaves open (halt, gate, wave, bake, stage, release) recorded, its pending deployments
+ * withdrawn, and the row closed with its outcome. `stages` are the stages as they were before the
+ * caller changed any. The caller appends the audit event, whose details differ per ending.
+ */
+export async function endRelease(
+  tx: StoreTransaction,
+  release: Release,
+  stages: readonly Stage[],
+  end: ReleaseEnd,
+): Promise<{ release: Release; withdrawn: number }> {
+  assertReleaseTransition(release.id, release.state, end.state)
+  // A release that had already ended (succeeded, or failed and then undone) recorded its root
+  // then, and an exported span cannot be taken back: its trace stays as the rollout went. A
+  // rollback's undo is its own trace, linked `repairs` (ADR 0005).
+  if (release.finishedAt === null) {
+    await recordSpans(
+      tx,
+      await endingSpans(tx, release, stages, end.at, end.ending ?? releaseEnding(end.state)),
+    )
+  }
+  const withdrawn =
+    end.withdrawal === undefined
+      ? 0
+      : await tx.deployments.withdrawPending(release.id, end.withdrawal, end.at)
+  const ended = await tx.releases.update(release.id, {
+    state: end.state,
+    halt: null,
+    outcome: end.outcome,
+    finishedAt: end.at,
+    nextCheckAt: null,
+  })
+  return { release: ended, withdrawn }
+}
 
 /**
  * Every change to a release takes the same two locks in the same order: its service's row, then
@@ -100,30 +149,16 @@ export async function rollbackRelease(
   reason: string,
   now: Date,
 ): Promise<RollbackOutcome> {
-  assertReleaseTransition(release.id, release.state, 'rolled_back')
   const at = now.toISOString()
-  await tx.deployments.withdrawPending(
-    release.id,
-    `withdrawn before it started: release rolled back (${reason})`,
-    at,
-  )
-  const deployments = await tx.deployments.listByRelease(release.id)
   const stages = await tx.stages.listByRelease(release.id)
-  // A release that had already ended (succeeded, or failed and then undone) recorded its root
-  // then, and an exported span cannot be taken back: its trace stays as the rollout went. The
-  // undo is the rollback's own trace, linked `repairs` (ADR 0005).
-  if (release.finishedAt === null) {
-    await recordSpans(
-      tx,
-      await endingSpans(
-        tx,
-        release,
-        stages,
-        at,
-        releaseEnding('rolled_back', 'rolled_back', reason),
-      ),
-    )
-  }
+  const { release: updated } = await endRelease(tx, release, stages, {
+    state: 'rolled_back',
+    outcome: `rolled back by ${context.actor.subject}: ${reason}`,
+    at,
+    ending: releaseEnding('rolled_back', 'rolled_back', reason),
+    withdrawal: `withdrawn before it started: release rolled back (${reason})`,
+  })
+  const deployments = await tx.deployments.listByRelease(release.id)
   for (const stage of stages) {
     if (stage.state === 'rolled_back') continue
     assertStageTransition(stage.ring, stage.state, 'rolled_back')
@@ -143,13 +178,6 @@ export async function rollbackRelease(
     .filter((d) => installed.get(d.scaleUnit) !== d.version)
     .map((d) => d.scaleUnit)
   const rollbacks = await createRollbackDeployments(tx, toUndo, at)
-  const updated = await tx.releases.update(release.id, {
-    state: 'rolled_back',
-    halt: null,
-    outcome: `rolled back by ${context.actor.subject}: ${reason}`,
-    finishedAt: at,
-    nextCheckAt: null,
-  })
   // With nothing to undo the rollback is over as it starts; otherwise its last deployment ends it.
   if (rollbacks.length === 0) await recordSpans(tx, [rollbackSpan(updated, at, [])])
   await audit(tx, context, 'release.rolled_back', releaseSubject(release), {
@@ -241,34 +269,23 @@ export async function failOnRejection(
 ): Promise<{ release: Release; stage: Stage }> {
   const at = now.toISOString()
   assertStageTransition(stage.ring, stage.state, 'failed')
-  assertReleaseTransition(release.id, release.state, 'failed')
   const outcome = `rejected by ${rejection.subject} at ${stage.ring}${rejection.comment ? `: ${rejection.comment}` : ''}`
-  await recordSpans(
+  const { release: failed } = await endRelease(
     tx,
-    await endingSpans(
-      tx,
-      release,
-      await tx.stages.listByRelease(release.id),
+    release,
+    await tx.stages.listByRelease(release.id),
+    {
+      state: 'failed',
+      outcome,
       at,
-      releaseEnding('failed', 'rejected', outcome),
-    ),
+      ending: releaseEnding('failed', 'rejected', outcome),
+      withdrawal: `withdrawn before it started: rejected at ${stage.ring}`,
+    },
   )
   const failedStage = await tx.stages.update(stage.id, {
     state: 'failed',
     stateSince: at,
     finishedAt: at,
-  })
-  await tx.deployments.withdrawPending(
-    release.id,
-    `withdrawn before it started: rejected at ${stage.ring}`,
-    at,
-  )
-  const failed = await tx.releases.update(release.id, {
-    state: 'failed',
-    halt: null,
-    outcome,
-    finishedAt: at,
-    nextCheckAt: null,
   })
   await audit(tx, context, 'release.failed', releaseSubject(release), {
     cause: 'rejected',

@@ -1,18 +1,10 @@
 import type { CommandContext } from '../actor.js'
-import { executeCommand } from '../command.js'
+import { type Clock, systemClock } from '../clock.js'
+import { audit, executeCommand } from '../command.js'
+import { discardEffects, type EffectOutlet, type Effects } from '../effect.js'
 import { ConflictError, InvalidInputError, NotFoundError } from '../errors.js'
-import type { Clock, Store, StoreTransaction } from '../store.js'
-import { systemClock } from '../store.js'
-import { audit } from '../topology-service.js'
-import {
-  bakeSpan,
-  endingSpans,
-  recordSpans,
-  releaseEnding,
-  releaseSpan,
-  spanOk,
-  stageSpan,
-} from '../trace/rollout-trace.js'
+import type { Store, StoreTransaction } from '../store.js'
+import { bakeSpan, recordSpans, spanOk, stageSpan } from '../trace/rollout-trace.js'
 import { assertMayDecide, evaluateApprovalGate, type GateStatus } from './approval-gate.js'
 import type {
   Approval,
@@ -26,6 +18,7 @@ import type {
   Stage,
 } from './release.js'
 import {
+  endRelease,
   failOnRejection,
   haltRelease,
   lockRelease,
@@ -37,11 +30,7 @@ import {
   stageSubject,
 } from './release-operations.js'
 import { planRelease, type RingRange } from './release-plan.js'
-import {
-  assertReleaseTransition,
-  assertStageTransition,
-  type ReleaseState,
-} from './release-states.js'
+import { assertStageTransition, type ReleaseState } from './release-states.js'
 import { currentStage, decideNextStep, haltsHolding, openGate } from './release-step.js'
 
 export interface CreateReleaseInput {
@@ -87,14 +76,23 @@ export const maxReleasePageSize = 200
 /**
  * What people and pipelines do to releases: create them, approve their gates, promote, stop,
  * resume, roll back and cancel them. Moving a release forward is the ReleaseEngine's job; every
- * command here reports which releases it touched through `changed` so the engine looks at them.
+ * command here records which releases it touched (an effect) so the engine looks at them once
+ * the command commits.
  */
 export class ReleaseService {
   constructor(
     private readonly store: Store,
     private readonly clock: Clock = systemClock,
-    private readonly changed: (releaseIds: number[]) => void = () => {},
+    private readonly afterCommit: EffectOutlet = discardEffects,
   ) {}
+
+  /** One command whose recorded effects reach `afterCommit` once it commits. */
+  private command<T>(
+    context: CommandContext,
+    work: (tx: StoreTransaction, effects: Effects) => Promise<T>,
+  ): Promise<T> {
+    return executeCommand(this.store, context, work, { afterCommit: this.afterCommit })
+  }
 
   async createRelease(context: CommandContext, input: CreateReleaseInput): Promise<ReleaseView> {
     const kind = input.kind ?? 'standard'
@@ -104,7 +102,7 @@ export class ReleaseService {
         'a hotfix needs a reason: say what it fixes',
       )
     }
-    const view = await executeCommand(this.store, context, async (tx) => {
+    const view = await this.command(context, async (tx, effects) => {
       const service = await tx.services.findByName(input.service, { forUpdate: true })
       if (!service) {
         throw new InvalidInputError(
@@ -151,9 +149,9 @@ export class ReleaseService {
         })),
       })
       await this.supersedeQueued(tx, context, release)
+      effects.record({ kind: 'releases-changed', releaseIds: [release.id] })
       return this.viewOf(tx, release.id)
     })
-    this.changed([view.id])
     return view
   }
 
@@ -176,7 +174,8 @@ export class ReleaseService {
     ring: string,
     input: { decision: ApprovalDecision; comment?: string | undefined },
   ): Promise<ApprovalResult> {
-    const result = await executeCommand(this.store, context, async (tx) => {
+    const result = await this.command(context, async (tx, effects) => {
+      effects.record({ kind: 'releases-changed', releaseIds: [releaseId] })
       const release = await lockRelease(tx, releaseId)
       if (release.state === 'superseded' || release.state === 'cancelled') {
         throw new ConflictError(
@@ -244,12 +243,12 @@ export class ReleaseService {
       )
       return { approval, gate: { name: open.name, ...status }, release: after }
     })
-    this.changed([releaseId])
     return result
   }
 
   async promote(context: CommandContext, releaseId: number, reason: string): Promise<ReleaseView> {
-    const view = await executeCommand(this.store, context, async (tx) => {
+    const view = await this.command(context, async (tx, effects) => {
+      effects.record({ kind: 'releases-changed', releaseIds: [releaseId] })
       const release = await lockRelease(tx, releaseId)
       // A promotion moves the release on: no promotion, however urgent, goes past a halt.
       const holding = haltsHolding(
@@ -303,12 +302,11 @@ export class ReleaseService {
       })
       return this.viewOf(tx, release.id)
     })
-    this.changed([releaseId])
     return view
   }
 
   async halt(context: CommandContext, releaseId: number, reason: string): Promise<ReleaseView> {
-    return executeCommand(this.store, context, async (tx) => {
+    return this.command(context, async (tx) => {
       const release = await lockRelease(tx, releaseId)
       // Stopping something already stopped is not a mistake worth an error.
       if (release.state === 'halted') return this.viewOf(tx, release.id)
@@ -331,7 +329,8 @@ export class ReleaseService {
   }
 
   async resume(context: CommandContext, releaseId: number, reason: string): Promise<ReleaseView> {
-    const view = await executeCommand(this.store, context, async (tx) => {
+    const view = await this.command(context, async (tx, effects) => {
+      effects.record({ kind: 'releases-changed', releaseIds: [releaseId] })
       const release = await lockRelease(tx, releaseId)
       if (release.state !== 'halted' || release.halt === null) {
         throw new ConflictError(
@@ -366,12 +365,11 @@ export class ReleaseService {
       )
       return this.viewOf(tx, resumed.id)
     })
-    this.changed([releaseId])
     return view
   }
 
   async rollback(context: CommandContext, releaseId: number, reason: string): Promise<ReleaseView> {
-    return executeCommand(this.store, context, async (tx) => {
+    return this.command(context, async (tx) => {
       const release = await lockRelease(tx, releaseId)
       const outcome = await rollbackRelease(tx, context, release, reason, this.clock.now())
       return this.viewOf(tx, outcome.release.id)
@@ -379,32 +377,19 @@ export class ReleaseService {
   }
 
   async cancel(context: CommandContext, releaseId: number, reason: string): Promise<ReleaseView> {
-    return executeCommand(this.store, context, async (tx) => {
+    return this.command(context, async (tx) => {
       const release = await lockRelease(tx, releaseId)
-      assertReleaseTransition(release.id, release.state, 'cancelled')
-      const at = this.clock.now().toISOString()
-      await recordSpans(
+      const { release: cancelled, withdrawn } = await endRelease(
         tx,
-        await endingSpans(
-          tx,
-          release,
-          await tx.stages.listByRelease(release.id),
-          at,
-          releaseEnding('cancelled'),
-        ),
+        release,
+        await tx.stages.listByRelease(release.id),
+        {
+          state: 'cancelled',
+          outcome: `cancelled by ${context.actor.subject}: ${reason}`,
+          at: this.clock.now().toISOString(),
+          withdrawal: `withdrawn before it started: release cancelled (${reason})`,
+        },
       )
-      const withdrawn = await tx.deployments.withdrawPending(
-        release.id,
-        `withdrawn before it started: release cancelled (${reason})`,
-        at,
-      )
-      const cancelled = await tx.releases.update(release.id, {
-        state: 'cancelled',
-        halt: null,
-        outcome: `cancelled by ${context.actor.subject}: ${reason}`,
-        finishedAt: at,
-        nextCheckAt: null,
-      })
       await audit(tx, context, 'release.cancelled', releaseSubject(release), {
         from: release.state,
         reason,
@@ -421,7 +406,8 @@ export class ReleaseService {
     ring: string,
     reason: string,
   ): Promise<ReleaseView> {
-    const view = await executeCommand(this.store, context, async (tx) => {
+    const view = await this.command(context, async (tx, effects) => {
+      effects.record({ kind: 'releases-changed', releaseIds: [releaseId] })
       const release = await lockRelease(tx, releaseId)
       const stage = await requireStage(tx, release, ring)
       if (stage.state !== 'pending') {
@@ -439,7 +425,6 @@ export class ReleaseService {
       await audit(tx, context, 'freeze.overridden', stageSubject(stage), { ring, reason })
       return this.viewOf(tx, release.id)
     })
-    this.changed([releaseId])
     return view
   }
 
@@ -459,14 +444,11 @@ export class ReleaseService {
       if (older.id >= newer.id) continue
       const stages = await tx.stages.listByRelease(older.id)
       if (stages.some((stage) => stage.state !== 'pending')) continue
-      assertReleaseTransition(older.id, older.state, 'superseded')
-      const superseded = await tx.releases.update(older.id, {
+      await endRelease(tx, older, stages, {
         state: 'superseded',
         outcome: `superseded by release ${newer.id} (${newer.version})`,
-        finishedAt: at,
-        nextCheckAt: null,
+        at,
       })
-      await recordSpans(tx, [await releaseSpan(tx, superseded, at, releaseEnding('superseded'))])
       await audit(tx, context, 'release.superseded', releaseSubject(older), {
         by: newer.id,
         version: newer.version,

@@ -1,5 +1,5 @@
+import type { ReadOptions } from '../read-options.js'
 import type { RingPolicy } from '../ring-policy.js'
-import type { ReadOptions } from '../store.js'
 import type {
   Approval,
   ApprovalDecision,

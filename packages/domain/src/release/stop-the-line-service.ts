@@ -1,9 +1,9 @@
 import type { CommandContext } from '../actor.js'
-import { executeCommand } from '../command.js'
+import { type Clock, systemClock } from '../clock.js'
+import { audit, executeCommand } from '../command.js'
+import { discardEffects, type EffectOutlet, type Effects } from '../effect.js'
 import { InvalidInputError, NotFoundError } from '../errors.js'
-import type { Clock, Store, StoreTransaction } from '../store.js'
-import { systemClock } from '../store.js'
-import { audit } from '../topology-service.js'
+import type { Store, StoreTransaction } from '../store.js'
 import { liftedHaltSpans, recordSpans } from '../trace/rollout-trace.js'
 import { assertWeeklySchedule, freezeActiveUntil } from './freeze-window.js'
 import type { FreezeWindow, Halt, HaltScope, WeeklySchedule } from './release.js'
@@ -34,20 +34,28 @@ export class StopTheLineService {
   constructor(
     private readonly store: Store,
     private readonly clock: Clock = systemClock,
-    private readonly changed: (releaseIds: number[]) => void = () => {},
+    private readonly afterCommit: EffectOutlet = discardEffects,
   ) {}
 
+  /** One command whose recorded effects reach `afterCommit` once it commits. */
+  private command<T>(
+    context: CommandContext,
+    work: (tx: StoreTransaction, effects: Effects) => Promise<T>,
+  ): Promise<T> {
+    return executeCommand(this.store, context, work, { afterCommit: this.afterCommit })
+  }
+
   async createHalt(context: CommandContext, input: CreateHaltInput): Promise<Halt> {
-    return executeCommand(this.store, context, (tx) =>
+    return this.command(context, (tx) =>
       openHalt(tx, context, input, this.clock.now().toISOString()),
     )
   }
 
   async liftHalt(context: CommandContext, id: number): Promise<Halt> {
-    const { halt, waiting } = await executeCommand(this.store, context, async (tx) => {
+    return this.command(context, async (tx, effects) => {
       const halt = await tx.halts.findById(id, { forUpdate: true })
       if (!halt) throw new NotFoundError('halt-not-found', `no halt with id ${id}`)
-      if (halt.liftedAt !== null) return { halt, waiting: [] }
+      if (halt.liftedAt !== null) return halt
       const lifted = await tx.halts.lift(id, context.actor.subject, this.clock.now().toISOString())
       await recordSpans(tx, await liftedHaltSpans(tx, lifted))
       await audit(tx, context, 'halt.lifted', `halt:${id}`, {
@@ -55,10 +63,10 @@ export class StopTheLineService {
         target: halt.target,
         reason: halt.reason,
       })
-      return { halt: lifted, waiting: await makeActiveReleasesDue(tx) }
+      const waiting = await makeActiveReleasesDue(tx)
+      effects.record({ kind: 'releases-changed', releaseIds: waiting })
+      return lifted
     })
-    this.changed(waiting)
-    return halt
   }
 
   listHalts(options: {
@@ -93,7 +101,7 @@ export class StopTheLineService {
       }
     }
     if (input.schedule) assertWeeklySchedule(input.schedule)
-    const window = await executeCommand(this.store, context, async (tx) => {
+    const window = await this.command(context, async (tx) => {
       const target = await resolveTarget(tx, input.scope, input.target)
       const window = await tx.freezeWindows.insert({
         name: input.name,
@@ -118,15 +126,15 @@ export class StopTheLineService {
   }
 
   async deleteFreezeWindow(context: CommandContext, id: number): Promise<void> {
-    const waiting = await executeCommand(this.store, context, async (tx) => {
+    await this.command(context, async (tx, effects) => {
       const window = await tx.freezeWindows.findById(id)
       if (!window)
         throw new NotFoundError('freeze-window-not-found', `no freeze window with id ${id}`)
       await tx.freezeWindows.delete(id)
       await audit(tx, context, 'freeze-window.deleted', `freeze-window:${id}`, { before: window })
-      return makeActiveReleasesDue(tx)
+      const waiting = await makeActiveReleasesDue(tx)
+      effects.record({ kind: 'releases-changed', releaseIds: waiting })
     })
-    this.changed(waiting)
   }
 
   private viewOf(window: FreezeWindow): FreezeWindowView {

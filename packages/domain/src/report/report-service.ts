@@ -1,6 +1,6 @@
+import { type Clock, systemClock } from '../clock.js'
 import { InvalidInputError } from '../errors.js'
-import type { Clock, Store, StoreTransaction } from '../store.js'
-import { systemClock } from '../store.js'
+import type { Store, StoreTransaction } from '../store.js'
 import type { Ring } from '../topology.js'
 import { reliabilityFigures } from './reliability-figures.js'
 import type { ReliabilityReport } from './reliability-report.js'

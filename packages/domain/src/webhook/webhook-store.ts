@@ -1,4 +1,4 @@
-import type { ReadOptions } from '../store.js'
+import type { ReadOptions } from '../read-options.js'
 import type { LeasedWebhookDelivery, NewWebhook, Webhook, WebhookDelivery } from './webhook.js'
 
 export interface WebhookFilter {

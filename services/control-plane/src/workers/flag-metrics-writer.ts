@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
+import { PeriodicTask } from './periodic-task.js'
 
 export interface FlagMetricsWriterOptions {
   /** How often SDK metrics held in memory are written; 0 = only on close and when read. */
@@ -33,14 +34,13 @@ export const flagMetricsWriterPlugin = fp(
     const stopWatching = fastify.database.availability.onChange((available) => {
       if (available && failing) void write()
     })
-    let timer: NodeJS.Timeout | undefined
-    fastify.addHook('onReady', async () => {
-      if (options.intervalMs <= 0) return
-      timer = setInterval(() => void write(), options.intervalMs)
-      timer.unref()
+    const periodic = new PeriodicTask('flag metrics writing', write, {
+      intervalMs: options.intervalMs,
+      log,
     })
+    fastify.addHook('onReady', async () => periodic.start())
     fastify.addHook('onClose', async () => {
-      clearInterval(timer)
+      await periodic.stop()
       stopWatching()
       await write()
     })

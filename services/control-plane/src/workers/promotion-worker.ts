@@ -3,6 +3,7 @@ import { hostname } from 'node:os'
 import type { ReleaseEngine } from '@ringmaster/domain'
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
+import { PeriodicTask } from './periodic-task.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -27,7 +28,7 @@ export class PromotionWorker {
   private readonly again = new Set<number>()
   private ticking: Promise<void> | null = null
   private tickRequested = false
-  private timer: NodeJS.Timeout | null = null
+  private periodic: PeriodicTask | null = null
   private stopped = false
 
   constructor(
@@ -75,20 +76,17 @@ export class PromotionWorker {
   }
 
   start(intervalMs: number): void {
-    if (intervalMs <= 0) return
-    const loop = () => {
-      this.timer = setTimeout(async () => {
-        await this.tick()
-        if (!this.stopped) loop()
-      }, intervalMs)
-      this.timer.unref()
-    }
-    loop()
+    if (this.stopped || this.periodic) return
+    this.periodic = new PeriodicTask('promotion tick', () => this.tick(), {
+      intervalMs,
+      log: this.log,
+    })
+    this.periodic.start()
   }
 
   async stop(): Promise<void> {
     this.stopped = true
-    if (this.timer) clearTimeout(this.timer)
+    await this.periodic?.stop()
     await this.settle()
   }
 
@@ -119,6 +117,7 @@ export const promotionWorkerPlugin = fp(
   async (fastify: FastifyInstance, options: PromotionWorkerOptions) => {
     const worker = new PromotionWorker(fastify.releaseEngine, fastify.log)
     fastify.decorate('promotionWorker', worker)
+    fastify.afterCommit.subscribe('releases-changed', (effect) => worker.kick(effect.releaseIds))
     // Started when the app is ready, so a restarted replica picks up where the database says.
     fastify.addHook('onReady', async () => {
       worker.start(options.intervalMs)
@@ -128,5 +127,5 @@ export const promotionWorkerPlugin = fp(
       await worker.stop()
     })
   },
-  { name: 'promotion-worker', dependencies: ['domain-services'] },
+  { name: 'promotion-worker', dependencies: ['domain-services', 'after-commit'] },
 )

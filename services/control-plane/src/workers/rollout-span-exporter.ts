@@ -8,6 +8,7 @@ import {
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import { controlPlaneVersion } from '../plugins/infra/telemetry.js'
+import { PeriodicTask } from './periodic-task.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -50,7 +51,7 @@ export class RolloutSpanExportWorker {
   private readonly maxBackoffMs: number
   private readonly closeTimeoutMs: number
   private ticking: Promise<void> | null = null
-  private timer: NodeJS.Timeout | null = null
+  private periodic: PeriodicTask | null = null
   private started = false
   private stopped = false
   /** Whether the last export failed: the first failure is a warning, the rest are debug lines. */
@@ -96,16 +97,13 @@ export class RolloutSpanExportWorker {
   }
 
   start(intervalMs: number): void {
-    if (intervalMs <= 0 || this.stopped) return
+    if (intervalMs <= 0 || this.stopped || this.periodic) return
     this.started = true
-    const loop = () => {
-      this.timer = setTimeout(async () => {
-        await this.tick()
-        if (!this.stopped) loop()
-      }, intervalMs)
-      this.timer.unref()
-    }
-    loop()
+    this.periodic = new PeriodicTask('rollout span export', () => this.tick(), {
+      intervalMs,
+      log: this.log,
+    })
+    this.periodic.start()
   }
 
   /**
@@ -116,8 +114,9 @@ export class RolloutSpanExportWorker {
   async stop(): Promise<void> {
     if (this.stopped) return
     this.stopped = true
-    if (this.timer) clearTimeout(this.timer)
+    const stopping = this.periodic?.stop()
     const flush = (async () => {
+      await stopping
       await this.settle()
       if (this.started && !this.failing) await this.drain(() => false)
     })().catch((error: unknown) => {

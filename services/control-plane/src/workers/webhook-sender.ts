@@ -8,6 +8,7 @@ import {
 } from '@ringmaster/domain'
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
+import { PeriodicTask } from './periodic-task.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -48,7 +49,7 @@ export class WebhookSender {
   private readonly leaseMs: number
   private readonly inFlight = new Set<Promise<unknown>>()
   private ticking: Promise<void> | null = null
-  private timer: NodeJS.Timeout | null = null
+  private periodic: PeriodicTask | null = null
   private stopped = false
 
   constructor(
@@ -108,21 +109,18 @@ export class WebhookSender {
   }
 
   start(intervalMs: number): void {
-    if (intervalMs <= 0 || this.stopped) return
-    const loop = () => {
-      this.timer = setTimeout(async () => {
-        await this.tick()
-        if (!this.stopped) loop()
-      }, intervalMs)
-      this.timer.unref()
-    }
-    loop()
+    if (this.stopped || this.periodic) return
+    this.periodic = new PeriodicTask('webhook sending', () => this.tick(), {
+      intervalMs,
+      log: this.log,
+    })
+    this.periodic.start()
   }
 
   /** Stops the timer and waits for the sends under way (each ends within `timeoutMs`). */
   async stop(): Promise<void> {
     this.stopped = true
-    if (this.timer) clearTimeout(this.timer)
+    await this.periodic?.stop()
     await this.settle()
   }
 

@@ -45,33 +45,22 @@ export interface DomainServicesOptions {
 export const domainServicesPlugin = fp(
   async (fastify: FastifyInstance, options: DomainServicesOptions) => {
     const clock = options.clock ?? systemClock
-    // The promotion worker is registered after this plugin; commands reach it when they run.
-    const changed = (releaseIds: number[]) => fastify.promotionWorker?.kick(releaseIds)
+    const afterCommit = fastify.afterCommit
     fastify.decorate('topology', new TopologyService(fastify.store))
     fastify.decorate(
       'tokens',
-      // The auth plugin is registered after this one; revocations reach its cache when they run.
-      new TokenService(fastify.store, tokenSecrets, systemClock, (id) =>
-        fastify.sdkTokens?.forget(id),
-      ),
+      new TokenService(fastify.store, tokenSecrets, systemClock, afterCommit),
     )
     fastify.decorate('audit', new AuditService(fastify.store))
-    fastify.decorate('releases', new ReleaseService(fastify.store, clock, changed))
-    fastify.decorate('deployments', new DeploymentService(fastify.store, clock, changed))
-    fastify.decorate('stopTheLine', new StopTheLineService(fastify.store, clock, changed))
+    fastify.decorate('releases', new ReleaseService(fastify.store, clock, afterCommit))
+    fastify.decorate('deployments', new DeploymentService(fastify.store, clock, afterCommit))
+    fastify.decorate('stopTheLine', new StopTheLineService(fastify.store, clock, afterCommit))
     fastify.decorate('releaseEngine', new ReleaseEngine(fastify.store, clock))
     fastify.decorate('webhooks', new WebhookService(fastify.store, webhookSecrets, clock))
-    fastify.decorate(
-      'flags',
-      // Refreshing this replica's snapshots before answering: a client that changes a flag and
-      // then polls the same replica sees its change.
-      new FlagService(fastify.store, (rings) =>
-        Promise.all(rings.map((ring) => fastify.flagSnapshots?.refresh(ring))).then(() => {}),
-      ),
-    )
+    fastify.decorate('flags', new FlagService(fastify.store, afterCommit))
     fastify.decorate('flagMetrics', new FlagMetricsService(fastify.store, clock))
     fastify.decorate('incidents', new IncidentService(fastify.store, clock))
     fastify.decorate('reports', new ReportService(fastify.store, clock))
   },
-  { name: 'domain-services', dependencies: ['database'] },
+  { name: 'domain-services', dependencies: ['database', 'after-commit'] },
 )

@@ -12,6 +12,7 @@ import {
 import { type CompiledFlags, compileFlags } from '@ringmaster/flag-evaluator'
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
+import { PeriodicTask } from '../../workers/periodic-task.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -386,6 +387,11 @@ export const flagSnapshotsPlugin = fp(
     const log = fastify.log.child({ component: 'flag-snapshots' })
     const snapshots = new FlagSnapshots(fastify.store, log, options)
     fastify.decorate('flagSnapshots', snapshots)
+    // This replica's own changes, refreshed before the change is answered: a client that changes
+    // a flag and then polls the same replica sees its change.
+    fastify.afterCommit.subscribe('flags-changed', async (effect) => {
+      await Promise.all(effect.rings.map((ring) => snapshots.refresh(ring)))
+    })
 
     const unlisten = await fastify.database.listen(
       flagChangesChannel,
@@ -400,15 +406,14 @@ export const flagSnapshotsPlugin = fp(
       if (available) void snapshots.recover()
     })
 
-    const intervalMs = options.checkIntervalMs ?? 5000
-    let timer: NodeJS.Timeout | undefined
-    if (intervalMs > 0) {
-      timer = setInterval(() => void snapshots.checkAll(), intervalMs)
-      timer.unref()
-    }
+    const periodicCheck = new PeriodicTask('flag snapshot check', () => snapshots.checkAll(), {
+      intervalMs: options.checkIntervalMs ?? 5000,
+      log,
+    })
+    periodicCheck.start()
 
     fastify.addHook('onClose', async () => {
-      clearInterval(timer)
+      await periodicCheck.stop()
       stopWatching()
       await unlisten().catch((error) =>
         log.debug({ err: error }, 'stopping the flag listener failed (database already closed)'),
@@ -416,5 +421,5 @@ export const flagSnapshotsPlugin = fp(
       await snapshots.close()
     })
   },
-  { name: 'flag-snapshots', dependencies: ['database'] },
+  { name: 'flag-snapshots', dependencies: ['database', 'after-commit'] },
 )

@@ -50,6 +50,8 @@ export const authPlugin = fp(
       options.sdkTokenFreshMs,
     )
     fastify.decorate('sdkTokens', sdkTokens)
+    // Revocations on this replica, once committed; other replicas hear of them below.
+    fastify.afterCommit.subscribe('token-revoked', (effect) => sdkTokens.forget(effect.tokenId))
     // Revocations on any replica reach this one's cache; a reconnect may have missed some.
     const unlisten = await fastify.database.listen(
       tokenRevocationsChannel,
@@ -139,7 +141,7 @@ export const authPlugin = fp(
       return authorize(request, access, actor)
     }
   },
-  { name: 'auth', dependencies: ['domain-services'] },
+  { name: 'auth', dependencies: ['domain-services', 'after-commit'] },
 )
 
 /** Routes added by @fastify/swagger-ui (static assets) carry no config of ours. */

@@ -1,13 +1,13 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { type ClientFeaturesFilter, InvalidInputError } from '@ringmaster/domain'
+import type { ClientFeaturesFilter } from '@ringmaster/domain'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
 import type { FlagSnapshots, RingSnapshot } from '../../plugins/app/flag-snapshots.js'
 import { problemResponses } from '../../schemas/problem.js'
-import { clientFeaturesFilter, headerValue, sdkRing } from '../sdk-request.js'
+import { clientFeaturesFilter, sdkRing } from '../sdk-request.js'
+import { openServerSentEvents, parseLastEventId } from '../server-sent-events.js'
 import { ClientFeaturesQuery, StreamingHeaders } from './client-api-schemas.js'
 
-const heartbeatIntervalMs = 15_000
 // A client this far behind on reading is cut off; it reconnects with Last-Event-ID and catches up.
 const maxBufferedBytes = 4 * 1024 * 1024
 
@@ -62,7 +62,7 @@ export const clientStreamingRoutes: FastifyPluginAsyncTypebox = async (fastify) 
     },
     async (request, reply) => {
       const ring = sdkRing(request)
-      const since = lastEventId(headerValue(request.headers['last-event-id']))
+      const since = parseLastEventId(request.headers['last-event-id'], 'a revision')
       const snapshot = await fastify.flagSnapshots.get(ring)
       reply.hijack()
       const stream = openStream(
@@ -87,69 +87,23 @@ function openStream(
   since: number | undefined,
   filter: ClientFeaturesFilter | undefined,
 ): FlagStream {
-  const response = reply.raw
+  // Snapshots are pushed to every subscriber and cannot wait for one slow reader: cut it off.
+  const events = openServerSentEvents(request, reply, { maxBufferedBytes })
   let revision = since
-  let stopped = false
-  let unsubscribe: () => void = () => {}
-  let heartbeat: NodeJS.Timeout | undefined
-  let resolveEnded!: () => void
-  const ended = new Promise<void>((resolve) => {
-    resolveEnded = resolve
-  })
-
-  const stop = () => {
-    if (stopped) return
-    stopped = true
-    unsubscribe()
-    clearInterval(heartbeat)
-    if (!response.writableEnded) response.end()
-    resolveEnded()
-  }
-  const write = (text: string) => {
-    if (stopped) return
-    response.write(text)
-    if (response.writableLength > maxBufferedBytes) {
-      request.log.warn({ ring: snapshot.ring }, 'flag stream client is not reading; closing')
-      stop()
-    }
-  }
   const send = (event: 'unleash-connected' | 'unleash-updated', next: RingSnapshot) => {
     const answer = snapshots.delta(next, revision, filter)
     if (answer.upToDate && event === 'unleash-updated') return
-    write(
-      `event: ${event}\nid: ${next.revision}\ndata: ${answer.upToDate ? '{"events":[]}' : answer.body}\n\n`,
-    )
+    events.send({
+      id: next.revision,
+      event,
+      data: answer.upToDate ? '{"events":[]}' : answer.body,
+    })
     revision = next.revision
   }
-
-  response.on('close', stop)
-  response.on('error', stop)
-  if (response.destroyed) {
-    stop()
-    return { stop, ended }
+  if (!events.stopped) {
+    // Listen first, so no snapshot built between the first send and the subscription is missed.
+    events.onStop(snapshots.subscribe(snapshot.ring, (next) => send('unleash-updated', next)))
+    send('unleash-connected', snapshots.current(snapshot.ring) ?? snapshot)
   }
-  response.writeHead(200, {
-    'content-type': 'text/event-stream; charset=utf-8',
-    'cache-control': 'no-cache',
-    'x-accel-buffering': 'no',
-    'x-request-id': String(request.id),
-  })
-  // Listen first, so no snapshot built between the first send and the subscription is missed.
-  unsubscribe = snapshots.subscribe(snapshot.ring, (next) => send('unleash-updated', next))
-  send('unleash-connected', snapshots.current(snapshot.ring) ?? snapshot)
-  heartbeat = setInterval(() => write(': keep-alive\n\n'), heartbeatIntervalMs)
-  heartbeat.unref()
-  return { stop, ended }
-}
-
-/** The revision an event source resumes from, from the `id` of the last event it got. */
-function lastEventId(header: string | undefined): number | undefined {
-  if (header === undefined || header.trim() === '') return undefined
-  if (!/^\d{1,15}$/.test(header.trim())) {
-    throw new InvalidInputError(
-      'invalid-last-event-id',
-      `Last-Event-ID must be a revision (a non-negative integer), not '${header.slice(0, 40)}'`,
-    )
-  }
-  return Number(header.trim())
+  return { stop: events.stop, ended: events.ended }
 }

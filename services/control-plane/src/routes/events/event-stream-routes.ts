@@ -1,17 +1,15 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import {
-  type AuditEvent,
-  type AuditService,
-  anyRole,
-  InvalidInputError,
-  maxAuditPageSize,
-} from '@ringmaster/domain'
+import { type AuditEvent, type AuditService, anyRole, maxAuditPageSize } from '@ringmaster/domain'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
 import { problemResponses } from '../../schemas/problem.js'
+import {
+  openServerSentEvents,
+  parseLastEventId,
+  type ServerSentEvent,
+} from '../server-sent-events.js'
 
 const pollIntervalMs = 250
-const heartbeatIntervalMs = 15_000
 const reconnectDelayMs = 2000
 
 const StreamQuery = Type.Object(
@@ -96,7 +94,7 @@ export const eventStreamRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       },
     },
     async (request, reply) => {
-      const resumeAfter = lastEventId(request.headers['last-event-id'])
+      const resumeAfter = parseLastEventId(request.headers['last-event-id'], 'an event id')
       const after = resumeAfter ?? request.query.after ?? (await latestEventId(fastify.audit))
       const matches = eventFilter(request.query.subject, request.query.action)
 
@@ -120,93 +118,48 @@ function openStream(
   matches: (event: AuditEvent) => boolean,
   onEnd: () => void,
 ): EventStream {
-  const response = reply.raw
-  // 'close' has already been emitted when the client left before the handler got here.
-  const closed = response.destroyed
-    ? Promise.resolve()
-    : new Promise<void>((resolve) => response.once('close', () => resolve()))
-  let stopped = false
-  let wake: (() => void) | undefined
-  const stopWaiting = () => {
-    stopped = true
-    wake?.()
-  }
-  /** Resolves after `ms`, or as soon as the stream is stopped. */
-  const pause = (ms: number) =>
-    new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, ms)
-      wake = () => {
-        clearTimeout(timer)
-        resolve()
-      }
-    })
-  /** Resolves when a slow client has taken what was written, or the stream is stopped. */
-  const drained = () =>
-    new Promise<void>((resolve) => {
-      const onDrain = () => {
-        response.off('drain', onDrain)
-        resolve()
-      }
-      response.on('drain', onDrain)
-      wake = onDrain
-    })
-
-  // A write to a connection the client just dropped errors; 'close' then ends the stream.
-  response.on('error', stopWaiting)
-  response.on('close', stopWaiting)
-  request.raw.on('close', stopWaiting)
-  if (response.destroyed || request.raw.socket?.destroyed) stopped = true
-
-  response.writeHead(200, {
-    'content-type': 'text/event-stream; charset=utf-8',
-    'cache-control': 'no-cache',
-    'x-accel-buffering': 'no',
-    'x-request-id': String(request.id),
-  })
-  response.write(`retry: ${reconnectDelayMs}\n\n`)
-  const heartbeat = setInterval(() => {
-    if (!stopped) response.write(': keep-alive\n\n')
-  }, heartbeatIntervalMs)
-
+  const events = openServerSentEvents(request, reply, { retryMs: reconnectDelayMs })
   const polling = (async () => {
     let cursor = after
     try {
-      while (!stopped) {
+      while (!events.stopped) {
         const page = await audit.listAfter(cursor, maxAuditPageSize)
         for (const event of page.events) {
-          if (stopped) break
-          if (matches(event)) response.write(serverSentEvent(event))
+          if (events.stopped) break
+          if (matches(event)) events.send(serverSentEvent(event))
           // Filtered-out events move the cursor too, so they are not read again.
           cursor = event.id
         }
-        if (stopped) break
-        if (response.writableNeedDrain) await drained()
-        else if (page.events.length < maxAuditPageSize) await pause(pollIntervalMs)
+        if (events.stopped) break
+        // The trail can wait: read no further until a slow client has taken what it was sent.
+        if (events.behind) await events.drained()
+        else if (page.events.length < maxAuditPageSize) await events.pause(pollIntervalMs)
       }
     } catch (error) {
       request.log.error({ err: error }, 'event stream ended: reading the audit trail failed')
     } finally {
-      clearInterval(heartbeat)
-      request.raw.off('close', stopWaiting)
-      if (!response.writableEnded) response.end()
-      await closed
+      events.stop()
+      await events.ended
       onEnd()
     }
   })()
 
   return {
     async stop() {
-      stopWaiting()
+      events.stop()
       await polling
     },
   }
 }
 
 /** The same fields GET /v1/events returns, whatever else the domain object carries. */
-function serverSentEvent(event: AuditEvent): string {
+function serverSentEvent(event: AuditEvent): ServerSentEvent {
   const { id, at, actor, action, subject, data, requestId } = event
-  const json = JSON.stringify({ id, at, actor, action, subject, data, requestId })
-  return `id: ${id}\nevent: ${action}\ndata: ${json}\n\n`
+  return {
+    id,
+    event: action,
+    data: JSON.stringify({ id, at, actor, action, subject, data, requestId }),
+  }
 }
 
 function eventFilter(subject: string | undefined, action: string | undefined) {
@@ -215,18 +168,6 @@ function eventFilter(subject: string | undefined, action: string | undefined) {
       event.subject === subject ||
       event.subject.startsWith(`${subject}:`)) &&
     (action === undefined || event.action.startsWith(action))
-}
-
-function lastEventId(header: string | undefined): number | undefined {
-  if (header === undefined) return undefined
-  const id = /^[0-9]{1,15}$/.test(header) ? Number(header) : Number.NaN
-  if (!Number.isSafeInteger(id)) {
-    throw new InvalidInputError(
-      'invalid-last-event-id',
-      `Last-Event-ID must be an event id (a non-negative integer), not '${header.slice(0, 40)}'`,
-    )
-  }
-  return id
 }
 
 /**
