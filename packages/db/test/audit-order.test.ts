@@ -23,7 +23,7 @@ function gate(): { opened: Promise<void>; open: () => void } {
 }
 
 async function openStore(t: Test) {
-  const database = await createTestDatabase()
+  const database = await createTestDatabase({ inProcess: true })
   const connection = await openDatabase(database.target)
   t.teardown(async () => {
     await connection.close()

@@ -26,7 +26,7 @@ let nextOrder = 2_000_000 + Math.floor(Math.random() * 1_000_000)
 type OpenStore = (t: Test) => Promise<Store>
 
 const openDrizzle: OpenStore = async (t) => {
-  const database = await createTestDatabase()
+  const database = await createTestDatabase({ inProcess: true })
   const connection = await openDatabase(database.target)
   t.teardown(async () => {
     await connection.close()

@@ -73,7 +73,7 @@ function webhookFixture(store: Store): Fixture {
 }
 
 const openDrizzle: OpenFixture = async (t) => {
-  const database = await createTestDatabase()
+  const database = await createTestDatabase({ inProcess: true })
   const connection = await openDatabase(database.target)
   t.teardown(async () => {
     await connection.close()

@@ -29,7 +29,7 @@ const h = (hours: number) => new Date(Date.parse(from) + hours * 3_600_000).toIS
 type OpenStore = (t: Test) => Promise<Store>
 
 const openDrizzle: OpenStore = async (t) => {
-  const database = await createTestDatabase()
+  const database = await createTestDatabase({ inProcess: true })
   const connection = await openDatabase(database.target)
   t.teardown(async () => {
     await connection.close()

@@ -101,7 +101,7 @@ function harness(store: Store): Harness {
 type OpenStore = (t: Test) => Promise<Store>
 
 const openDrizzleStore: OpenStore = async (t) => {
-  const database = await createTestDatabase()
+  const database = await createTestDatabase({ inProcess: true })
   const connection = await openDatabase(database.target)
   t.teardown(async () => {
     await connection.close()

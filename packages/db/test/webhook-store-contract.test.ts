@@ -17,7 +17,7 @@ const unique = (prefix: string) => `${prefix}-${run}-${++sequence}`
 type OpenStore = (t: Test) => Promise<Store>
 
 const openDrizzle: OpenStore = async (t) => {
-  const database = await createTestDatabase()
+  const database = await createTestDatabase({ inProcess: true })
   const connection = await openDatabase(database.target)
   t.teardown(async () => {
     await connection.close()
