@@ -234,21 +234,21 @@ t.test(`DrizzleStore on ${testDatabaseKind}`, async (t) => {
         [afters.get(keys[1]!), afters.get(keys[2]!)].sort((a, b) => (a!.key < b!.key ? -1 : 1)),
       )
 
-        // More flags than loadRing reads per page: each once, in key order, with this ring's state.
-        const loaded = await store.read.flagRevisions.loadRing(ring, 0, 0)
-        const loadedKeys = loaded.flags.map((flag) => flag.key)
-        t.strictSame(loadedKeys, [...loadedKeys].sort(), 'in key order')
-        t.equal(new Set(loadedKeys).size, loadedKeys.length, 'each flag once')
-        const bulk = loaded.flags.filter((flag) => afters.has(flag.key))
-        t.equal(bulk.length, keys.length, 'every flag put, across pages')
-        t.same(
-          bulk.map((flag) => ({ key: flag.key, rings: flag.rings })),
-          bulk.map((flag) => ({
-            key: flag.key,
-            rings: afters.get(flag.key)!.rings.filter((state) => state.ring === ring),
-          })),
-          "each with this ring's state only",
-        )
+      // More flags than loadRing reads per page: each once, in key order, with this ring's state.
+      const loaded = await store.read.flagRevisions.loadRing(ring, 0, 0)
+      const loadedKeys = loaded.flags.map((flag) => flag.key)
+      t.strictSame(loadedKeys, [...loadedKeys].sort(), 'in key order')
+      t.equal(new Set(loadedKeys).size, loadedKeys.length, 'each flag once')
+      const bulk = loaded.flags.filter((flag) => afters.has(flag.key))
+      t.equal(bulk.length, keys.length, 'every flag put, across pages')
+      t.same(
+        bulk.map((flag) => ({ key: flag.key, rings: flag.rings })),
+        bulk.map((flag) => ({
+          key: flag.key,
+          rings: afters.get(flag.key)!.rings.filter((state) => state.ring === ring),
+        })),
+        "each with this ring's state only",
+      )
     },
   )
 
