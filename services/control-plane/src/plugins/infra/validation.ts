@@ -68,8 +68,21 @@ export const validationPlugin = fp(
     const textParts = addFormats(new Ajv({ ...shared, coerceTypes: 'array' }))
     // The API speaks JSON only: a text/plain body is a 415, not a string that fails validation.
     fastify.removeContentTypeParser('text/plain')
+    // Route schemas refer to the API models (api-models.ts) by $id. Fastify hands a custom
+    // compiler only the route's own schema, so the models are taught to both instances, once,
+    // with the same integer bounds as a route schema gets.
+    const known = new Set<string>()
+    const learnModels = () => {
+      for (const [id, model] of Object.entries(fastify.getSchemas())) {
+        if (known.has(id)) continue
+        known.add(id)
+        bodies.addSchema(withSafeIntegers(model as object), id)
+        textParts.addSchema(withSafeIntegers(model as object), id)
+      }
+    }
     fastify.setValidatorCompiler<FastifySchema>(({ schema, httpPart }) => {
       if (httpPart === 'headers' && acceptsAnyHeaders(schema)) return acceptAll
+      learnModels()
       const ajv = httpPart === 'body' ? bodies : textParts
       const validate = ajv.compile(withSafeIntegers(schema as object))
       // Header values cannot carry what the value rules refuse: Node's parser rejects them.
