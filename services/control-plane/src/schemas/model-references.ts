@@ -72,7 +72,10 @@ function reference(use: Record<string, unknown>, model: ApiModel): Record<string
     )
   }
   const ref = { $ref: model.$id }
-  return nullable ? { anyOf: [ref, { type: 'null' }], ...added } : { ...ref, ...added }
+  if (nullable) return { anyOf: [ref, { type: 'null' }], ...added }
+  // OpenAPI tools drop the siblings of a $ref (OpenAPI 3.0 allowed none), so what this use adds
+  // wraps the reference instead.
+  return Object.keys(added).length > 0 ? { allOf: [ref], ...added } : ref
 }
 
 /** The models by `$id`; each must have one, and no two the same. */

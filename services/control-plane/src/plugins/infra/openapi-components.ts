@@ -13,10 +13,18 @@ const pascal = (text: string) =>
     .map((word) => word[0]!.toUpperCase() + word.slice(1))
     .join('')
 
+/** The model a response's only content is, if it is one. */
+function modelName(response: Json): string | undefined {
+  const contents = Object.values(response?.content ?? {}) as Json[]
+  const ref = contents.length === 1 ? contents[0]?.schema?.$ref : undefined
+  return typeof ref === 'string' ? ref.slice(ref.lastIndexOf('/') + 1) : undefined
+}
+
 /**
  * Moves what operations repeat into components, so the document (and the SDK generated from it)
  * names each once: the problem response every operation lists under its error codes becomes
- * components/responses/Problem, and a parameter two or more operations declare identically becomes
+ * components/responses/Problem (and a success response given alike twice is named after its
+ * model), and a parameter two or more operations declare identically becomes
  * a components/parameters entry, named after the parameter (and its first operation's tag when
  * two different parameters share a name).
  */
@@ -25,15 +33,27 @@ export function hoistRepeatedComponents(document: Json, problemResponse: Json): 
   for (const pathItem of Object.values(document.paths ?? {}) as Json[]) {
     for (const method of methods) if (pathItem[method]) operations.push(pathItem[method])
   }
-  const problem = { $ref: '#/components/responses/Problem' }
-  let problems = 0
+  // Responses: the problem response, and any response two operations give alike that names a
+  // model (a ReleaseDetail for each release action), under that model's name.
+  const responses: Record<string, Json> = {}
+  const responseUses = new Map<string, { response: Json; uses: [Json, string][] }>()
   for (const operation of operations) {
     for (const [status, response] of Object.entries(operation.responses ?? {})) {
-      if (isDeepStrictEqual(response, problemResponse)) {
-        operation.responses[status] = problem
-        problems += 1
-      }
+      const name = isDeepStrictEqual(response, problemResponse) ? 'Problem' : modelName(response)
+      if (name === undefined) continue
+      const key = `${name}\u0000${JSON.stringify(response)}`
+      const entry = responseUses.get(key) ?? { response, uses: [] }
+      entry.uses.push([operation.responses, status])
+      responseUses.set(key, entry)
     }
+  }
+  for (const [key, { response, uses }] of responseUses) {
+    if (uses.length < 2) continue
+    let name = key.slice(0, key.indexOf('\u0000'))
+    for (let suffix = 2; responses[name]; suffix++)
+      name = `${key.slice(0, key.indexOf('\u0000'))}${suffix}`
+    responses[name] = response
+    for (const [list, status] of uses) list[status] = { $ref: `#/components/responses/${name}` }
   }
 
   const groups: { parameter: Json; uses: Json[][]; tag: string }[] = []
@@ -62,7 +82,7 @@ export function hoistRepeatedComponents(document: Json, problemResponse: Json): 
     ...document,
     components: {
       ...document.components,
-      ...(problems > 0 && { responses: { Problem: problemResponse } }),
+      ...(Object.keys(responses).length > 0 && { responses }),
       ...(repeated.length > 0 && { parameters }),
     },
   }

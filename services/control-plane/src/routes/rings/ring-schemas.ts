@@ -1,5 +1,5 @@
-import { approvalRoles } from '@ringmaster/domain'
-import { Type } from 'typebox'
+import { approvalRoles, defaultRingPolicy } from '@ringmaster/domain'
+import { type Static, Type } from 'typebox'
 import { Name, Nullable, StringEnum, Timestamp } from '../../schemas/common.js'
 
 export const ApprovalGate = Type.Object(
@@ -103,7 +103,14 @@ export const CreateRingBody = Type.Object(
     name: Name('The ring name, e.g. ring-0'),
     order,
     description: Type.Optional(description),
-    policy: Type.Optional(RingPolicyInput),
+    // The default is the domain's, published: the CLI reads it from the document, so a
+    // declarative `topology apply` resets an omitted policy to exactly what the server gives.
+    policy: Type.Optional(
+      Type.Unsafe<Static<typeof RingPolicyInput>>({
+        ...RingPolicyInput,
+        default: structuredClone(defaultRingPolicy),
+      }),
+    ),
   },
   { additionalProperties: false },
 )
