@@ -102,6 +102,9 @@ function lean(node: ts.Node): ts.Node {
     const members = node.members.filter((member) => !isAnyHeaders(member))
     const declared = members.filter((member) => !isNeverMember(member))
     const kept = declared.length > 0 ? declared : members
+    if (kept.length === 1 && isNeverMember(kept[0]!) && memberName(kept[0]!) === 'content') {
+      return ts.factory.createTypeReferenceNode('NoContent')
+    }
     if (kept.length !== node.members.length) {
       next = ts.factory.updateTypeLiteralNode(node, ts.factory.createNodeArray(kept))
     }
@@ -164,6 +167,8 @@ function oneLine(comment: ts.SynthesizedComment): ts.SynthesizedComment {
 const helperTypes = `
 /** A path's operations; the methods it lacks are \`never\`, as openapi-fetch expects. */
 type PathItem<Operations> = Operations & { [Method in Exclude<${httpMethods.map((method) => `"${method}"`).join(' | ')}, keyof Operations>]?: never };
+/** A response without a body. */
+type NoContent = { content?: never };
 /** The parameters of an operation that takes none. */
 type NoParameters = { query?: never; header?: never; path?: never; cookie?: never };
 `

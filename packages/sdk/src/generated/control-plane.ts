@@ -1766,12 +1766,6 @@ export interface components {
                 "application/json": components["schemas"]["OfrepGeneralError"];
             };
         };
-        /** @description The ring's flags cannot be read right now */
-        OfrepGeneralError2: {
-            content: {
-                "application/json": components["schemas"]["OfrepGeneralError"];
-            };
-        };
     };
     parameters: {
         /** @description Makes a retry safe: the same key and body return the first answer instead of doing the work twice; the same key with another body is a 409. Keys are kept per token. */
@@ -1946,9 +1940,7 @@ export interface operations {
                 };
             };
             /** @description Not modified: the ETag in If-None-Match still names the file served */
-            304: {
-                content?: never;
-            };
+            304: NoContent;
             404: components["responses"]["Problem"];
         };
     };
@@ -2144,9 +2136,7 @@ export interface operations {
         };
         responses: {
             /** @description Deleted */
-            204: {
-                content?: never;
-            };
+            204: NoContent;
             400: components["responses"]["Problem"];
             401: components["responses"]["Problem"];
             403: components["responses"]["Problem"];
@@ -2263,9 +2253,7 @@ export interface operations {
         };
         responses: {
             /** @description Deleted */
-            204: {
-                content?: never;
-            };
+            204: NoContent;
             400: components["responses"]["Problem"];
             401: components["responses"]["Problem"];
             403: components["responses"]["Problem"];
@@ -2899,9 +2887,7 @@ export interface operations {
         };
         responses: {
             /** @description Deleted */
-            204: {
-                content?: never;
-            };
+            204: NoContent;
             400: components["responses"]["Problem"];
             401: components["responses"]["Problem"];
             403: components["responses"]["Problem"];
@@ -3480,9 +3466,7 @@ export interface operations {
         };
         responses: {
             /** @description Deleted */
-            204: {
-                content?: never;
-            };
+            204: NoContent;
             400: components["responses"]["Problem"];
             401: components["responses"]["Problem"];
             403: components["responses"]["Problem"];
@@ -3637,9 +3621,7 @@ export interface operations {
                 };
             };
             /** @description Not modified: the ETag in If-None-Match still names the current answer */
-            304: {
-                content?: never;
-            };
+            304: NoContent;
             400: components["responses"]["Problem"];
             401: components["responses"]["Problem"];
             403: components["responses"]["Problem"];
@@ -3671,9 +3653,7 @@ export interface operations {
                 };
             };
             /** @description Not modified: the ETag in If-None-Match still names the current answer */
-            304: {
-                content?: never;
-            };
+            304: NoContent;
             400: components["responses"]["Problem"];
             401: components["responses"]["Problem"];
             403: components["responses"]["Problem"];
@@ -3699,9 +3679,7 @@ export interface operations {
         };
         responses: {
             /** @description Accepted */
-            202: {
-                content?: never;
-            };
+            202: NoContent;
             400: components["responses"]["Problem"];
             401: components["responses"]["Problem"];
             403: components["responses"]["Problem"];
@@ -3727,9 +3705,7 @@ export interface operations {
         };
         responses: {
             /** @description Accepted */
-            202: {
-                content?: never;
-            };
+            202: NoContent;
             400: components["responses"]["Problem"];
             401: components["responses"]["Problem"];
             403: components["responses"]["Problem"];
@@ -3795,9 +3771,7 @@ export interface operations {
         responses: {
             200: components["responses"]["FrontendToggles"];
             /** @description Not modified: the ETag in If-None-Match still names the current answer */
-            304: {
-                content?: never;
-            };
+            304: NoContent;
             400: components["responses"]["Problem"];
             401: components["responses"]["Problem"];
             403: components["responses"]["Problem"];
@@ -3845,9 +3819,7 @@ export interface operations {
         responses: {
             200: components["responses"]["FrontendToggles"];
             /** @description Not modified: the ETag in If-None-Match still names the current answer */
-            304: {
-                content?: never;
-            };
+            304: NoContent;
             400: components["responses"]["Problem"];
             401: components["responses"]["Problem"];
             403: components["responses"]["Problem"];
@@ -3871,9 +3843,7 @@ export interface operations {
         };
         responses: {
             /** @description Accepted */
-            202: {
-                content?: never;
-            };
+            202: NoContent;
             400: components["responses"]["Problem"];
             401: components["responses"]["Problem"];
             403: components["responses"]["Problem"];
@@ -3897,9 +3867,7 @@ export interface operations {
         };
         responses: {
             /** @description Accepted */
-            202: {
-                content?: never;
-            };
+            202: NoContent;
             400: components["responses"]["Problem"];
             401: components["responses"]["Problem"];
             403: components["responses"]["Problem"];
@@ -3942,7 +3910,12 @@ export interface operations {
             413: components["responses"]["Problem"];
             415: components["responses"]["Problem"];
             500: components["responses"]["OfrepGeneralError"];
-            503: components["responses"]["OfrepGeneralError2"];
+            /** @description The ring's flags cannot be read right now */
+            503: {
+                content: {
+                    "application/json": components["schemas"]["OfrepGeneralError"];
+                };
+            };
         };
     };
     ofrepEvaluateFlags: {
@@ -3965,9 +3938,7 @@ export interface operations {
                 };
             };
             /** @description Not modified: the ETag still names the answer */
-            304: {
-                content?: never;
-            };
+            304: NoContent;
             /** @description PARSE_ERROR or INVALID_CONTEXT */
             400: {
                 content: {
@@ -3979,13 +3950,20 @@ export interface operations {
             413: components["responses"]["Problem"];
             415: components["responses"]["Problem"];
             500: components["responses"]["OfrepGeneralError"];
-            503: components["responses"]["OfrepGeneralError2"];
+            /** @description The ring's flags cannot be read right now */
+            503: {
+                content: {
+                    "application/json": components["schemas"]["OfrepGeneralError"];
+                };
+            };
         };
     };
 }
 
 /** A path's operations; the methods it lacks are `never`, as openapi-fetch expects. */
 type PathItem<Operations> = Operations & { [Method in Exclude<"get" | "put" | "post" | "delete" | "options" | "head" | "patch" | "trace", keyof Operations>]?: never };
+/** A response without a body. */
+type NoContent = { content?: never };
 /** The parameters of an operation that takes none. */
 type NoParameters = { query?: never; header?: never; path?: never; cookie?: never };
 

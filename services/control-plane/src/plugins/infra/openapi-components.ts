@@ -49,9 +49,9 @@ export function hoistRepeatedComponents(document: Json, problemResponse: Json): 
   }
   for (const [key, { response, uses }] of responseUses) {
     if (uses.length < 2) continue
-    let name = key.slice(0, key.indexOf('\u0000'))
-    for (let suffix = 2; responses[name]; suffix++)
-      name = `${key.slice(0, key.indexOf('\u0000'))}${suffix}`
+    // Two responses naming one model differently (their descriptions) stay where they are.
+    const name = key.slice(0, key.indexOf('\u0000'))
+    if (responses[name]) continue
     responses[name] = response
     for (const [list, status] of uses) list[status] = { $ref: `#/components/responses/${name}` }
   }
@@ -59,6 +59,8 @@ export function hoistRepeatedComponents(document: Json, problemResponse: Json): 
   const groups: { parameter: Json; uses: Json[][]; tag: string }[] = []
   for (const operation of operations) {
     for (const [index, parameter] of (operation.parameters ?? []).entries()) {
+      // `required: false` is what OpenAPI assumes; saying it on every optional parameter is noise.
+      if (parameter.required === false) delete parameter.required
       let group = groups.find((candidate) => isDeepStrictEqual(candidate.parameter, parameter))
       if (!group) {
         group = { parameter, uses: [], tag: operation.tags?.[0] ?? '' }

@@ -23,6 +23,7 @@ export const swaggerPlugin = fp(
           description:
             'Deployment rings, scale units and the services released through them. Errors are RFC 9457 problem details (application/problem+json). Authenticate with `Authorization: Bearer <token>`.',
         },
+        security: [{ bearerToken: [] }],
         components: {
           securitySchemes: {
             bearerToken: {
@@ -104,7 +105,8 @@ export const swaggerPlugin = fp(
           schema: {
             ...schema,
             description: [schema.description, rolesLine].filter(Boolean).join('\n\n'),
-            ...(access !== 'public' && { security: [{ bearerToken: [] }] }),
+            // Every operation needs a token (the document's `security`) unless it says otherwise.
+            ...(access === 'public' && { security: [] }),
           },
         }
       },
