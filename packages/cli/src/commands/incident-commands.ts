@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import type { SuccessBody } from '@ringmaster/sdk'
+import type { Incident } from '@ringmaster/sdk'
 import {
   type Command,
   type CommandContext,
@@ -10,7 +10,6 @@ import {
 import { ExitCode, UsageError } from '../exit-codes.js'
 import { timestampOption } from '../timestamp-option.js'
 
-type Incident = SuccessBody<'get', '/v1/incidents/{id}'>
 
 /** An answer older than this to a declaration is the earlier one, replayed for the same key. */
 const replayAfterMs = 60_000
