@@ -632,6 +632,7 @@ export interface components {
             ringTo: string;
             /** @description Where the release is: queued, in_progress, succeeded, failed, halted, rolled_back, cancelled or superseded */
             state: "queued" | "in_progress" | "succeeded" | "failed" | "halted" | "rolled_back" | "cancelled" | "superseded";
+            /** @description Why the release is halted; null when it is not */
             halt: components["schemas"]["ReleaseHalt"] | null;
             /** @description How it ended, in words, once it has */
             outcome: string | null;
@@ -771,6 +772,7 @@ export interface components {
             ringTo: string;
             /** @description Where the release is: queued, in_progress, succeeded, failed, halted, rolled_back, cancelled or superseded */
             state: "queued" | "in_progress" | "succeeded" | "failed" | "halted" | "rolled_back" | "cancelled" | "superseded";
+            /** @description Why the release is halted; null when it is not */
             halt: components["schemas"]["ReleaseHalt"] | null;
             /** @description How it ended, in words, once it has */
             outcome: string | null;
@@ -858,6 +860,7 @@ export interface components {
             startsAt: string | null;
             /** Format: date-time @description End of a one-off window */
             endsAt: string | null;
+            /** @description A weekly recurring window, in UTC */
             schedule: components["schemas"]["WeeklySchedule"] | null;
             /** @description Why promotions wait */
             reason: string;
@@ -2098,7 +2101,7 @@ export interface operations {
                     order: number;
                     /** @description Who is in the ring */
                     description?: string;
-                    /** @default { "preApproval": null, "postApproval": null, "bakeMinutes": 0, "maxParallel": 1, "manualPromotion": false, "autoRollback": true, "health": {} } */
+                    /** @description How a release moves through the ring. Omitted fields keep their value (defaults on create: no approvals, bake 0, maxParallel 1, automatic promotion, autoRollback true, no health thresholds) @default { "preApproval": null, "postApproval": null, "bakeMinutes": 0, "maxParallel": 1, "manualPromotion": false, "autoRollback": true, "health": {} } */
                     policy?: components["schemas"]["RingPolicyInput"];
                 };
             };

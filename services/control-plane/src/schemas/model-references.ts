@@ -72,10 +72,12 @@ function reference(use: Record<string, unknown>, model: ApiModel): Record<string
     )
   }
   const ref = { $ref: model.$id }
-  if (nullable) return { anyOf: [ref, { type: 'null' }], ...added }
+  // A wrapper says what the model is here too, so every property of a shape stays described.
+  const described = { description: model.description, ...added }
+  if (nullable) return { anyOf: [ref, { type: 'null' }], ...described }
   // OpenAPI tools drop the siblings of a $ref (OpenAPI 3.0 allowed none), so what this use adds
   // wraps the reference instead.
-  return Object.keys(added).length > 0 ? { allOf: [ref], ...added } : ref
+  return Object.keys(added).length > 0 ? { allOf: [ref], ...described } : ref
 }
 
 /** The models by `$id`; each must have one, and no two the same. */
