@@ -1,7 +1,6 @@
 import type { Deployment } from '@ringmaster/sdk'
 import type { ReleaseDetail, Stage } from './release-view.js'
 
-
 export interface RingRow {
   ring: string
   state: string

@@ -33,7 +33,6 @@ export function exitCodeForState(state: ReleaseState): ExitCode | undefined {
   return undefined
 }
 
-
 /** What holds the release: its own halt and every stop of the line on its ring. */
 export function holdingHalts(release: ReleaseDetail): BlockedBy[] {
   return release.blockedBy.filter((block) => block.kind === 'halt')

@@ -12,7 +12,6 @@ import { ExitCode, UsageError } from '../exit-codes.js'
 import { OutageNotice } from '../outage-notice.js'
 import { describeError, type Output } from '../output.js'
 
-
 /** The executor's report keeps at most this much of the command's output. */
 const messageLimit = 3900
 

@@ -10,7 +10,6 @@ import {
 import { ExitCode, UsageError } from '../exit-codes.js'
 import { timestampOption } from '../timestamp-option.js'
 
-
 /** An answer older than this to a declaration is the earlier one, replayed for the same key. */
 const replayAfterMs = 60_000
 

@@ -3,8 +3,8 @@ import { isDeepStrictEqual } from 'node:util'
 import {
   defaultRingPolicy,
   type operations,
-  type RingmasterClient,
   type Ring,
+  type RingmasterClient,
   type RingPolicy,
   type ScaleUnit,
 } from '@ringmaster/sdk'
