@@ -1,6 +1,5 @@
+import type { Deployment } from '@ringmaster/sdk'
 import type { ReleaseDetail, Stage } from './release-view.js'
-
-type Deployment = Stage['deployments'][number]
 
 export interface RingRow {
   ring: string

@@ -1,12 +1,8 @@
-import type { SuccessBody } from '@ringmaster/sdk'
+import type { BlockedBy, Release, ReleaseDetail, Stage } from '@ringmaster/sdk'
 import { ExitCode } from './exit-codes.js'
 
-/** A release with its stages and what it waits for, as GET /v1/releases/{id} answers. */
-export type ReleaseDetail = SuccessBody<'get', '/v1/releases/{id}'>
-/** A release as the list answers it: no stages, no blockers. */
-export type ReleaseSummary = SuccessBody<'get', '/v1/releases'>['releases'][number]
-export type ReleaseState = ReleaseSummary['state']
-export type Stage = ReleaseDetail['stages'][number]
+export type { BlockedBy, ReleaseDetail, Stage }
+export type ReleaseState = Release['state']
 
 // A record, so the build fails when the API gains a state this list does not name.
 const everyState: Record<ReleaseState, true> = {
@@ -37,8 +33,6 @@ export function exitCodeForState(state: ReleaseState): ExitCode | undefined {
   return undefined
 }
 
-export type BlockedBy = ReleaseDetail['blockedBy'][number]
-
 /** What holds the release: its own halt and every stop of the line on its ring. */
 export function holdingHalts(release: ReleaseDetail): BlockedBy[] {
   return release.blockedBy.filter((block) => block.kind === 'halt')
@@ -57,7 +51,7 @@ export function describeHolding(release: ReleaseDetail, block: BlockedBy): strin
 }
 
 /** One line: id, service, version, state, and what it waits for. */
-export function releaseLine(release: ReleaseSummary | ReleaseDetail): string {
+export function releaseLine(release: Release | ReleaseDetail): string {
   const blockedBy = 'blockedBy' in release ? release.blockedBy : []
   const blocked = blockedBy.map((block) => block.message).join('; ')
   const halt = release.halt ? ` (halted by ${release.halt.by}: ${release.halt.reason})` : ''

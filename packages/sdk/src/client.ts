@@ -6,7 +6,7 @@ import createClient, {
   type MaybeOptionalInit,
   type Middleware,
 } from 'openapi-fetch'
-import type { paths } from './generated/control-plane.js'
+import type { AuditEvent, paths } from './generated/control-plane.js'
 import {
   isProblem,
   isTransientFailure,
@@ -100,10 +100,6 @@ type Call<M extends Method> = <Path extends PathFor<M>>(
   path: Path,
   ...init: InitArgs<InitFor<M, Path>>
 ) => Promise<SuccessBody<M, Path>>
-
-/** An audit event, as GET /v1/events and the event stream return it. */
-export type AuditEvent =
-  paths['/v1/events']['get']['responses'][200]['content']['application/json']['events'][number]
 
 export interface EventStreamOptions {
   /** Start after this event id; by default only events from now on arrive. */

@@ -1,5 +1,4 @@
 export {
-  type AuditEvent,
   type CallOptions,
   createRingmasterClient,
   type EventStreamOptions,
@@ -13,11 +12,13 @@ export {
   type RingmasterClientOptions,
   type SuccessBody,
 } from './client.js'
-export type { components, operations } from './generated/control-plane.js'
+// The API's named shapes (Release, Stage, Ring, RingPolicy, Flag, AuditEvent, …), one type
+// each, as the OpenAPI document's components name them, and the defaults it publishes.
+export type * from './generated/control-plane.js'
+export { defaultRingPolicy } from './generated/control-plane.js'
 export {
   type FieldProblem,
   isTransientFailure,
-  type Problem,
   RingmasterProblem,
   RingmasterRequestError,
 } from './ringmaster-errors.js'

@@ -56,6 +56,36 @@ const cases: { name: string; code: string; error?: RegExp }[] = [
     error: /'"\/v1\/releases\/\{id\}"' is not assignable/,
   },
   {
+    name: 'a query parameter an operation does not declare is refused',
+    code: `await client.get('/v1/releases/{id}', { params: { path: { id: 1 }, query: { limit: 5 } } })`,
+    error: /'query' does not exist/,
+  },
+  {
+    name: 'an operation that takes no parameters refuses them',
+    code: `await client.get('/v1/rings', { params: { query: { limit: 5 } } })`,
+    error: /Type '\{ limit: number; \}' is not assignable to type 'undefined'/,
+  },
+  {
+    name: 'a GET takes no body',
+    code: `await client.get('/v1/rings', { body: { name: 'ring-0' } })`,
+    error: /'body' does not exist|not assignable to type 'undefined'/,
+  },
+  {
+    name: 'the models are named types, the same as the answers',
+    code: `const release: ReleaseDetail = await client.get('/v1/releases/{id}', { params: { path: { id: 1 } } })
+      const summary: Release = release
+      const ring: Ring = (await client.get('/v1/rings')).rings[0]!
+      const policy: RingPolicy = defaultRingPolicy
+      return { release, summary, ring, policy }`,
+  },
+  {
+    name: 'a release list item is not the detail',
+    code: `const releases = await client.get('/v1/releases')
+      const detail: ReleaseDetail = releases.releases[0]!
+      return detail`,
+    error: /is missing the following properties from type .*: stages, blockedBy/,
+  },
+  {
     name: 'the raw client is typed the same way',
     code: `await client.raw.POST('/v1/services', { body: { nme: 'checkout' } })`,
     error: /'nme' does not exist/,
@@ -65,7 +95,7 @@ const cases: { name: string; code: string; error?: RegExp }[] = [
 const here = dirname(fileURLToPath(import.meta.url))
 const fileOf = (index: number) => join(here, `client-types-case-${index}.ts`)
 const sourceOf = (code: string) =>
-  `import type { RingmasterClient } from '../src/index.js'\n` +
+  `import { defaultRingPolicy, type Release, type ReleaseDetail, type Ring, type RingPolicy, type RingmasterClient } from '../src/index.js'\n` +
   `export async function check(client: RingmasterClient) {\n${code}\n}\n`
 
 t.test('the client types accept what the spec allows and refuse the rest', async (t) => {

@@ -10,6 +10,7 @@ import { afterCommitPlugin } from './plugins/app/after-commit.js'
 import { domainServicesPlugin } from './plugins/app/domain-services.js'
 import { flagSnapshotsPlugin } from './plugins/app/flag-snapshots.js'
 import { reliabilityMetricsPlugin } from './plugins/app/reliability-metrics.js'
+import { apiModelsPlugin } from './plugins/infra/api-models.js'
 import { authPlugin } from './plugins/infra/auth.js'
 import { corsPlugin } from './plugins/infra/cors.js'
 import { databasePlugin } from './plugins/infra/database.js'
@@ -23,6 +24,7 @@ import { shuttingDownPlugin } from './plugins/infra/shutting-down.js'
 import { swaggerPlugin } from './plugins/infra/swagger.js'
 import { telemetryPlugin } from './plugins/infra/telemetry.js'
 import { validationPlugin } from './plugins/infra/validation.js'
+import { apiModels } from './routes/api-models.js'
 import { cliRoutes } from './routes/cli/cli-routes.js'
 import { clientApiRoutes } from './routes/client-api/client-api-routes.js'
 import { clientStreamingRoutes } from './routes/client-api/client-streaming-routes.js'
@@ -86,6 +88,8 @@ export const app = fp(async function ringmaster(fastify: FastifyInstance, option
   await fastify.register(errorHandlerPlugin)
   await fastify.register(shuttingDownPlugin)
   await fastify.register(validationPlugin)
+  // Before swagger and every route: routes refer to the models by name from here on.
+  await fastify.register(apiModelsPlugin, { models: apiModels })
   await fastify.register(corsPlugin)
   await fastify.register(databasePlugin, { target: options.database })
   // Before auth, so a request that needs the database does not even look up its token while

@@ -1,18 +1,16 @@
 import { spawn } from 'node:child_process'
 import { setTimeout as sleep } from 'node:timers/promises'
 import {
+  type Deployment,
+  type DesiredState,
   isTransientFailure,
   type RingmasterClient,
   RingmasterProblem,
-  type SuccessBody,
 } from '@ringmaster/sdk'
 import { type Command, optionalString, parseDuration, requireString } from '../command.js'
 import { ExitCode, UsageError } from '../exit-codes.js'
 import { OutageNotice } from '../outage-notice.js'
 import { describeError, type Output } from '../output.js'
-
-type DesiredState = SuccessBody<'get', '/v1/scale-units/{name}/desired'>
-type Deployment = DesiredState['deployments'][number]
 
 /** The executor's report keeps at most this much of the command's output. */
 const messageLimit = 3900

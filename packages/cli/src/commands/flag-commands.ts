@@ -1,11 +1,10 @@
 import { readFileSync } from 'node:fs'
 import { isDeepStrictEqual } from 'node:util'
-import type { InitFor, RingmasterClient, SuccessBody } from '@ringmaster/sdk'
+import type { Flag, InitFor, RingmasterClient } from '@ringmaster/sdk'
 import { parse } from 'yaml'
 import { type Command, optionalString, requireString } from '../command.js'
 import { ExitCode, UsageError } from '../exit-codes.js'
 
-type Flag = SuccessBody<'get', '/v1/flags/{key}'>
 type PutFlagBody = InitFor<'put', '/v1/flags/{key}'>['body']
 type RingState = Flag['rings'][number]
 type Strategy = RingState['strategies'][number]

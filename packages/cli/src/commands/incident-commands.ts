@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import type { SuccessBody } from '@ringmaster/sdk'
+import type { Incident } from '@ringmaster/sdk'
 import {
   type Command,
   type CommandContext,
@@ -9,8 +9,6 @@ import {
 } from '../command.js'
 import { ExitCode, UsageError } from '../exit-codes.js'
 import { timestampOption } from '../timestamp-option.js'
-
-type Incident = SuccessBody<'get', '/v1/incidents/{id}'>
 
 /** An answer older than this to a declaration is the earlier one, replayed for the same key. */
 const replayAfterMs = 60_000

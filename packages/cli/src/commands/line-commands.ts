@@ -1,8 +1,7 @@
-import type { SuccessBody } from '@ringmaster/sdk'
+import type { Halt } from '@ringmaster/sdk'
 import { type Command, idArgument, optionalString, requireString } from '../command.js'
 import { ExitCode, UsageError } from '../exit-codes.js'
 
-type Halt = SuccessBody<'post', '/v1/halts'>
 type HaltScope = Halt['scope']
 
 const haltScopes: readonly HaltScope[] = ['global', 'service', 'ring']

@@ -1,9 +1,8 @@
-import type { SuccessBody } from '@ringmaster/sdk'
+import type { ReliabilityReport } from '@ringmaster/sdk'
 import { type Command, optionalString } from '../command.js'
 import { ExitCode, UsageError } from '../exit-codes.js'
 import { timestampOption } from '../timestamp-option.js'
 
-type ReliabilityReport = SuccessBody<'get', '/v1/reports/reliability'>
 type DurationStats = ReliabilityReport['mttr']
 
 /** 5400 → `1h 30m`: the two largest units, which is as precise as a person reads a duration. */

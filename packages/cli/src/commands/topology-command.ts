@@ -1,13 +1,17 @@
 import { readFileSync } from 'node:fs'
 import { isDeepStrictEqual } from 'node:util'
-import type { operations, RingmasterClient, SuccessBody } from '@ringmaster/sdk'
+import {
+  defaultRingPolicy,
+  type operations,
+  type Ring,
+  type RingmasterClient,
+  type RingPolicy,
+  type ScaleUnit,
+} from '@ringmaster/sdk'
 import { parse } from 'yaml'
 import { type Command, requireString } from '../command.js'
 import { ExitCode, UsageError } from '../exit-codes.js'
 
-type Ring = SuccessBody<'get', '/v1/rings'>['rings'][number]
-type RingPolicy = Ring['policy']
-type ScaleUnit = SuccessBody<'get', '/v1/scale-units'>['scaleUnits'][number]
 type JsonBody<Operation extends keyof operations> = operations[Operation] extends {
   requestBody: { content: { 'application/json': infer Body } }
 }
@@ -35,17 +39,9 @@ interface TopologyFile {
   scaleUnits: ScaleUnitEntry[]
 }
 
-// What the API gives a ring or scale unit created without the field (see the ring and scale-unit
-// schemas). The file is declarative: a field it leaves out is set back to these.
-const defaultRingPolicy: RingPolicy = {
-  preApproval: null,
-  postApproval: null,
-  bakeMinutes: 0,
-  maxParallel: 1,
-  manualPromotion: false,
-  autoRollback: true,
-  health: {},
-}
+// What the API gives a ring or scale unit created without the field. The file is declarative: a
+// field it leaves out is set back to these. The ring policy's default is the one the OpenAPI
+// document publishes (POST /v1/rings), generated into the SDK, so it cannot drift from the server.
 const defaultDescription = ''
 const defaultLabels: Record<string, string> = {}
 const defaultTrafficWeight = 1

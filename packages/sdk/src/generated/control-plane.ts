@@ -4,1362 +4,286 @@
  */
 
 export interface paths {
-    "/healthz": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Liveness: the process is up
-         * @description Public: no token needed.
-         */
+    "/healthz": PathItem<{
+        /** Liveness: the process is up @description Public: no token needed. */
         get: operations["getHealth"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/readyz": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Readiness: the database answers and is fully migrated
-         * @description Public: no token needed.
-         */
+    }>;
+    "/readyz": PathItem<{
+        /** Readiness: the database answers and is fully migrated @description Public: no token needed. */
         get: operations["getReadiness"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/cli/ringmaster.mjs": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Download the ringmaster CLI as one file
-         * @description The `ringmaster` command and everything it needs as one ES module for Node.js 20.19 or later. It is the CLI this server ships with, so it always matches this API. Install it with `curl -fsSL "$RINGMASTER_URL/cli/ringmaster.mjs" -o ringmaster && chmod +x ringmaster`, then run `./ringmaster --help` (or `node ringmaster …`). Send the ETag back in If-None-Match to get a 304 while the file has not changed.
-         *
-         *     Public: no token needed.
-         */
+    }>;
+    "/cli/ringmaster.mjs": PathItem<{
+        /** Download the ringmaster CLI as one file @description The `ringmaster` command and everything it needs as one ES module for Node.js 20.19 or later. It is the CLI this server ships with, so it always matches this API. Install it with `curl -fsSL "$RINGMASTER_URL/cli/ringmaster.mjs" -o ringmaster && chmod +x ringmaster`, then run `./ringmaster --help` (or `node ringmaster …`). Send the ETag back in If-None-Match to get a 304 while the file has not changed. Public: no token needed. */
         get: operations["getCliBundle"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/tokens": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * List API tokens (never their secrets)
-         * @description Roles: admin.
-         */
+    }>;
+    "/v1/tokens": PathItem<{
+        /** List API tokens (never their secrets) @description Roles: admin. */
         get: operations["listTokens"];
-        put?: never;
-        /**
-         * Create an API token; the secret is returned once
-         * @description Roles: admin.
-         */
+        /** Create an API token; the secret is returned once @description Roles: admin. */
         post: operations["createToken"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/tokens/{id}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        post?: never;
-        /**
-         * Revoke an API token; it stops working at once
-         * @description Roles: admin.
-         */
+    }>;
+    "/v1/tokens/{id}": PathItem<{
+        /** Revoke an API token; it stops working at once @description Roles: admin. */
         delete: operations["revokeToken"];
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/services": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * List services
-         * @description Roles: admin, approver, pipeline, sre, viewer.
-         */
+    }>;
+    "/v1/services": PathItem<{
+        /** List services @description Roles: admin, approver, pipeline, sre, viewer. */
         get: operations["listServices"];
-        put?: never;
-        /**
-         * Register a service that will be released through the rings
-         * @description Roles: admin, pipeline.
-         */
+        /** Register a service that will be released through the rings @description Roles: admin, pipeline. */
         post: operations["createService"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/services/{name}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Get one service
-         * @description Roles: admin, approver, pipeline, sre, viewer.
-         */
+    }>;
+    "/v1/services/{name}": PathItem<{
+        /** Get one service @description Roles: admin, approver, pipeline, sre, viewer. */
         get: operations["getService"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/rings": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * List rings in rollout order
-         * @description Roles: admin, approver, pipeline, sre, viewer.
-         */
+    }>;
+    "/v1/rings": PathItem<{
+        /** List rings in rollout order @description Roles: admin, approver, pipeline, sre, viewer. */
         get: operations["listRings"];
-        put?: never;
-        /**
-         * Create a deployment ring
-         * @description Roles: admin.
-         */
+        /** Create a deployment ring @description Roles: admin. */
         post: operations["createRing"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/rings/{name}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Get one ring with its policy and scale units
-         * @description Roles: admin, approver, pipeline, sre, viewer.
-         */
+    }>;
+    "/v1/rings/{name}": PathItem<{
+        /** Get one ring with its policy and scale units @description Roles: admin, approver, pipeline, sre, viewer. */
         get: operations["getRing"];
-        put?: never;
-        post?: never;
-        /**
-         * Delete a ring that has no scale units
-         * @description Roles: admin.
-         */
+        /** Delete a ring that has no scale units @description Roles: admin. */
         delete: operations["deleteRing"];
-        options?: never;
-        head?: never;
-        /**
-         * Change a ring's order, description or policy
-         * @description Policy fields that are sent replace the stored ones; the others keep their value.
-         *
-         *     Roles: admin.
-         */
+        /** Change a ring's order, description or policy @description Policy fields that are sent replace the stored ones; the others keep their value. Roles: admin. */
         patch: operations["updateRing"];
-        trace?: never;
-    };
-    "/v1/scale-units": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * List scale units, optionally by ring or region
-         * @description Roles: admin, approver, pipeline, sre, viewer.
-         */
+    }>;
+    "/v1/scale-units": PathItem<{
+        /** List scale units, optionally by ring or region @description Roles: admin, approver, pipeline, sre, viewer. */
         get: operations["listScaleUnits"];
-        put?: never;
-        /**
-         * Create a scale unit in a region and assign it to a ring
-         * @description Roles: admin.
-         */
+        /** Create a scale unit in a region and assign it to a ring @description Roles: admin. */
         post: operations["createScaleUnit"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/scale-units/{name}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Get one scale unit
-         * @description Roles: admin, approver, pipeline, sre, viewer.
-         */
+    }>;
+    "/v1/scale-units/{name}": PathItem<{
+        /** Get one scale unit @description Roles: admin, approver, pipeline, sre, viewer. */
         get: operations["getScaleUnit"];
-        put?: never;
-        post?: never;
-        /**
-         * Delete a scale unit (its region pair, if any, is unpaired)
-         * @description Roles: admin.
-         */
+        /** Delete a scale unit (its region pair, if any, is unpaired) @description Roles: admin. */
         delete: operations["deleteScaleUnit"];
-        options?: never;
-        head?: never;
-        /**
-         * Change a scale unit; a new ring moves it (audited as scale-unit.moved)
-         * @description Roles: admin.
-         */
+        /** Change a scale unit; a new ring moves it (audited as scale-unit.moved) @description Roles: admin. */
         patch: operations["updateScaleUnit"];
-        trace?: never;
-    };
-    "/v1/events": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Page through the audit trail, oldest first
-         * @description Every change is recorded in the same transaction as the change. Events appear in commit order, so polling with `after=<nextAfter>` never skips one.
-         *
-         *     Roles: admin, approver, pipeline, sre, viewer.
-         */
+    }>;
+    "/v1/events": PathItem<{
+        /** Page through the audit trail, oldest first @description Every change is recorded in the same transaction as the change. Events appear in commit order, so polling with `after=<nextAfter>` never skips one. Roles: admin, approver, pipeline, sre, viewer. */
         get: operations["listEvents"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/events/stream": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Watch the audit trail live as server-sent events
-         * @description A text/event-stream of audit events, oldest first, for watching a rollout as it happens. Each event carries `id` (the audit event id), `event` (its action) and `data` (the audit event as JSON, the same shape as in GET /v1/events). Events committed by any replica arrive within about a second. Reconnecting with Last-Event-ID resumes without gaps or repeats; a comment is sent every 15 seconds to keep idle connections open.
-         *
-         *     Roles: admin, approver, pipeline, sre, viewer.
-         */
+    }>;
+    "/v1/events/stream": PathItem<{
+        /** Watch the audit trail live as server-sent events @description A text/event-stream of audit events, oldest first, for watching a rollout as it happens. Each event carries `id` (the audit event id), `event` (its action) and `data` (the audit event as JSON, the same shape as in GET /v1/events). Events committed by any replica arrive within about a second. Reconnecting with Last-Event-ID resumes without gaps or repeats; a comment is sent every 15 seconds to keep idle connections open. Roles: admin, approver, pipeline, sre, viewer. */
         get: operations["streamEvents"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/releases": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * List releases, newest first, by service and state
-         * @description Roles: admin, approver, pipeline, sre, viewer.
-         */
+    }>;
+    "/v1/releases": PathItem<{
+        /** List releases, newest first, by service and state @description Roles: admin, approver, pipeline, sre, viewer. */
         get: operations["listReleases"];
-        put?: never;
-        /**
-         * Create a release: a version of a service on its way through a range of rings
-         * @description The release is planned at once (one stage per ring, each split into waves of at most the ring's maxParallel, region pairs in different waves) and the promotion engine starts walking it. Older releases of the service that have not started become superseded. The token's subject is the requester, who can never approve it.
-         *
-         *     Roles: pipeline, admin.
-         */
+        /** Create a release: a version of a service on its way through a range of rings @description The release is planned at once (one stage per ring, each split into waves of at most the ring's maxParallel, region pairs in different waves) and the promotion engine starts walking it. Older releases of the service that have not started become superseded. The token's subject is the requester, who can never approve it. Roles: pipeline, admin. */
         post: operations["createRelease"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/releases/{id}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Get a release with its stages, waves, deployments, approvals and what it waits for
-         * @description Roles: admin, approver, pipeline, sre, viewer.
-         */
+    }>;
+    "/v1/releases/{id}": PathItem<{
+        /** Get a release with its stages, waves, deployments, approvals and what it waits for @description Roles: admin, approver, pipeline, sre, viewer. */
         get: operations["getRelease"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/releases/{id}/stages/{ring}/approvals": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Approve or reject the open approval gate of a release in a ring
-         * @description The ring's policy names the role that may approve (admins may always); the requester of a release never approves it, a pipeline token never approves, and each person counts once. A rejection fails the stage and stops the release.
-         *
-         *     Roles: admin, approver, pipeline, sre, viewer.
-         */
+    }>;
+    "/v1/releases/{id}/stages/{ring}/approvals": PathItem<{
+        /** Approve or reject the open approval gate of a release in a ring @description The ring's policy names the role that may approve (admins may always); the requester of a release never approves it, a pipeline token never approves, and each person counts once. A rejection fails the stage and stops the release. Roles: admin, approver, pipeline, sre, viewer. */
         post: operations["decideApproval"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/releases/{id}/promote": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Promote a release out of its current ring (may cut a bake short)
-         * @description Refused with 409 /problems/release-halted while any halt holds the release (a stop of the line covering its service and ring, an incident that stopped the line, or its own halt); the problem names each halt in `halts` and says how it ends.
-         *
-         *     Roles: approver, admin.
-         */
+    }>;
+    "/v1/releases/{id}/promote": PathItem<{
+        /** Promote a release out of its current ring (may cut a bake short) @description Refused with 409 /problems/release-halted while any halt holds the release (a stop of the line covering its service and ring, an incident that stopped the line, or its own halt); the problem names each halt in `halts` and says how it ends. Roles: approver, admin. */
         post: operations["promoteRelease"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/releases/{id}/halt": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Stop a release: no new wave starts until it is resumed (anyone may stop the line)
-         * @description Roles: admin, approver, sre, viewer.
-         */
+    }>;
+    "/v1/releases/{id}/halt": PathItem<{
+        /** Stop a release: no new wave starts until it is resumed (anyone may stop the line) @description Roles: admin, approver, sre, viewer. */
         post: operations["haltRelease"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/releases/{id}/resume": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Resume a halted release where it stopped
-         * @description Roles: sre, admin.
-         */
+    }>;
+    "/v1/releases/{id}/resume": PathItem<{
+        /** Resume a halted release where it stopped @description Roles: sre, admin. */
         post: operations["resumeRelease"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/releases/{id}/rollback": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Roll a release back: every scale unit it reached returns to its previous version
-         * @description Roles: sre, admin.
-         */
+    }>;
+    "/v1/releases/{id}/rollback": PathItem<{
+        /** Roll a release back: every scale unit it reached returns to its previous version @description Roles: sre, admin. */
         post: operations["rollBackRelease"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/releases/{id}/cancel": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Cancel a release: open work is withdrawn, deployed scale units keep what they run
-         * @description Roles: pipeline, sre, admin.
-         */
+    }>;
+    "/v1/releases/{id}/cancel": PathItem<{
+        /** Cancel a release: open work is withdrawn, deployed scale units keep what they run @description Roles: pipeline, sre, admin. */
         post: operations["cancelRelease"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/releases/{id}/stages/{ring}/freeze-override": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Let a release enter a ring during a freeze window (audited, with a reason)
-         * @description Roles: admin.
-         */
+    }>;
+    "/v1/releases/{id}/stages/{ring}/freeze-override": PathItem<{
+        /** Let a release enter a ring during a freeze window (audited, with a reason) @description Roles: admin. */
         post: operations["overrideFreeze"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/scale-units/{name}/desired": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * What should run on a scale unit, and the open deployments an executor should do
-         * @description Executors poll this. Work of a halted release that has not started is left off until the release resumes; rollbacks always appear.
-         *
-         *     Roles: admin, approver, pipeline, sre, viewer.
-         */
+    }>;
+    "/v1/scale-units/{name}/desired": PathItem<{
+        /** What should run on a scale unit, and the open deployments an executor should do @description Executors poll this. Work of a halted release that has not started is left off until the release resumes; rollbacks always appear. Roles: admin, approver, pipeline, sre, viewer. */
         get: operations["getDesiredState"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/deployments/{id}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Get one deployment
-         * @description Roles: admin, approver, pipeline, sre, viewer.
-         */
+    }>;
+    "/v1/deployments/{id}": PathItem<{
+        /** Get one deployment @description Roles: admin, approver, pipeline, sre, viewer. */
         get: operations["getDeployment"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/deployments/{id}/start": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * An executor starts a pending deployment (repeating it is harmless)
-         * @description Refused with 409 while the release or the line is halted: new work does not start then.
-         *
-         *     Roles: pipeline, sre, admin.
-         */
+    }>;
+    "/v1/deployments/{id}/start": PathItem<{
+        /** An executor starts a pending deployment (repeating it is harmless) @description Refused with 409 while the release or the line is halted: new work does not start then. Roles: pipeline, sre, admin. */
         post: operations["startDeployment"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/deployments/{id}/complete": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * An executor reports a deployment succeeded or failed (repeating it is harmless)
-         * @description Reporting the same result again returns the deployment unchanged; a different result for a finished deployment is a 409. A failure halts the release until the deployment is retried or the release rolled back.
-         *
-         *     Roles: pipeline, sre, admin.
-         */
+    }>;
+    "/v1/deployments/{id}/complete": PathItem<{
+        /** An executor reports a deployment succeeded or failed (repeating it is harmless) @description Reporting the same result again returns the deployment unchanged; a different result for a finished deployment is a 409. A failure halts the release until the deployment is retried or the release rolled back. Roles: pipeline, sre, admin. */
         post: operations["completeDeployment"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/deployments/{id}/retry": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Run a failed deployment again; a release halted only by it goes on
-         * @description Roles: sre, admin.
-         */
+    }>;
+    "/v1/deployments/{id}/retry": PathItem<{
+        /** Run a failed deployment again; a release halted only by it goes on @description Roles: sre, admin. */
         post: operations["retryDeployment"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/scale-units/{name}/health": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Report the health of a service on a scale unit; gates releases deploying or baking there
-         * @description An unhealthy status, or a signal past the ring's thresholds, fails the health gate of every release of the service deploying or baking on the scale unit: the release halts, and with autoRollback it is rolled back.
-         *
-         *     Roles: pipeline, sre, admin.
-         */
+    }>;
+    "/v1/scale-units/{name}/health": PathItem<{
+        /** Report the health of a service on a scale unit; gates releases deploying or baking there @description An unhealthy status, or a signal past the ring's thresholds, fails the health gate of every release of the service deploying or baking on the scale unit: the release halts, and with autoRollback it is rolled back. Roles: pipeline, sre, admin. */
         post: operations["reportHealth"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/halts": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * List halts, newest first, or only the ones that hold
-         * @description Roles: admin, approver, pipeline, sre, viewer.
-         */
+    }>;
+    "/v1/halts": PathItem<{
+        /** List halts, newest first, or only the ones that hold @description Roles: admin, approver, pipeline, sre, viewer. */
         get: operations["listHalts"];
-        put?: never;
-        /**
-         * Stop the line: no new wave starts anywhere the halt covers
-         * @description Any person may stop the line (pipeline tokens may not). The halt is atomic: once this returns, no new wave starts under it; deployments already running may finish and report.
-         *
-         *     Roles: admin, approver, sre, viewer.
-         */
+        /** Stop the line: no new wave starts anywhere the halt covers @description Any person may stop the line (pipeline tokens may not). The halt is atomic: once this returns, no new wave starts under it; deployments already running may finish and report. Roles: admin, approver, sre, viewer. */
         post: operations["createHalt"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/halts/{id}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        post?: never;
-        /**
-         * Lift a halt; waiting releases go on (lifting a lifted halt is harmless)
-         * @description Roles: sre, admin.
-         */
+    }>;
+    "/v1/halts/{id}": PathItem<{
+        /** Lift a halt; waiting releases go on (lifting a lifted halt is harmless) @description Roles: sre, admin. */
         delete: operations["liftHalt"];
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/freeze-windows": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * List freeze windows and whether each is in force now
-         * @description Roles: admin, approver, pipeline, sre, viewer.
-         */
+    }>;
+    "/v1/freeze-windows": PathItem<{
+        /** List freeze windows and whether each is in force now @description Roles: admin, approver, pipeline, sre, viewer. */
         get: operations["listFreezeWindows"];
-        put?: never;
-        /**
-         * Plan a freeze: promotions into the rings it covers wait while it is in force
-         * @description Either a one-off period (startsAt and endsAt) or a weekly schedule. Releases already in a ring finish it; they wait before entering the next one. An admin may override it for one release and ring, with a reason.
-         *
-         *     Roles: sre, admin.
-         */
+        /** Plan a freeze: promotions into the rings it covers wait while it is in force @description Either a one-off period (startsAt and endsAt) or a weekly schedule. Releases already in a ring finish it; they wait before entering the next one. An admin may override it for one release and ring, with a reason. Roles: sre, admin. */
         post: operations["createFreezeWindow"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/freeze-windows/{id}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        post?: never;
-        /**
-         * Delete a freeze window; releases waiting on it go on
-         * @description Roles: sre, admin.
-         */
+    }>;
+    "/v1/freeze-windows/{id}": PathItem<{
+        /** Delete a freeze window; releases waiting on it go on @description Roles: sre, admin. */
         delete: operations["deleteFreezeWindow"];
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/incidents": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * List incidents, newest first, by service and whether they are open
-         * @description Roles: admin, approver, pipeline, sre, viewer.
-         */
+    }>;
+    "/v1/incidents": PathItem<{
+        /** List incidents, newest first, by service and whether they are open @description Roles: admin, approver, pipeline, sre, viewer. */
         get: operations["listIncidents"];
-        put?: never;
-        /**
-         * Declare an incident; with halt: true it also stops the line for the service
-         * @description Any person may declare one (pipeline tokens may not). Its share of fleet traffic is fixed now from the traffic weights of the scale units named, or of the ring, or 1 for the whole fleet.
-         *
-         *     Roles: admin, approver, sre, viewer.
-         */
+        /** Declare an incident; with halt: true it also stops the line for the service @description Any person may declare one (pipeline tokens may not). Its share of fleet traffic is fixed now from the traffic weights of the scale units named, or of the ring, or 1 for the whole fleet. Roles: admin, approver, sre, viewer. */
         post: operations["createIncident"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/incidents/{id}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Get one incident
-         * @description Roles: admin, approver, pipeline, sre, viewer.
-         */
+    }>;
+    "/v1/incidents/{id}": PathItem<{
+        /** Get one incident @description Roles: admin, approver, pipeline, sre, viewer. */
         get: operations["getIncident"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        /**
-         * Change an incident: severity, title, review link, blameless notes
-         * @description Its times feed MTTR and availability, so only responders (admin, approver, sre) change an incident; a viewer may declare one but not change it.
-         *
-         *     Roles: admin, approver, sre.
-         */
+        /** Change an incident: severity, title, review link, blameless notes @description Its times feed MTTR and availability, so only responders (admin, approver, sre) change an incident; a viewer may declare one but not change it. Roles: admin, approver, sre. */
         patch: operations["updateIncident"];
-        trace?: never;
-    };
-    "/v1/incidents/{id}/mitigate": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Say when the impact stopped growing
-         * @description Mitigating again at the same time returns the incident unchanged; another time is a 409, and so is mitigating a resolved incident. Only responders (admin, approver, sre) mitigate: the time feeds the reliability figures.
-         *
-         *     Roles: admin, approver, sre.
-         */
+    }>;
+    "/v1/incidents/{id}/mitigate": PathItem<{
+        /** Say when the impact stopped growing @description Mitigating again at the same time returns the incident unchanged; another time is a 409, and so is mitigating a resolved incident. Only responders (admin, approver, sre) mitigate: the time feeds the reliability figures. Roles: admin, approver, sre. */
         post: operations["mitigateIncident"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/incidents/{id}/resolve": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Say when service was restored; records the incident trace
-         * @description Resolving again at the same time returns the incident unchanged; another time is a 409. Not before the mitigation. A halt declared with the incident stays until someone lifts it. Only responders (admin, approver, sre) resolve: the time is what MTTR measures.
-         *
-         *     Roles: admin, approver, sre.
-         */
+    }>;
+    "/v1/incidents/{id}/resolve": PathItem<{
+        /** Say when service was restored; records the incident trace @description Resolving again at the same time returns the incident unchanged; another time is a 409. Not before the mitigation. A halt declared with the incident stays until someone lifts it. Only responders (admin, approver, sre) resolve: the time is what MTTR measures. Roles: admin, approver, sre. */
         post: operations["resolveIncident"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/reports/reliability": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * MTTR, MTBF, availability (plain and traffic-weighted) and DORA over a window
-         * @description Computed from incidents and releases as they are now: an incident declared later for a past window changes that window. Each figure says how it is defined; docs/reliability-metrics.md has a worked example.
-         *
-         *     Roles: admin, approver, pipeline, sre, viewer.
-         */
+    }>;
+    "/v1/reports/reliability": PathItem<{
+        /** MTTR, MTBF, availability (plain and traffic-weighted) and DORA over a window @description Computed from incidents and releases as they are now: an incident declared later for a past window changes that window. Each figure says how it is defined; docs/reliability-metrics.md has a worked example. Roles: admin, approver, pipeline, sre, viewer. */
         get: operations["getReliabilityReport"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/webhooks": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * List webhooks (never their secrets), optionally of one service
-         * @description Roles: sre, admin.
-         */
+    }>;
+    "/v1/webhooks": PathItem<{
+        /** List webhooks (never their secrets), optionally of one service @description Roles: sre, admin. */
         get: operations["listWebhooks"];
-        put?: never;
-        /**
-         * Send a service's events to a URL; the signing secret is returned once
-         * @description Every event of the service (or only those listed) is POSTed to the URL as JSON, signed with HMAC-SHA256 of "<x-ringmaster-timestamp>.<body>" in x-ringmaster-signature. Failed deliveries are retried with exponential backoff. See docs/webhooks.md.
-         *
-         *     Roles: admin.
-         */
+        /** Send a service's events to a URL; the signing secret is returned once @description Every event of the service (or only those listed) is POSTed to the URL as JSON, signed with HMAC-SHA256 of "<x-ringmaster-timestamp>.<body>" in x-ringmaster-signature. Failed deliveries are retried with exponential backoff. See docs/webhooks.md. Roles: admin. */
         post: operations["createWebhook"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/webhooks/{id}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Get one webhook (never its secret)
-         * @description Roles: sre, admin.
-         */
+    }>;
+    "/v1/webhooks/{id}": PathItem<{
+        /** Get one webhook (never its secret) @description Roles: sre, admin. */
         get: operations["getWebhook"];
-        put?: never;
-        post?: never;
-        /**
-         * Disable a webhook: nothing more is sent and its pending deliveries fail
-         * @description The webhook and its delivery log are kept. Disabling a disabled webhook is harmless.
-         *
-         *     Roles: admin.
-         */
+        /** Disable a webhook: nothing more is sent and its pending deliveries fail @description The webhook and its delivery log are kept. Disabling a disabled webhook is harmless. Roles: admin. */
         delete: operations["disableWebhook"];
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/webhooks/{id}/deliveries": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * The delivery log of a webhook, newest first: attempts, last status and error
-         * @description Roles: sre, admin.
-         */
+    }>;
+    "/v1/webhooks/{id}/deliveries": PathItem<{
+        /** The delivery log of a webhook, newest first: attempts, last status and error @description Roles: sre, admin. */
         get: operations["listWebhookDeliveries"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/webhook-deliveries/{id}/redeliver": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Queue a failed delivery again, with a fresh set of attempts
-         * @description Roles: sre, admin.
-         */
+    }>;
+    "/v1/webhook-deliveries/{id}/redeliver": PathItem<{
+        /** Queue a failed delivery again, with a fresh set of attempts @description Roles: sre, admin. */
         post: operations["redeliverWebhookDelivery"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/flags/{key}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Get one feature flag with its state in each ring
-         * @description Roles: admin, approver, pipeline, sre, viewer.
-         */
+    }>;
+    "/v1/flags/{key}": PathItem<{
+        /** Get one feature flag with its state in each ring @description Roles: admin, approver, pipeline, sre, viewer. */
         get: operations["getFlag"];
-        /**
-         * Create or replace a feature flag
-         * @description The body is the whole definition; rings named in `rings` get that state, the others keep theirs. Every ring whose answers can change gets a new revision, and SDKs pick the change up on their next poll or at once when streaming.
-         *
-         *     Roles: admin.
-         */
+        /** Create or replace a feature flag @description The body is the whole definition; rings named in `rings` get that state, the others keep theirs. Every ring whose answers can change gets a new revision, and SDKs pick the change up on their next poll or at once when streaming. Roles: admin. */
         put: operations["putFlag"];
-        post?: never;
-        /**
-         * Archive a feature flag
-         * @description As in Unleash, deleting archives: the flag disappears from every SDK answer and keeps its history; putting the key again brings it back. A flag other flags depend on cannot be archived (409 naming them).
-         *
-         *     Roles: admin.
-         */
+        /** Archive a feature flag @description As in Unleash, deleting archives: the flag disappears from every SDK answer and keeps its history; putting the key again brings it back. A flag other flags depend on cannot be archived (409 naming them). Roles: admin. */
         delete: operations["archiveFlag"];
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/flags": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * List feature flags
-         * @description Filter by tag, type or project; `ring` with `enabled` lists the flags on (or off) in that ring. Archived flags only with `archived=true`.
-         *
-         *     Roles: admin, approver, pipeline, sre, viewer.
-         */
+    }>;
+    "/v1/flags": PathItem<{
+        /** List feature flags @description Filter by tag, type or project; `ring` with `enabled` lists the flags on (or off) in that ring. Archived flags only with `archived=true`. Roles: admin, approver, pipeline, sre, viewer. */
         get: operations["listFlags"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/flags/{key}/rings/{ring}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        /**
-         * Turn a flag on or off in one ring
-         * @description Roles: admin.
-         */
+    }>;
+    "/v1/flags/{key}/rings/{ring}": PathItem<{
+        /** Turn a flag on or off in one ring @description Roles: admin. */
         patch: operations["setFlagRingEnabled"];
-        trace?: never;
-    };
-    "/v1/flags/{key}/rings/{ring}/strategies": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        /**
-         * Replace a flag's strategies in one ring
-         * @description Strategies are tried in order and any match turns the flag on; an empty list means on for everyone while the flag is enabled.
-         *
-         *     Roles: admin.
-         */
+    }>;
+    "/v1/flags/{key}/rings/{ring}/strategies": PathItem<{
+        /** Replace a flag's strategies in one ring @description Strategies are tried in order and any match turns the flag on; an empty list means on for everyone while the flag is enabled. Roles: admin. */
         put: operations["putFlagRingStrategies"];
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/flags/import": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Import flags from Unleash's client API body
-         * @description Send the body of Unleash's `GET /api/client/features` (with `segments`) plus the ring it describes. Segments are matched by name, definitions replaced (owner and tags kept), and each flag's state in the ring replaced, all in one transaction. Nothing is written when any flag is invalid.
-         *
-         *     Roles: admin.
-         */
+    }>;
+    "/v1/flags/import": PathItem<{
+        /** Import flags from Unleash's client API body @description Send the body of Unleash's `GET /api/client/features` (with `segments`) plus the ring it describes. Segments are matched by name, definitions replaced (owner and tags kept), and each flag's state in the ring replaced, all in one transaction. Nothing is written when any flag is invalid. Roles: admin. */
         post: operations["importFlags"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/segments/{name}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Get one segment
-         * @description Roles: admin, approver, pipeline, sre, viewer.
-         */
+    }>;
+    "/v1/segments/{name}": PathItem<{
+        /** Get one segment @description Roles: admin, approver, pipeline, sre, viewer. */
         get: operations["getSegment"];
-        /**
-         * Create or replace a segment
-         * @description A segment is a named set of constraints strategies share. Changing one changes every flag that uses it, in every ring.
-         *
-         *     Roles: admin.
-         */
+        /** Create or replace a segment @description A segment is a named set of constraints strategies share. Changing one changes every flag that uses it, in every ring. Roles: admin. */
         put: operations["putSegment"];
-        post?: never;
-        /**
-         * Delete a segment no flag uses
-         * @description A segment still used by a strategy is a 409 naming the flags.
-         *
-         *     Roles: admin.
-         */
+        /** Delete a segment no flag uses @description A segment still used by a strategy is a 409 naming the flags. Roles: admin. */
         delete: operations["deleteSegment"];
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/segments": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * List segments
-         * @description Roles: admin, approver, pipeline, sre, viewer.
-         */
+    }>;
+    "/v1/segments": PathItem<{
+        /** List segments @description Roles: admin, approver, pipeline, sre, viewer. */
         get: operations["listSegments"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/flags/{key}/metrics": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * How often SDKs evaluated a flag, per ring and hour
-         * @description Counts reported by SDKs through /api/client/metrics and /api/frontend/client/metrics. At most 31 days at a time.
-         *
-         *     Roles: admin, approver, pipeline, sre, viewer.
-         */
+    }>;
+    "/v1/flags/{key}/metrics": PathItem<{
+        /** How often SDKs evaluated a flag, per ring and hour @description Counts reported by SDKs through /api/client/metrics and /api/frontend/client/metrics. At most 31 days at a time. Roles: admin, approver, pipeline, sre, viewer. */
         get: operations["getFlagMetrics"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/evaluate": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Evaluate flags for a context and say why
-         * @description Evaluates the ring's flags (or the named ones) for one context exactly as the SDKs do, and explains each answer: which strategy matched, or for each strategy the constraint, rollout bucket, user list or segment that kept it off. Nothing is counted in the flag metrics.
-         *
-         *     Roles: admin, approver, pipeline, sre, viewer.
-         */
+    }>;
+    "/v1/evaluate": PathItem<{
+        /** Evaluate flags for a context and say why @description Evaluates the ring's flags (or the named ones) for one context exactly as the SDKs do, and explains each answer: which strategy matched, or for each strategy the constraint, rollout bucket, user list or segment that kept it off. Nothing is counted in the flag metrics. Roles: admin, approver, pipeline, sre, viewer. */
         post: operations["evaluateFlags"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/client/features": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * The ring's flags for Unleash server-side SDKs
-         * @description The body of Unleash's client features API. Send the ETag back in If-None-Match to get a 304 while nothing changed. SDKs sending Unleash-Client-Spec 4.2.0 or later get segments as a separate list; older SDKs get segment constraints copied into each strategy. Authenticate with the token as the whole Authorization header, as Unleash SDKs do, or as "Bearer <token>".
-         *
-         *     Roles: client.
-         */
+    }>;
+    "/api/client/features": PathItem<{
+        /** The ring's flags for Unleash server-side SDKs @description The body of Unleash's client features API. Send the ETag back in If-None-Match to get a 304 while nothing changed. SDKs sending Unleash-Client-Spec 4.2.0 or later get segments as a separate list; older SDKs get segment constraints copied into each strategy. Authenticate with the token as the whole Authorization header, as Unleash SDKs do, or as "Bearer <token>". Roles: client. */
         get: operations["getClientFeatures"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/client/delta": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Changes to the ring since the revision the SDK has
-         * @description The delta API of Unleash SDKs in `experimentalMode: { type: 'polling', format: 'delta' }`. The ETag names the revision; sent back in If-None-Match, it gets a 304 when nothing changed, the changed flags and segments (each once, as they are now) when the SDK is behind, and a hydration (everything) when it has no revision or one older than the kept change log.
-         *
-         *     Roles: client.
-         */
+    }>;
+    "/api/client/delta": PathItem<{
+        /** Changes to the ring since the revision the SDK has @description The delta API of Unleash SDKs in `experimentalMode: { type: 'polling', format: 'delta' }`. The ETag names the revision; sent back in If-None-Match, it gets a 304 when nothing changed, the changed flags and segments (each once, as they are now) when the SDK is behind, and a hydration (everything) when it has no revision or one older than the kept change log. Roles: client. */
         get: operations["getClientFeaturesDelta"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/client/register": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * An Unleash SDK says it started
-         * @description Roles: client.
-         */
+    }>;
+    "/api/client/register": PathItem<{
+        /** An Unleash SDK says it started @description Roles: client. */
         post: operations["registerClient"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/client/metrics": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Evaluation counts from an Unleash SDK
-         * @description Counts are kept per flag, ring and hour (on, off, per variant) and shown by GET /v1/flags/{key}/metrics. Counts of flags the ring does not have are dropped.
-         *
-         *     Roles: client.
-         */
+    }>;
+    "/api/client/metrics": PathItem<{
+        /** Evaluation counts from an Unleash SDK @description Counts are kept per flag, ring and hour (on, off, per variant) and shown by GET /v1/flags/{key}/metrics. Counts of flags the ring does not have are dropped. Roles: client. */
         post: operations["postClientMetrics"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/client/streaming": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Stream the ring's flag changes to an Unleash SDK
-         * @description Server-sent events. `unleash-connected` carries `{ events: [...] }` with a hydration (or, on reconnect with Last-Event-ID, the changes since that revision); `unleash-updated` carries the delta events of each committed change, usually within a few milliseconds. Event ids are ring revisions. A comment is sent every 15 seconds to keep idle connections open.
-         *
-         *     Roles: client.
-         */
+    }>;
+    "/api/client/streaming": PathItem<{
+        /** Stream the ring's flag changes to an Unleash SDK @description Server-sent events. `unleash-connected` carries `{ events: [...] }` with a hydration (or, on reconnect with Last-Event-ID, the changes since that revision); `unleash-updated` carries the delta events of each committed change, usually within a few milliseconds. Event ids are ring revisions. A comment is sent every 15 seconds to keep idle connections open. Roles: client. */
         get: operations["streamClientFeatures"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/frontend": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * The flags that are on for a context given in the query
-         * @description Evaluates the ring's flags for one context, as Unleash's frontend API does for unleash-proxy-client and the browser SDKs built on it: only the flags that are on are listed, each with its variant. remoteAddress defaults to the caller's address. The ETag names the answer; send it back in If-None-Match for a 304 while it holds.
-         *
-         *     Roles: frontend.
-         */
+    }>;
+    "/api/frontend": PathItem<{
+        /** The flags that are on for a context given in the query @description Evaluates the ring's flags for one context, as Unleash's frontend API does for unleash-proxy-client and the browser SDKs built on it: only the flags that are on are listed, each with its variant. remoteAddress defaults to the caller's address. The ETag names the answer; send it back in If-None-Match for a 304 while it holds. Roles: frontend. */
         get: operations["getFrontendToggles"];
-        put?: never;
-        /**
-         * The flags that are on for a context given in the body
-         * @description Evaluates the ring's flags for one context, as Unleash's frontend API does for unleash-proxy-client and the browser SDKs built on it: only the flags that are on are listed, each with its variant. remoteAddress defaults to the caller's address. The ETag names the answer; send it back in If-None-Match for a 304 while it holds.
-         *
-         *     Roles: frontend.
-         */
+        /** The flags that are on for a context given in the body @description Evaluates the ring's flags for one context, as Unleash's frontend API does for unleash-proxy-client and the browser SDKs built on it: only the flags that are on are listed, each with its variant. remoteAddress defaults to the caller's address. The ETag names the answer; send it back in If-None-Match for a 304 while it holds. Roles: frontend. */
         post: operations["postFrontendToggles"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/frontend/client/metrics": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Evaluation counts from a browser SDK
-         * @description Counts are kept per flag, ring and hour and shown by GET /v1/flags/{key}/metrics. Browser SDKs count flags the ring does not have too; those counts are dropped.
-         *
-         *     Roles: frontend.
-         */
+    }>;
+    "/api/frontend/client/metrics": PathItem<{
+        /** Evaluation counts from a browser SDK @description Counts are kept per flag, ring and hour and shown by GET /v1/flags/{key}/metrics. Browser SDKs count flags the ring does not have too; those counts are dropped. Roles: frontend. */
         post: operations["postFrontendMetrics"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/frontend/client/register": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * A browser SDK says it started
-         * @description Roles: frontend.
-         */
+    }>;
+    "/api/frontend/client/register": PathItem<{
+        /** A browser SDK says it started @description Roles: frontend. */
         post: operations["registerFrontendClient"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/ofrep/v1/evaluate/flags/{key}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Evaluate one flag (OpenFeature Remote Evaluation Protocol)
-         * @description OFREP single flag evaluation in the token's ring. `context.targetingKey` is the Unleash userId. A flag without variants answers true or false (variant `on`/`off`); a flag with variants answers the chosen variant's payload, or no value (use the code default) when none applies. A flag that targets users by id answers TARGETING_KEY_MISSING when it is off only because the context has no targetingKey.
-         *
-         *     Roles: client, frontend.
-         */
+    }>;
+    "/ofrep/v1/evaluate/flags/{key}": PathItem<{
+        /** Evaluate one flag (OpenFeature Remote Evaluation Protocol) @description OFREP single flag evaluation in the token's ring. `context.targetingKey` is the Unleash userId. A flag without variants answers true or false (variant `on`/`off`); a flag with variants answers the chosen variant's payload, or no value (use the code default) when none applies. A flag that targets users by id answers TARGETING_KEY_MISSING when it is off only because the context has no targetingKey. Roles: client, frontend. */
         post: operations["ofrepEvaluateFlag"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/ofrep/v1/evaluate/flags": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Evaluate every flag of the ring (OpenFeature Remote Evaluation Protocol)
-         * @description OFREP bulk evaluation for static-context providers (web, mobile): every flag of the ring, each as in the single evaluation (per-flag errors are entries with errorCode). The ETag names the answer; send it back in If-None-Match for a 304 while it holds.
-         *
-         *     Roles: client, frontend.
-         */
+    }>;
+    "/ofrep/v1/evaluate/flags": PathItem<{
+        /** Evaluate every flag of the ring (OpenFeature Remote Evaluation Protocol) @description OFREP bulk evaluation for static-context providers (web, mobile): every flag of the ring, each as in the single evaluation (per-flag errors are entries with errorCode). The ETag names the answer; send it back in If-None-Match for a 304 while it holds. Roles: client, frontend. */
         post: operations["ofrepEvaluateFlags"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
+    }>;
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1388,35 +312,1602 @@ export interface components {
         } & {
             [key: string]: unknown;
         };
+        /** @description A service released through the rings */
+        Service: {
+            /** @description The service name, unique */
+            name: string;
+            /** @description What the service does */
+            description: string;
+            /** @description The owning team; null when not set */
+            owner: string | null;
+            /** Format: date-time @description When the service was registered */
+            createdAt: string;
+            /** Format: date-time @description When the service last changed */
+            updatedAt: string;
+        };
+        /** @description Every service */
+        ServiceList: {
+            /** @description Every service, by name */
+            services: components["schemas"]["Service"][];
+        };
+        /** @description An API token, without its secret */
+        Token: {
+            /** Format: uuid @description Use it to revoke the token */
+            id: string;
+            /** @description What the token is for */
+            name: string;
+            /** @description admin: everything; approver: approves releases; pipeline: creates releases and runs executors; sre: operates rollouts; viewer: reads; client: a server-side Unleash SDK reading the flags of one ring; frontend: a browser SDK (frontend API) for one ring */
+            role: "admin" | "approver" | "pipeline" | "sre" | "viewer" | "client" | "frontend";
+            /** @description The person or pipeline the token stands for; approvals and audit events record it */
+            subject: string;
+            /** @description The ring whose flags a client or frontend token reads */
+            ring: string | null;
+            /** @description The first characters of the secret, to tell tokens apart */
+            prefix: string;
+            /** Format: date-time @description When the token was created */
+            createdAt: string;
+            /** @description Subject of the token that created this one */
+            createdBy: string;
+            /** Format: date-time @description When the token stops working; null for never */
+            expiresAt: string | null;
+            /** Format: date-time @description Last authenticated use, to the minute; null if never used */
+            lastUsedAt: string | null;
+            /** Format: date-time @description When the token was revoked; null while it works */
+            revokedAt: string | null;
+        };
+        /** @description A new token with its secret; the secret is shown only this once */
+        IssuedToken: {
+            token: components["schemas"]["Token"];
+            /** @description The token itself. It is shown this once and never stored in clear: keep it now */
+            secret: string;
+        };
+        /** @description Every token */
+        TokenList: {
+            /** @description Every token, revoked ones included */
+            tokens: components["schemas"]["Token"][];
+        };
+        /** @description Health gate thresholds; {} for none */
+        HealthThresholds: {
+            /** @description Highest tolerated error rate (0–1) */
+            maxErrorRate?: number;
+            /** @description Highest tolerated p99 latency in ms */
+            maxP99Ms?: number;
+        };
+        /** @description How a release moves through the ring */
+        RingPolicy: {
+            /** @description Approval needed before the ring deploys; null for none */
+            preApproval: {
+                /** @description The role an approver must have */
+                role: "approver" | "admin" | "sre";
+                /** @description How many distinct approvers are needed */
+                minApprovals: number;
+                /** @description How long an approval stays valid */
+                ttlHours: number;
+            } | null;
+            /** @description Approval needed after the ring bakes, before the next ring; null for none */
+            postApproval: {
+                /** @description The role an approver must have */
+                role: "approver" | "admin" | "sre";
+                /** @description How many distinct approvers are needed */
+                minApprovals: number;
+                /** @description How long an approval stays valid */
+                ttlHours: number;
+            } | null;
+            /** @description How long the ring must stay healthy before promotion */
+            bakeMinutes: number;
+            /** @description How many scale units of the ring deploy at once (the wave size) */
+            maxParallel: number;
+            /** @description When true a person must promote the release out of this ring */
+            manualPromotion: boolean;
+            /** @description When true a failed health gate rolls the ring back to the previous version */
+            autoRollback: boolean;
+            health: components["schemas"]["HealthThresholds"];
+        };
+        /** @description How a release moves through the ring. Omitted fields keep their value (defaults on create: no approvals, bake 0, maxParallel 1, automatic promotion, autoRollback true, no health thresholds) */
+        RingPolicyInput: {
+            /** @description Approval needed before the ring deploys; null for none */
+            preApproval?: {
+                /** @description The role an approver must have */
+                role: "approver" | "admin" | "sre";
+                /** @description How many distinct approvers are needed */
+                minApprovals: number;
+                /** @description How long an approval stays valid */
+                ttlHours: number;
+            } | null;
+            /** @description Approval needed after the ring bakes, before the next ring; null for none */
+            postApproval?: {
+                /** @description The role an approver must have */
+                role: "approver" | "admin" | "sre";
+                /** @description How many distinct approvers are needed */
+                minApprovals: number;
+                /** @description How long an approval stays valid */
+                ttlHours: number;
+            } | null;
+            /** @description How long the ring must stay healthy before promotion */
+            bakeMinutes?: number;
+            /** @description How many scale units of the ring deploy at once (the wave size) */
+            maxParallel?: number;
+            /** @description When true a person must promote the release out of this ring */
+            manualPromotion?: boolean;
+            /** @description When true a failed health gate rolls the ring back to the previous version */
+            autoRollback?: boolean;
+            health?: components["schemas"]["HealthThresholds"];
+        };
+        /** @description A deployment ring: who is in it and how releases move through it */
+        Ring: {
+            /** @description The ring name, unique */
+            name: string;
+            /** @description Position in the rollout; ring 0 goes first */
+            order: number;
+            /** @description Who is in the ring */
+            description: string;
+            policy: components["schemas"]["RingPolicy"];
+            /** @description Names of the scale units in the ring */
+            scaleUnits: string[];
+            /** Format: date-time @description When the ring was created */
+            createdAt: string;
+            /** Format: date-time @description When the ring last changed */
+            updatedAt: string;
+        };
+        /** @description Every ring, in rollout order */
+        RingList: {
+            /** @description Every ring, in rollout order */
+            rings: components["schemas"]["Ring"][];
+        };
+        /** @description A deployable stamp: one region, one ring */
+        ScaleUnit: {
+            /** @description The scale unit name, unique */
+            name: string;
+            /** @description The region the scale unit runs in */
+            region: string;
+            /** @description The ring the scale unit belongs to */
+            ring: string;
+            /** @description Its region pair: the two never deploy in the same wave */
+            pairedWith: string | null;
+            /** @description Free-form key/value labels (at most 64); keys are letters, digits and . _ / - (63 at most) */
+            labels: {
+                [key: string]: string;
+            };
+            /** @description Its share of the fleet's traffic relative to the other scale units; an incident on it weighs this much in the traffic-weighted reliability figures */
+            trafficWeight: number;
+            /** Format: date-time @description When the scale unit was created */
+            createdAt: string;
+            /** Format: date-time @description When the scale unit last changed */
+            updatedAt: string;
+        };
+        /** @description Scale units */
+        ScaleUnitList: {
+            /** @description Scale units by ring order, then name */
+            scaleUnits: components["schemas"]["ScaleUnit"][];
+        };
+        /** @description One recorded change: who did what to what, and when */
+        AuditEvent: {
+            /** @description Increases with every change; pass it as `after` to page on */
+            id: number;
+            /** Format: date-time @description When the change committed */
+            at: string;
+            /** @description Subject of the token that made the change */
+            actor: string;
+            /** @description What happened, e.g. ring.created, scale-unit.moved */
+            action: string;
+            /** @description What it happened to, e.g. ring:ring-0 */
+            subject: string;
+            /** @description Details, usually `before` and `after` */
+            data: {
+                [key: string]: unknown;
+            };
+            /** @description The request that made the change */
+            requestId: string | null;
+        };
+        /** @description A page of the audit trail */
+        AuditEventPage: {
+            /** @description Oldest first */
+            events: components["schemas"]["AuditEvent"][];
+            /** @description Pass as `after` for the next page; unchanged when there is nothing newer */
+            nextAfter: number;
+        };
+        /** @description Work for an executor: deploy (or roll back) one service on one scale unit */
+        Deployment: {
+            /** @description The deployment id */
+            id: number;
+            /** @description The release it belongs to */
+            releaseId: number;
+            /** @description The stage it belongs to */
+            stageId: number;
+            /** @description The ring of the scale unit */
+            ring: string;
+            /** @description The service to deploy */
+            service: string;
+            /** @description Where to deploy it */
+            scaleUnit: string;
+            /** @description The wave it belongs to (0 first) */
+            wave: number;
+            /** @description deploy the release, or roll it back to the previous version */
+            kind: "deploy" | "rollback";
+            /** @description What should run when done; null on a rollback means remove the service */
+            version: string | null;
+            /** @description What ran before */
+            previousVersion: string | null;
+            /** @description pending, in_progress, succeeded, failed or rolled_back */
+            state: "pending" | "in_progress" | "succeeded" | "failed" | "rolled_back";
+            /** @description 1, then one more for every retry */
+            attempt: number;
+            /** @description What the executor said */
+            message: string | null;
+            /** @description Where the executor keeps its logs */
+            logsUrl: string | null;
+            /** Format: date-time @description When the work was created */
+            createdAt: string;
+            /** Format: date-time @description When this attempt was asked for: creation, or the latest retry */
+            requestedAt: string;
+            /** Format: date-time @description When an executor started it */
+            startedAt: string | null;
+            /** Format: date-time @description When it finished */
+            finishedAt: string | null;
+        };
+        /** @description What should run on a scale unit, and the open work to get there */
+        DesiredState: {
+            /** @description The scale unit */
+            scaleUnit: string;
+            /** @description Service name to the version that should run there, counting open work */
+            services: {
+                [key: string]: string;
+            };
+            /** @description Open work for this scale unit, oldest first */
+            deployments: components["schemas"]["Deployment"][];
+        };
+        /** @description The stored health report and what it did to the health gates it was checked against */
+        HealthReportResult: {
+            /** @description The stored report */
+            report: {
+                /** @description The report id */
+                id: number;
+                /** @description Where it was measured */
+                scaleUnit: string;
+                /** @description The service */
+                service: string;
+                /** @description The reported status */
+                status: "healthy" | "degraded" | "unhealthy";
+                /** @description The reported measurements */
+                signals: {
+                    [key: string]: number;
+                };
+                /** @description Subject of the reporting token */
+                reportedBy: string;
+                /** Format: date-time @description When it was received */
+                at: string;
+            };
+            /** @description One per release deploying or baking this service on this scale unit */
+            verdicts: {
+                /** @description A release whose health gate this report was checked against */
+                releaseId: number;
+                /** @description The ring of its gated stage */
+                ring: string;
+                /** @description Whether the gate held */
+                passed: boolean;
+                /** @description Why it failed */
+                reasons: string[];
+                /** @description What the failed gate did to the release */
+                action: "none" | "halted" | "rolled_back";
+            }[];
+        };
+        /** @description Why the release is halted; null when it is not */
+        ReleaseHalt: {
+            /** @description Who stopped it (a subject, "system" or "health gate") */
+            by: string;
+            /** @description Why */
+            reason: string;
+            /** @description What stopped it */
+            cause: "manual" | "deployment_failed" | "health_failed";
+            /** Format: date-time @description When it stopped */
+            at: string;
+            /** @description The state a resume returns it to */
+            resumeTo: "queued" | "in_progress";
+        };
+        /** @description A release walking the rings, without its stages */
+        Release: {
+            /** @description The release id; increases with every release */
+            id: number;
+            /** @description The service released */
+            service: string;
+            /** @description The version released */
+            version: string;
+            /** @description The commit it was built from */
+            commit: string | null;
+            /** Format: date-time @description When that commit was made */
+            commitTime: string | null;
+            /** @description Link to the build */
+            buildUrl: string | null;
+            /** @description Release notes */
+            notes: string;
+            /** @description standard or hotfix */
+            kind: "standard" | "hotfix";
+            /** @description Why this release exists (always set for a hotfix) */
+            reason: string | null;
+            /** @description Subject of the token that created it; never its approver */
+            requester: string;
+            /** @description First ring of its range */
+            ringFrom: string;
+            /** @description Last ring of its range */
+            ringTo: string;
+            /** @description Where the release is: queued, in_progress, succeeded, failed, halted, rolled_back, cancelled or superseded */
+            state: "queued" | "in_progress" | "succeeded" | "failed" | "halted" | "rolled_back" | "cancelled" | "superseded";
+            /** @description Why the release is halted; null when it is not */
+            halt: components["schemas"]["ReleaseHalt"] | null;
+            /** @description How it ended, in words, once it has */
+            outcome: string | null;
+            /** @description The OpenTelemetry trace of its rollout: search for it in Jaeger or Tempo. A rollback gets its own trace, linked to this one */
+            traceId: string;
+            /** @description The incident this release fixes */
+            incidentId: number | null;
+            /** Format: date-time @description When it was created */
+            createdAt: string;
+            /** Format: date-time @description When it last changed */
+            updatedAt: string;
+            /** Format: date-time @description When it reached a final state */
+            finishedAt: string | null;
+        };
+        /** @description One approval decision at a gate */
+        Approval: {
+            /** @description The approval id */
+            id: number;
+            /** @description The release it is for */
+            releaseId: number;
+            /** @description The stage it is for */
+            stageId: number;
+            /** @description The ring of that stage */
+            ring: string;
+            /** @description Before the ring deploys (pre) or after it bakes (post) */
+            gate: "pre" | "post";
+            /** @description Who decided; each subject counts once */
+            subject: string;
+            /** @description The role of their token */
+            role: string;
+            /** @description What they decided */
+            decision: "approve" | "reject";
+            /** @description What they said */
+            comment: string;
+            /** Format: date-time @description When they decided; approvals expire ttlHours later */
+            at: string;
+        };
+        /** @description A release in one ring: its waves, deployments, approvals and timing */
+        Stage: {
+            /** @description The stage id */
+            id: number;
+            /** @description The release it belongs to */
+            releaseId: number;
+            /** @description 0 for the first ring of the release */
+            position: number;
+            /** @description The ring */
+            ring: string;
+            /** @description The ring order when the release was made */
+            ringOrder: number;
+            policy: components["schemas"]["RingPolicy"];
+            /** @description Scale units in deployment order, at most maxParallel per wave; region pairs never share a wave */
+            waves: string[][];
+            /** @description pending, awaiting_approval, deploying, baking, awaiting_promotion, succeeded, failed or rolled_back */
+            state: "pending" | "awaiting_approval" | "deploying" | "baking" | "awaiting_promotion" | "succeeded" | "failed" | "rolled_back";
+            /** @description Index of the latest wave started; -1 before the first */
+            currentWave: number;
+            /** @description The approval gate being waited on */
+            gate: "pre" | "post" | null;
+            /** Format: date-time @description When the stage entered its current state */
+            stateSince: string | null;
+            /** Format: date-time @description When its latest wave started */
+            waveStartedAt: string | null;
+            /** Format: date-time @description When the release entered the ring */
+            startedAt: string | null;
+            /** Format: date-time @description When every wave had deployed */
+            deployedAt: string | null;
+            /** Format: date-time @description When the bake ends */
+            bakeUntil: string | null;
+            /** Format: date-time @description When the stage ended */
+            finishedAt: string | null;
+            /** @description An admin let this stage start during a freeze window */
+            freezeOverride: {
+                /** @description The admin who overrode the freeze */
+                by: string;
+                /** @description Why */
+                reason: string;
+                /** Format: date-time @description When */
+                at: string;
+            } | null;
+            /** @description Deployments to the ring, oldest first */
+            deployments: components["schemas"]["Deployment"][];
+            /** @description Approval decisions for the ring, oldest first */
+            approvals: components["schemas"]["Approval"][];
+        };
+        /** @description A halt that holds the release */
+        HoldingHalt: {
+            /** @description The halt to lift (DELETE /v1/halts/{id}); null for the release's own halt, which a resume ends */
+            id: number | null;
+            /** @description global, service or ring (a stop of the line; an incident's is a service halt), or release (this release's own halt) */
+            scope: "global" | "service" | "ring" | "release";
+            /** @description The service, ring or release id halted; null for global */
+            target: string | null;
+            /** @description Why it was stopped */
+            reason: string;
+            /** @description Who stopped it (system, health gate: the promotion engine) */
+            by: string;
+            /** Format: date-time @description When it was stopped */
+            since: string;
+            /** @description The incident that stopped the line */
+            incidentId: number | null;
+        };
+        /** @description One thing the release waits for */
+        BlockedBy: {
+            /** @description What kind of thing it waits for */
+            kind: "approval" | "bake" | "halt" | "freeze" | "ring-occupied" | "deployments" | "promotion";
+            /** @description What it waits for, for a person: "needs 1 more approval from role approver" */
+            message: string;
+            /** Format: date-time @description When the wait ends by itself, if it does */
+            until?: string;
+            halt?: components["schemas"]["HoldingHalt"];
+        };
+        /** @description A release with its stages and what it waits for */
+        ReleaseDetail: {
+            /** @description The release id; increases with every release */
+            id: number;
+            /** @description The service released */
+            service: string;
+            /** @description The version released */
+            version: string;
+            /** @description The commit it was built from */
+            commit: string | null;
+            /** Format: date-time @description When that commit was made */
+            commitTime: string | null;
+            /** @description Link to the build */
+            buildUrl: string | null;
+            /** @description Release notes */
+            notes: string;
+            /** @description standard or hotfix */
+            kind: "standard" | "hotfix";
+            /** @description Why this release exists (always set for a hotfix) */
+            reason: string | null;
+            /** @description Subject of the token that created it; never its approver */
+            requester: string;
+            /** @description First ring of its range */
+            ringFrom: string;
+            /** @description Last ring of its range */
+            ringTo: string;
+            /** @description Where the release is: queued, in_progress, succeeded, failed, halted, rolled_back, cancelled or superseded */
+            state: "queued" | "in_progress" | "succeeded" | "failed" | "halted" | "rolled_back" | "cancelled" | "superseded";
+            /** @description Why the release is halted; null when it is not */
+            halt: components["schemas"]["ReleaseHalt"] | null;
+            /** @description How it ended, in words, once it has */
+            outcome: string | null;
+            /** @description The OpenTelemetry trace of its rollout: search for it in Jaeger or Tempo. A rollback gets its own trace, linked to this one */
+            traceId: string;
+            /** @description The incident this release fixes */
+            incidentId: number | null;
+            /** Format: date-time @description When it was created */
+            createdAt: string;
+            /** Format: date-time @description When it last changed */
+            updatedAt: string;
+            /** Format: date-time @description When it reached a final state */
+            finishedAt: string | null;
+            /** @description One stage per ring of the range, in ring order */
+            stages: components["schemas"]["Stage"][];
+            /** @description Why the release is not moving right now; empty when it is moving or done */
+            blockedBy: components["schemas"]["BlockedBy"][];
+        };
+        /** @description A page of releases */
+        ReleaseList: {
+            /** @description Newest first */
+            releases: components["schemas"]["Release"][];
+            /** @description Pass as `before` for the next page; null on the last page */
+            nextBefore: number | null;
+        };
+        /** @description An approval decision, the gate after it and the release after it */
+        ApprovalResult: {
+            approval: components["schemas"]["Approval"];
+            /** @description The gate after this decision */
+            gate: {
+                /** @description The gate decided on */
+                name: "pre" | "post";
+                /** @description Distinct approvals the gate needs */
+                required: number;
+                /** @description Subjects whose approval counts now */
+                approvedBy: string[];
+                /** @description Approvals still needed */
+                missing: number;
+                /** @description Whether the gate is passed (a rejection never is) */
+                satisfied: boolean;
+            };
+            release: components["schemas"]["Release"];
+        };
+        /** @description A stop of the line: no new wave starts where it holds */
+        Halt: {
+            /** @description The halt id */
+            id: number;
+            /** @description global (everything), service or ring */
+            scope: "global" | "service" | "ring";
+            /** @description The service or ring halted; null for global */
+            target: string | null;
+            /** @description Why the line was stopped */
+            reason: string;
+            /** @description Who stopped it */
+            createdBy: string;
+            /** Format: date-time @description When */
+            createdAt: string;
+            /** @description Who lifted it */
+            liftedBy: string | null;
+            /** Format: date-time @description When it was lifted; null while it holds */
+            liftedAt: string | null;
+            /** @description The incident declared with halt: true that opened it; null for a halt of its own */
+            incidentId: number | null;
+        };
+        /** @description A weekly recurring window, in UTC */
+        WeeklySchedule: {
+            /** @description The days the window starts on */
+            daysOfWeek: number[];
+            /** @description Start time, HH:MM in UTC */
+            start: string;
+            /** @description How long each occurrence lasts */
+            durationMinutes: number;
+        };
+        /** @description A planned period when promotions into the rings it covers wait */
+        FreezeWindow: {
+            /** @description The freeze window id */
+            id: number;
+            /** @description A name people recognise, e.g. black friday */
+            name: string;
+            /** @description global, service or ring */
+            scope: "global" | "service" | "ring";
+            /** @description The service or ring frozen; null for global */
+            target: string | null;
+            /** Format: date-time @description Start of a one-off window */
+            startsAt: string | null;
+            /** Format: date-time @description End of a one-off window */
+            endsAt: string | null;
+            /** @description A weekly recurring window, in UTC */
+            schedule: components["schemas"]["WeeklySchedule"] | null;
+            /** @description Why promotions wait */
+            reason: string;
+            /** @description Who created it */
+            createdBy: string;
+            /** Format: date-time @description When */
+            createdAt: string;
+            /** Format: date-time @description When the window is in force now, when it ends; otherwise null */
+            activeUntil: string | null;
+        };
+        /** @description An incident: when it was detected, mitigated and resolved, and what it blames */
+        Incident: {
+            /** @description The incident id */
+            id: number;
+            /** @description The service affected */
+            service: string;
+            /** @description How bad: sev1 (worst) to sev4 */
+            severity: "sev1" | "sev2" | "sev3" | "sev4";
+            /** @description What users see */
+            title: string;
+            /** @description The ring affected; null for the whole fleet */
+            ring: string | null;
+            /** @description The scale units affected; empty when it is the whole ring or fleet */
+            scaleUnits: string[];
+            /** @description Share of the fleet traffic weight on the scale units affected, fixed when the incident was declared (1 = the whole fleet); it weighs the traffic-weighted figures */
+            trafficShare: number;
+            /** @description The release suspected of causing it */
+            releaseId: number | null;
+            /** @description The halt declared with it (halt: true); lift it with DELETE */
+            haltId: number | null;
+            /** Format: date-time @description When users started to be affected */
+            startedAt: string;
+            /** Format: date-time @description When someone noticed; time to restore starts here */
+            detectedAt: string;
+            /** Format: date-time @description When the impact stopped growing (null until then) */
+            mitigatedAt: string | null;
+            /** Format: date-time @description When service was restored; null while the incident is open */
+            resolvedAt: string | null;
+            /** @description Link to the post-incident review */
+            reviewUrl: string | null;
+            /** @description Blameless notes */
+            notes: string;
+            /** @description Who declared it */
+            createdBy: string;
+            /** @description The OpenTelemetry trace of the incident, recorded when it is resolved and linked to the release it blames */
+            traceId: string;
+            /** Format: date-time @description When it was declared here */
+            createdAt: string;
+            /** Format: date-time @description When it last changed */
+            updatedAt: string;
+        };
+        /** @description Incidents */
+        IncidentList: {
+            /** @description Newest first */
+            incidents: components["schemas"]["Incident"][];
+            /** @description Pass as `before` for the next page; null on the last page */
+            nextBefore: number | null;
+        };
+        /** @description Reliability over a window. Durations are in seconds, rates are fractions from 0 to 1. Definitions and a worked example: docs/reliability-metrics.md */
+        ReliabilityReport: {
+            /** @description The service reported on; null for every service together */
+            service: string | null;
+            /** @description The ring whose incidents count (those on that ring and fleet-wide ones, with no ring); null for every incident. When set, DORA deployments are counted at it too */
+            ring: string | null;
+            /** Format: date-time @description Start of the window, included */
+            from: string;
+            /** Format: date-time @description End of the window, excluded: the window is [from, to) */
+            to: string;
+            /** @description Incidents detected in the window */
+            incidents: {
+                /** @description Incidents detected in the window (detectedAt in [from, to)) */
+                total: number;
+                /** @description Of those, the ones not resolved yet */
+                open: number;
+                /** @description Of those, the resolved ones */
+                resolved: number;
+            };
+            /** @description Mean time to restore: resolvedAt − detectedAt of each resolved incident detected in the window. Open incidents are left out (see incidents.open) */
+            mttr: {
+                /** @description How many times to restore the figure is over */
+                count: number;
+                /** @description The mean of those times to restore, in seconds; null when there are none */
+                meanSeconds: number | null;
+                /** @description The median of those times to restore, in seconds (the mean of the middle two for an even count); null when there are none */
+                medianSeconds: number | null;
+            };
+            /** @description Mean time between failures: incidents (startedAt to resolvedAt, or to `to` while open) clipped to the window and merged where they overlap or touch are failure periods; each gap from the end of one to the start of the next is one value. Fewer than two periods: no value */
+            mtbf: {
+                /** @description How many gaps between failures the figure is over */
+                count: number;
+                /** @description The mean of those gaps between failures, in seconds; null when there are none */
+                meanSeconds: number | null;
+                /** @description The median of those gaps between failures, in seconds (the mean of the middle two for an even count); null when there are none */
+                medianSeconds: number | null;
+            };
+            /** @description Share of the window with no failure period: 1 − (length of the union of incidents, clipped to the window) / (to − from) */
+            availability: number | null;
+            /** @description MTTR where each resolved incident's time to restore is multiplied by its trafficShare (the share of fleet traffic weight it touched), so an outage of a small ring counts for less than one of the whole fleet */
+            trafficWeightedMttr: {
+                /** @description How many weighted times to restore the figure is over */
+                count: number;
+                /** @description The mean of those weighted times to restore, in seconds; null when there are none */
+                meanSeconds: number | null;
+                /** @description The median of those weighted times to restore, in seconds (the mean of the middle two for an even count); null when there are none */
+                medianSeconds: number | null;
+            };
+            /** @description 1 − Σ(each incident's duration clipped to the window × its trafficShare) / (to − from), kept between 0 and 1. Overlapping incidents each count */
+            trafficWeightedAvailability: number | null;
+            /** @description The DORA figures, with "deployed" meaning "reached dora.ring" */
+            dora: {
+                /** @description The ring a release must reach to count as a deployment: the ring asked for, or else the outermost ring (highest order); null when there are no rings */
+                ring: string | null;
+                /** @description Releases that reached dora.ring in the window: their stage for that ring finished deploying (the stage's deployedAt) in [from, to) */
+                deployments: number;
+                /** @description deployments / the window length in days */
+                deploymentFrequencyPerDay: number;
+                /** @description Lead time for changes: reaching dora.ring − the commit time, for each deployment whose release gave a commitTime (not one after the arrival) */
+                leadTimeForChanges: {
+                    /** @description How many lead times the figure is over */
+                    count: number;
+                    /** @description The mean of those lead times, in seconds; null when there are none */
+                    meanSeconds: number | null;
+                    /** @description The median of those lead times, in seconds (the mean of the middle two for an even count); null when there are none */
+                    medianSeconds: number | null;
+                };
+                /** @description Deployments whose release was rolled back or is blamed by an incident (its releaseId), whenever that happened */
+                failedDeployments: number;
+                /** @description failedDeployments / deployments; null without deployments */
+                changeFailureRate: number | null;
+                /** @description For each failed deployment that has recovered: from the failure (the earlier of the rollback and the first blaming incident detected) to the recovery (the later of the last rollback deployment finished and the last blaming incident resolved). Still recovering: left out */
+                failedDeploymentRecoveryTime: {
+                    /** @description How many recovery times the figure is over */
+                    count: number;
+                    /** @description The mean of those recovery times, in seconds; null when there are none */
+                    meanSeconds: number | null;
+                    /** @description The median of those recovery times, in seconds (the mean of the middle two for an even count); null when there are none */
+                    medianSeconds: number | null;
+                };
+                /** @description Deployments that are hotfixes for an incident (kind hotfix with incidentId) */
+                reworkDeployments: number;
+                /** @description reworkDeployments / deployments; null without deployments */
+                deploymentReworkRate: number | null;
+            };
+        };
+        /** @description A webhook, without its secret */
+        Webhook: {
+            /** @description The webhook id */
+            id: number;
+            /** @description The service whose events it receives */
+            service: string;
+            /** @description Where deliveries are POSTed */
+            url: string;
+            /** @description The events it receives; empty means every event */
+            events: string[];
+            /** @description The first characters of the signing secret, to tell webhooks apart; the secret itself is shown only when the webhook is created */
+            secretPrefix: string;
+            /** @description Subject of the token that created it */
+            createdBy: string;
+            /** Format: date-time @description When it was created */
+            createdAt: string;
+            /** Format: date-time @description When it was disabled; null while it receives deliveries */
+            disabledAt: string | null;
+        };
+        /** @description A new webhook with its signing secret; the secret is shown only this once */
+        CreatedWebhook: {
+            webhook: components["schemas"]["Webhook"];
+            /** @description The key every delivery is signed with (HMAC-SHA256, see x-ringmaster-signature). It is shown this once: keep it now */
+            secret: string;
+        };
+        /** @description Webhooks */
+        WebhookList: {
+            /** @description The webhooks, oldest first, disabled ones included */
+            webhooks: components["schemas"]["Webhook"][];
+        };
+        /** @description One delivery of an event to a webhook */
+        WebhookDelivery: {
+            /** @description The delivery id; sent as x-ringmaster-delivery, the same on every attempt */
+            id: number;
+            /** @description The webhook it is sent to */
+            webhookId: number;
+            /** @description The event, e.g. deployment.requested */
+            event: string;
+            /** @description The event data, as sent in the body */
+            payload: {
+                [key: string]: unknown;
+            };
+            /** @description pending (to be sent or retried), delivered (a 2xx answer) or failed (given up, or the webhook was disabled) */
+            state: "pending" | "delivered" | "failed";
+            /** @description Attempts made since it was queued or last redelivered */
+            attempts: number;
+            /** Format: date-time @description When the next attempt is due; null once delivered or failed */
+            nextAttemptAt: string | null;
+            /** @description HTTP status of the last attempt; null before one, or when no answer came */
+            lastStatus: number | null;
+            /** @description What went wrong on the last failed attempt */
+            lastError: string | null;
+            /** Format: date-time @description When the event was queued */
+            createdAt: string;
+            /** Format: date-time @description When a 2xx answer came */
+            deliveredAt: string | null;
+        };
+        /** @description Deliveries of a webhook */
+        WebhookDeliveryList: {
+            /** @description The deliveries, newest first */
+            deliveries: components["schemas"]["WebhookDelivery"][];
+        };
+        /** @description A condition on one context field */
+        Constraint: {
+            /** @description The context field compared: userId, sessionId, remoteAddress, currentTime, or a property name */
+            contextName: string;
+            /** @description IN, NOT_IN, STR_CONTAINS, STR_STARTS_WITH, STR_ENDS_WITH, NUM_EQ, NUM_GT, NUM_GTE, NUM_LT, NUM_LTE, DATE_AFTER, DATE_BEFORE, SEMVER_EQ, SEMVER_GT, SEMVER_LT, REGEX or IN_CIDR */
+            operator: string;
+            /** @description For the list operators */
+            values?: string[];
+            /** @description For the single-value operators */
+            value?: string;
+            /** @description Negates the result */
+            inverted?: boolean;
+            /** @description For the STR_* operators and REGEX */
+            caseInsensitive?: boolean;
+        };
+        /** @description A variant of a flag or of a strategy */
+        Variant: {
+            /** @description The variant name SDKs return */
+            name: string;
+            /** @description Share of the total weight (weights of a flag usually add up to 1000) */
+            weight: number;
+            /** @description 'variable' or 'fix' */
+            weightType?: string;
+            /** @description Context field that keeps a user on one variant */
+            stickiness?: string | null;
+            /** @description Data SDKs hand to the code along with the variant */
+            payload?: {
+                /** @description string, json, csv or number */
+                type: string;
+                /** @description The payload, as text */
+                value: string;
+            };
+            /** @description Context values that always get this variant */
+            overrides?: {
+                /** @description The context field compared */
+                contextName: string;
+                /** @description Values that get this variant */
+                values: string[];
+            }[];
+        };
+        /** @description A parent flag this one depends on */
+        FlagDependency: {
+            /** @description The parent flag */
+            feature: string;
+            /** @description Whether the parent must be on (default) or off */
+            enabled?: boolean;
+            /** @description The parent must have one of these variants */
+            variants?: string[];
+        };
+        /** @description A strategy as you send it */
+        StrategyInput: {
+            /** @description default, userWithId, gradualRolloutUserId, gradualRolloutSessionId, gradualRolloutRandom, flexibleRollout, remoteAddress or applicationHostname */
+            name: string;
+            /** @description Strategy parameters, as text: rollout, stickiness, groupId, userIds, IPs, hostNames… */
+            parameters?: {
+                [key: string]: string;
+            };
+            /** @description All must match */
+            constraints?: components["schemas"]["Constraint"][];
+            /** @description Names of segments that must all match */
+            segments?: string[];
+            /** @description Strategy variants, served before the flag variants */
+            variants?: components["schemas"]["Variant"][];
+        };
+        /** @description A strategy: when it turns the flag on, and for whom */
+        Strategy: {
+            /** @description The strategy */
+            name: string;
+            /** @description Strategy parameters, as text: rollout, stickiness, groupId, userIds, IPs, hostNames… */
+            parameters: {
+                [key: string]: string;
+            };
+            /** @description All must match */
+            constraints: components["schemas"]["Constraint"][];
+            /** @description Names of segments that must all match */
+            segments: string[];
+            /** @description Strategy variants */
+            variants: components["schemas"]["Variant"][];
+        };
+        /** @description A flag in one ring */
+        FlagRingState: {
+            /** @description The ring (Unleash environment) */
+            ring: string;
+            /** @description Off means off for everyone in this ring */
+            enabled: boolean;
+            /** @description Any one matching strategy turns the flag on; an empty list means on for all */
+            strategies: components["schemas"]["Strategy"][];
+        };
+        /** @description A feature flag and its state in each ring */
+        Flag: {
+            /** @description The flag name SDKs ask for: letters, digits and . _ ~ - (100 at most) */
+            key: string;
+            /** @description Unleash project; SDKs can filter on it */
+            project: string;
+            /** @description What the flag is for */
+            description: string;
+            /** @description What kind of flag this is (as in Unleash) */
+            type: "release" | "experiment" | "operational" | "kill-switch" | "permission";
+            /** @description Who to ask about the flag */
+            owner: string | null;
+            /** @description Free-form tags to find flags by */
+            tags: string[];
+            /** @description Whether SDKs emit impression events */
+            impressionData: boolean;
+            /** @description Marked for removal from code */
+            stale: boolean;
+            /** @description Archived flags are gone from every SDK answer */
+            archived: boolean;
+            /** @description Flag variants, split by weight */
+            variants: components["schemas"]["Variant"][];
+            /** @description Parent flags that must be on (or off) for this one to be on */
+            dependencies: components["schemas"]["FlagDependency"][];
+            /** @description Configured rings; any other ring sees the flag disabled */
+            rings: components["schemas"]["FlagRingState"][];
+            /** Format: date-time @description When the flag was first put */
+            createdAt: string;
+            /** Format: date-time @description When the flag last changed */
+            updatedAt: string;
+        };
+        /** @description Flags */
+        FlagList: {
+            /** @description Ordered by key */
+            flags: components["schemas"]["Flag"][];
+        };
+        /** @description A shared set of constraints */
+        Segment: {
+            /** @description The id SDKs see in strategies[].segments */
+            id: number;
+            /** @description The name strategies refer to */
+            name: string;
+            /** @description What the segment is */
+            description: string;
+            /** @description All must match */
+            constraints: components["schemas"]["Constraint"][];
+            /** Format: date-time @description When the segment was created */
+            createdAt: string;
+            /** Format: date-time @description When the segment last changed */
+            updatedAt: string;
+        };
+        /** @description Segments */
+        SegmentList: {
+            /** @description Ordered by name */
+            segments: components["schemas"]["Segment"][];
+        };
+        /** @description A constraint as Unleash sends it */
+        ImportedConstraint: {
+            /** @description The context field compared: userId, sessionId, remoteAddress, currentTime, or a property name */
+            contextName: string;
+            /** @description IN, NOT_IN, STR_CONTAINS, STR_STARTS_WITH, STR_ENDS_WITH, NUM_EQ, NUM_GT, NUM_GTE, NUM_LT, NUM_LTE, DATE_AFTER, DATE_BEFORE, SEMVER_EQ, SEMVER_GT, SEMVER_LT, REGEX or IN_CIDR */
+            operator: string;
+            /** @description For the list operators */
+            values?: string[];
+            /** @description For the single-value operators */
+            value?: string;
+            /** @description Negates the result */
+            inverted?: boolean;
+            /** @description For the STR_* operators and REGEX */
+            caseInsensitive?: boolean;
+        } & {
+            [key: string]: unknown;
+        };
+        /** @description A variant as Unleash sends it */
+        ImportedVariant: {
+            /** @description The variant name SDKs return */
+            name: string;
+            /** @description Share of the total weight (weights of a flag usually add up to 1000) */
+            weight: number;
+            /** @description 'variable' or 'fix' */
+            weightType?: string;
+            /** @description Context field that keeps a user on one variant */
+            stickiness?: string | null;
+            /** @description Data SDKs hand to the code along with the variant */
+            payload?: {
+                /** @description string, json, csv or number */
+                type: string;
+                /** @description The payload, as text */
+                value: string;
+            } & {
+                [key: string]: unknown;
+            };
+            /** @description Context values that always get this variant */
+            overrides?: ({
+                /** @description The context field compared */
+                contextName: string;
+                /** @description Values that get this variant */
+                values: string[];
+            } & {
+                [key: string]: unknown;
+            })[];
+        } & {
+            [key: string]: unknown;
+        };
+        /** @description A strategy as Unleash sends it */
+        ImportedStrategy: {
+            /** @description The strategy */
+            name: string;
+            /** @description Strategy parameters; numbers are stored as text */
+            parameters?: {
+                [key: string]: string | number;
+            };
+            /** @description All must match */
+            constraints?: components["schemas"]["ImportedConstraint"][] | null;
+            /** @description Ids of segments in the `segments` list */
+            segments?: number[] | null;
+            /** @description Variants, as Unleash sends them */
+            variants?: components["schemas"]["ImportedVariant"][] | null;
+        } & {
+            [key: string]: unknown;
+        };
+        /** @description A flag as Unleash sends it */
+        ImportedFlag: {
+            /** @description The flag name SDKs ask for: letters, digits and . _ ~ - (100 at most) */
+            name: string;
+            /** @description The flag is on in the ring */
+            enabled: boolean;
+            /** @description Unleash project; default "default" */
+            project?: string;
+            /** @description What the flag is for */
+            description?: string | null;
+            /** @description Unleash flag type; unknown types become release */
+            type?: string;
+            /** @description Marked for removal from code */
+            stale?: boolean;
+            /** @description Whether SDKs emit impression events */
+            impressionData?: boolean;
+            /** @description The flag strategies in the ring */
+            strategies?: components["schemas"]["ImportedStrategy"][];
+            /** @description Variants, as Unleash sends them */
+            variants?: components["schemas"]["ImportedVariant"][] | null;
+            /** @description Parent flags */
+            dependencies?: ({
+                /** @description The parent flag */
+                feature: string;
+                /** @description Whether the parent must be on (default) or off */
+                enabled?: boolean;
+                /** @description The parent must have one of these variants */
+                variants?: string[];
+            } & {
+                [key: string]: unknown;
+            })[] | null;
+        } & {
+            [key: string]: unknown;
+        };
+        /** @description A segment as Unleash sends it; matched to ours by name */
+        ImportedSegment: {
+            /** @description The id strategies of this body refer to */
+            id: number;
+            /** @description The segment name strategies refer to (no leading or trailing spaces, no /) */
+            name?: string;
+            /** @description All must match */
+            constraints?: components["schemas"]["ImportedConstraint"][];
+        } & {
+            [key: string]: unknown;
+        };
+        /** @description What an import changed */
+        ImportOutcome: {
+            /** @description The ring imported into */
+            ring: string;
+            /** @description Flags created or changed */
+            flags: string[];
+            /** @description Segments created or changed */
+            segments: string[];
+            /** @description The ring's flag revision after the import */
+            revision: number;
+        };
+        /** @description One strategy looked at */
+        StrategyOutcome: {
+            /** @description The strategy's position in the ring */
+            strategyIndex: number;
+            /** @description The strategy */
+            strategyName: string;
+            /** @description Whether it turned the flag on */
+            matched: boolean;
+            /** @description Why the strategy did not match: CONSTRAINT_FAILED (with the constraint, its origin and the context value seen), ROLLOUT_NOT_REACHED (with bucket and rollout), USER_NOT_LISTED, SEGMENT_NOT_FOUND, UNKNOWN_STRATEGY, …; more fields depend on the code */
+            failure?: {
+                /** @description What happened, as a stable code */
+                code: string;
+            } & {
+                [key: string]: unknown;
+            };
+            /** @description For a rollout that matched: the bucket */
+            bucket?: number;
+            /** @description For a rollout that matched: its % */
+            rollout?: number;
+        } & {
+            [key: string]: unknown;
+        };
+        /** @description The variant, as getVariant answers */
+        EvaluatedVariant: {
+            /** @description The variant, or 'disabled' when none applies */
+            name: string;
+            /** @description Whether a variant applies */
+            enabled: boolean;
+            /** @description The variant's payload */
+            payload?: {
+                /** @description string, json, csv or number */
+                type: string;
+                /** @description The payload, as text */
+                value: string;
+            };
+            /** @description Whether the flag is on (older name) */
+            feature_enabled: boolean;
+            /** @description Whether the flag is on */
+            featureEnabled: boolean;
+        };
+        /** @description One flag, answered and explained */
+        Evaluation: {
+            /** @description The flag */
+            flag: string;
+            /** @description Whether the flag is on for the context */
+            enabled: boolean;
+            variant: components["schemas"]["EvaluatedVariant"];
+            /** @description What settled it: STRATEGY_MATCHED (with the strategy), NO_STRATEGY_MATCHED, FLAG_DISABLED, DEPENDENCY_UNMET (with the parent and cause), NO_STRATEGIES, FLAG_NOT_FOUND; more fields depend on the code */
+            decision: {
+                /** @description What happened, as a stable code */
+                code: string;
+            } & {
+                [key: string]: unknown;
+            };
+            /** @description Where the variant came from: STRATEGY_VARIANT, FEATURE_VARIANT, NO_VARIANTS, FLAG_OFF; more fields depend on the code */
+            variantSource: {
+                /** @description What happened, as a stable code */
+                code: string;
+            } & {
+                [key: string]: unknown;
+            };
+            /** @description Every strategy looked at, in order, up to the one that matched */
+            strategies: components["schemas"]["StrategyOutcome"][];
+            /** @description The same, in one sentence */
+            message: string;
+        };
+        /** @description Flag answers for a context, with the reasons */
+        EvaluateResponse: {
+            /** @description The ring */
+            ring: string;
+            /** @description The ring's flag revision the answers are for */
+            revision: number;
+            /** @description The context as evaluated */
+            context: {
+                [key: string]: unknown;
+            };
+            /** @description One per flag, in the order asked */
+            results: components["schemas"]["Evaluation"][];
+        };
+        /** @description Any one matching strategy turns the flag on */
+        SdkStrategy: {
+            /** @description The strategy: default, flexibleRollout, userWithId, … */
+            name: string;
+            /** @description Strategy parameters, as text (rollout, stickiness, groupId, userIds, …) */
+            parameters: {
+                [key: string]: string;
+            };
+            /** @description All must hold (segment constraints are appended when inlined) */
+            constraints: components["schemas"]["Constraint"][];
+            /** @description Ids of segments in `segments` (absent when segments are inlined) */
+            segments?: number[];
+            /** @description Strategy variants, served first */
+            variants: components["schemas"]["Variant"][];
+        } & {
+            [key: string]: unknown;
+        };
+        /** @description A parent flag this one depends on */
+        SdkDependency: {
+            /** @description The parent flag */
+            feature: string;
+            /** @description Whether the parent must be on (default) or off */
+            enabled?: boolean;
+            /** @description The parent must have one of these variants */
+            variants?: string[];
+        } & {
+            [key: string]: unknown;
+        };
+        /** @description A flag as Unleash SDKs read it */
+        SdkFeature: {
+            /** @description The flag name */
+            name: string;
+            /** @description release, experiment, operational, kill-switch, permission */
+            type: string;
+            /** @description What the flag is for */
+            description: string | null;
+            /** @description The Unleash project */
+            project: string;
+            /** @description Whether the flag is on in the ring */
+            enabled: boolean;
+            /** @description Marked for removal from code */
+            stale: boolean;
+            /** @description Whether SDKs emit impression events */
+            impressionData: boolean;
+            /** @description The ring's strategies, in order; an empty list means on for everyone */
+            strategies: components["schemas"]["SdkStrategy"][];
+            /** @description Flag variants */
+            variants: components["schemas"]["Variant"][];
+            /** @description Parents that must be on (or off) */
+            dependencies?: components["schemas"]["SdkDependency"][];
+        } & {
+            [key: string]: unknown;
+        };
+        /** @description A shared set of constraints */
+        SdkSegment: {
+            /** @description The id strategies refer to */
+            id: number;
+            /** @description The segment name */
+            name: string;
+            /** @description All must hold */
+            constraints: components["schemas"]["Constraint"][];
+        } & {
+            [key: string]: unknown;
+        };
+        /** @description The ring's flags, as Unleash's client features API answers */
+        ClientFeatures: {
+            /** @description The format version, 2 */
+            version: number;
+            /** @description The ring's flags, in name order */
+            features: components["schemas"]["SdkFeature"][];
+            /** @description Only for Unleash-Client-Spec 4.2.0 and later */
+            segments?: components["schemas"]["SdkSegment"][];
+            /** @description What the answer is for */
+            query: {
+                /** @description The projects asked for */
+                project?: string[];
+                /** @description The name prefix asked for */
+                namePrefix?: string;
+                /** @description The tags asked for */
+                tag?: string[];
+                /** @description The ring */
+                environment: string;
+                /** @description Whether segment constraints are inlined in the strategies */
+                inlineSegmentConstraints: boolean;
+            } & {
+                [key: string]: unknown;
+            };
+            /** @description Revision and cache keys */
+            meta: {
+                /** @description The ring's flag revision */
+                revisionId: number;
+                /** @description The ETag of this answer */
+                etag: string;
+                /** @description Names the query (ring, shape and filters) */
+                queryHash: string;
+            } & {
+                [key: string]: unknown;
+            };
+        } & {
+            [key: string]: unknown;
+        };
+        /** @description `eventId` is the revision of the change */
+        ClientDeltaEvent: {
+            /** @description Replace everything with this */
+            type: "hydration";
+            /** @description The ring revision of the change */
+            eventId: number;
+            /** @description Every flag */
+            features: components["schemas"]["SdkFeature"][];
+            /** @description Every segment */
+            segments: components["schemas"]["SdkSegment"][];
+        } | {
+            /** @description A flag was created or changed */
+            type: "feature-updated";
+            /** @description The ring revision of the change */
+            eventId: number;
+            feature: components["schemas"]["SdkFeature"];
+        } | {
+            /** @description A flag is gone (or filtered out) */
+            type: "feature-removed";
+            /** @description The ring revision of the change */
+            eventId: number;
+            /** @description The flag to drop */
+            featureName: string;
+            /** @description Its project */
+            project?: string;
+        } | {
+            /** @description A segment was created or changed */
+            type: "segment-updated";
+            /** @description The ring revision of the change */
+            eventId: number;
+            segment: components["schemas"]["SdkSegment"];
+        } | {
+            /** @description A segment is gone */
+            type: "segment-removed";
+            /** @description The ring revision of the change */
+            eventId: number;
+            /** @description The segment to drop */
+            segmentId: number;
+        };
+        /** @description Changes since the SDK's revision, as Unleash's delta API answers */
+        ClientFeaturesDelta: {
+            /** @description A hydration (everything) for a client with no revision or one too far behind, else each changed flag and segment once, as it is now */
+            events: components["schemas"]["ClientDeltaEvent"][];
+        };
+        /** @description What an SDK says when it starts; other fields SDKs send are accepted and ignored */
+        SdkRegistration: {
+            /** @description The application */
+            appName: string;
+            /** @description The SDK instance (default: the header) */
+            instanceId?: string;
+            /** @description SDK name and version */
+            sdkVersion?: string | null;
+            /** @description Strategies the SDK implements */
+            strategies?: string[];
+            /** @description When the SDK started */
+            started?: string | number;
+            /** @description Metrics interval in ms */
+            interval?: number | string;
+        } & {
+            [key: string]: unknown;
+        };
+        /** @description Evaluation counts an SDK collected; counts of flags the ring does not have are dropped */
+        SdkMetrics: {
+            /** @description The application */
+            appName: string;
+            /** @description The SDK instance */
+            instanceId?: string;
+            /** @description The counting period and its counts */
+            bucket: {
+                /** @description Start of the counting period; sets the hour */
+                start: string;
+                /** @description End of the counting period */
+                stop?: string;
+                /** @description Per flag: evaluations on (yes), off (no), and per variant */
+                toggles: {
+                    [key: string]: {
+                        /** @description Evaluations that answered on */
+                        yes?: number;
+                        /** @description Evaluations that answered off */
+                        no?: number;
+                        /** @description Evaluations per variant name */
+                        variants?: {
+                            [key: string]: number;
+                        };
+                    } & {
+                        [key: string]: unknown;
+                    };
+                };
+            } & {
+                [key: string]: unknown;
+            };
+        } & {
+            [key: string]: unknown;
+        };
+        /** @description The flags that are on for the context, as the Unleash frontend API answers */
+        FrontendToggles: {
+            /** @description Only the flags that are on for the context, in name order */
+            toggles: {
+                /** @description The flag name */
+                name: string;
+                /** @description Always true: off flags are not listed */
+                enabled: true;
+                /** @description The variant for this context */
+                variant: {
+                    /** @description The variant, or 'disabled' when none applies */
+                    name: string;
+                    /** @description Whether a variant applies */
+                    enabled: boolean;
+                    /** @description The variant's payload */
+                    payload?: {
+                        /** @description string, json, csv or number */
+                        type: string;
+                        /** @description The payload, as text */
+                        value: string;
+                    };
+                    /** @description Whether the flag is on (older name) */
+                    feature_enabled: boolean;
+                    /** @description Whether the flag is on */
+                    featureEnabled: boolean;
+                };
+                /** @description Whether to emit impression events */
+                impressionData: boolean;
+            }[];
+        };
+        /** @description What to evaluate the flags for */
+        OfrepRequest: {
+            /** @description The evaluation context. sessionId, remoteAddress, environment, appName and currentTime are the Unleash fields of those names; every other attribute (text, number or boolean) is an Unleash context property */
+            context?: {
+                /** @description Who is evaluating: the Unleash userId */
+                targetingKey?: string;
+            } & {
+                [key: string]: unknown;
+            };
+        } & {
+            [key: string]: unknown;
+        };
+        /** @description A flag evaluated */
+        OfrepSuccess: {
+            /** @description The flag name */
+            key: string;
+            /** @description STATIC (on for everyone), TARGETING_MATCH (a constraint, user list or variant override decided), SPLIT (a percentage rollout or weighted variant decided), DISABLED (off in the ring), DEFAULT (no strategy matched) */
+            reason: string;
+            /** @description 'on' or 'off' for flags without variants; else the variant name or 'disabled' */
+            variant: string;
+            /** @description A flag without variants: true or false. A flag with variants: the variant's payload (json parsed, number as a number, string and csv as text; the variant name when it has none). Absent when the flag has variants and none applies (off, or on without a variant): use the code default */
+            value?: unknown;
+            /** @description featureEnabled: whether the flag is on for the context; strategy: the strategy that matched */
+            metadata: {
+                [key: string]: string | number | boolean;
+            };
+        };
+        /** @description A flag that could not be evaluated */
+        OfrepFailure: {
+            /** @description The flag name */
+            key: string;
+            /** @description FLAG_NOT_FOUND, PARSE_ERROR, TARGETING_KEY_MISSING, INVALID_CONTEXT or GENERAL */
+            errorCode: string;
+            /** @description What went wrong, for logs and people */
+            errorDetails: string;
+        };
+        /** @description Every flag evaluated for the context */
+        OfrepBulkSuccess: {
+            /** @description Every flag of the ring, in name order */
+            flags: (components["schemas"]["OfrepSuccess"] | components["schemas"]["OfrepFailure"])[];
+        };
+        /** @description The bulk evaluation failed */
+        OfrepBulkFailure: {
+            /** @description PARSE_ERROR, INVALID_CONTEXT or GENERAL */
+            errorCode: string;
+            /** @description What went wrong, for logs and people */
+            errorDetails: string;
+        };
+        /** @description The request failed before any flag was evaluated */
+        OfrepGeneralError: {
+            /** @description What went wrong, for logs and people */
+            errorDetails: string;
+        };
     };
-    responses: never;
-    parameters: never;
+    responses: {
+        /** @description A problem (RFC 9457) */
+        Problem: {
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description A service released through the rings */
+        Service: {
+            content: {
+                "application/json": components["schemas"]["Service"];
+            };
+        };
+        /** @description A deployment ring: who is in it and how releases move through it */
+        Ring: {
+            content: {
+                "application/json": components["schemas"]["Ring"];
+            };
+        };
+        /** @description A deployable stamp: one region, one ring */
+        ScaleUnit: {
+            content: {
+                "application/json": components["schemas"]["ScaleUnit"];
+            };
+        };
+        /** @description A release with its stages and what it waits for */
+        ReleaseDetail: {
+            content: {
+                "application/json": components["schemas"]["ReleaseDetail"];
+            };
+        };
+        /** @description Work for an executor: deploy (or roll back) one service on one scale unit */
+        Deployment: {
+            content: {
+                "application/json": components["schemas"]["Deployment"];
+            };
+        };
+        /** @description A stop of the line: no new wave starts where it holds */
+        Halt: {
+            content: {
+                "application/json": components["schemas"]["Halt"];
+            };
+        };
+        /** @description An incident: when it was detected, mitigated and resolved, and what it blames */
+        Incident: {
+            content: {
+                "application/json": components["schemas"]["Incident"];
+            };
+        };
+        /** @description A webhook, without its secret */
+        Webhook: {
+            content: {
+                "application/json": components["schemas"]["Webhook"];
+            };
+        };
+        /** @description A feature flag and its state in each ring */
+        Flag: {
+            content: {
+                "application/json": components["schemas"]["Flag"];
+            };
+        };
+        /** @description A shared set of constraints */
+        Segment: {
+            content: {
+                "application/json": components["schemas"]["Segment"];
+            };
+        };
+        /** @description The flags that are on for the context, as the Unleash frontend API answers */
+        FrontendToggles: {
+            content: {
+                "application/json": components["schemas"]["FrontendToggles"];
+            };
+        };
+        /** @description The evaluation failed */
+        OfrepGeneralError: {
+            content: {
+                "application/json": components["schemas"]["OfrepGeneralError"];
+            };
+        };
+    };
+    parameters: {
+        /** @description Makes a retry safe: the same key and body return the first answer instead of doing the work twice; the same key with another body is a 409. Keys are kept per token. */
+        IdempotencyKey: string;
+        /** @description The ring name */
+        RingsName: string;
+        /** @description The scale unit name */
+        ScaleUnitsName: string;
+        /** @description Page size */
+        Limit: number;
+        /** @description The release id */
+        ReleasesId: number;
+        /** @description The ring of the stage */
+        ReleasesRing: string;
+        /** @description The deployment id */
+        DeploymentsId: number;
+        /** @description The incident id */
+        IncidentsId: number;
+        /** @description The webhook id */
+        WebhooksId: number;
+        /** @description The flag name SDKs ask for: letters, digits and . _ ~ - (100 at most) */
+        Key: string;
+        /** @description The ring */
+        FlagsRing: string;
+        /** @description The segment name strategies refer to (no leading or trailing spaces, no /) */
+        SegmentsName: string;
+        /** @description Only flags of these projects (repeatable) */
+        Project: string[];
+        /** @description Only flags whose name starts with this */
+        NamePrefix: string;
+        /** @description Only flags with any of these tags, as `type:value` or `value` (repeatable) */
+        Tag: string[];
+        /** @description The ETag of the answer the SDK has: 304 when it is current */
+        ClientApiIfNoneMatch: string;
+        /** @description The client specification the SDK implements; 4.2.0 and later get segments as a separate list, older ones get segment constraints inlined in each strategy */
+        UnleashClientSpec: string;
+        /** @description The application name */
+        ClientApiUnleashAppname: string;
+        /** @description The SDK instance */
+        UnleashInstanceid: string;
+        /** @description The SDK connection */
+        UnleashConnectionId: string;
+        /** @description SDK name and version */
+        UnleashSdk: string;
+        /** @description The SDK refresh interval in ms, as sent (some SDKs send "undefined") */
+        UnleashInterval: string;
+        /** @description The ETag of the answer the client has: 304 when it still holds */
+        FrontendApiIfNoneMatch: string;
+        /** @description The application */
+        FrontendApiUnleashAppname: string;
+    };
     requestBodies: never;
     headers: never;
     pathItems: never;
 }
+export type Problem = components['schemas']['Problem'];
+export type Service = components['schemas']['Service'];
+export type ServiceList = components['schemas']['ServiceList'];
+export type Token = components['schemas']['Token'];
+export type IssuedToken = components['schemas']['IssuedToken'];
+export type TokenList = components['schemas']['TokenList'];
+export type HealthThresholds = components['schemas']['HealthThresholds'];
+export type RingPolicy = components['schemas']['RingPolicy'];
+export type RingPolicyInput = components['schemas']['RingPolicyInput'];
+export type Ring = components['schemas']['Ring'];
+export type RingList = components['schemas']['RingList'];
+export type ScaleUnit = components['schemas']['ScaleUnit'];
+export type ScaleUnitList = components['schemas']['ScaleUnitList'];
+export type AuditEvent = components['schemas']['AuditEvent'];
+export type AuditEventPage = components['schemas']['AuditEventPage'];
+export type Deployment = components['schemas']['Deployment'];
+export type DesiredState = components['schemas']['DesiredState'];
+export type HealthReportResult = components['schemas']['HealthReportResult'];
+export type ReleaseHalt = components['schemas']['ReleaseHalt'];
+export type Release = components['schemas']['Release'];
+export type Approval = components['schemas']['Approval'];
+export type Stage = components['schemas']['Stage'];
+export type HoldingHalt = components['schemas']['HoldingHalt'];
+export type BlockedBy = components['schemas']['BlockedBy'];
+export type ReleaseDetail = components['schemas']['ReleaseDetail'];
+export type ReleaseList = components['schemas']['ReleaseList'];
+export type ApprovalResult = components['schemas']['ApprovalResult'];
+export type Halt = components['schemas']['Halt'];
+export type WeeklySchedule = components['schemas']['WeeklySchedule'];
+export type FreezeWindow = components['schemas']['FreezeWindow'];
+export type Incident = components['schemas']['Incident'];
+export type IncidentList = components['schemas']['IncidentList'];
+export type ReliabilityReport = components['schemas']['ReliabilityReport'];
+export type Webhook = components['schemas']['Webhook'];
+export type CreatedWebhook = components['schemas']['CreatedWebhook'];
+export type WebhookList = components['schemas']['WebhookList'];
+export type WebhookDelivery = components['schemas']['WebhookDelivery'];
+export type WebhookDeliveryList = components['schemas']['WebhookDeliveryList'];
+export type Constraint = components['schemas']['Constraint'];
+export type Variant = components['schemas']['Variant'];
+export type FlagDependency = components['schemas']['FlagDependency'];
+export type StrategyInput = components['schemas']['StrategyInput'];
+export type Strategy = components['schemas']['Strategy'];
+export type FlagRingState = components['schemas']['FlagRingState'];
+export type Flag = components['schemas']['Flag'];
+export type FlagList = components['schemas']['FlagList'];
+export type Segment = components['schemas']['Segment'];
+export type SegmentList = components['schemas']['SegmentList'];
+export type ImportedConstraint = components['schemas']['ImportedConstraint'];
+export type ImportedVariant = components['schemas']['ImportedVariant'];
+export type ImportedStrategy = components['schemas']['ImportedStrategy'];
+export type ImportedFlag = components['schemas']['ImportedFlag'];
+export type ImportedSegment = components['schemas']['ImportedSegment'];
+export type ImportOutcome = components['schemas']['ImportOutcome'];
+export type StrategyOutcome = components['schemas']['StrategyOutcome'];
+export type EvaluatedVariant = components['schemas']['EvaluatedVariant'];
+export type Evaluation = components['schemas']['Evaluation'];
+export type EvaluateResponse = components['schemas']['EvaluateResponse'];
+export type SdkStrategy = components['schemas']['SdkStrategy'];
+export type SdkDependency = components['schemas']['SdkDependency'];
+export type SdkFeature = components['schemas']['SdkFeature'];
+export type SdkSegment = components['schemas']['SdkSegment'];
+export type ClientFeatures = components['schemas']['ClientFeatures'];
+export type ClientDeltaEvent = components['schemas']['ClientDeltaEvent'];
+export type ClientFeaturesDelta = components['schemas']['ClientFeaturesDelta'];
+export type SdkRegistration = components['schemas']['SdkRegistration'];
+export type SdkMetrics = components['schemas']['SdkMetrics'];
+export type FrontendToggles = components['schemas']['FrontendToggles'];
+export type OfrepRequest = components['schemas']['OfrepRequest'];
+export type OfrepSuccess = components['schemas']['OfrepSuccess'];
+export type OfrepFailure = components['schemas']['OfrepFailure'];
+export type OfrepBulkSuccess = components['schemas']['OfrepBulkSuccess'];
+export type OfrepBulkFailure = components['schemas']['OfrepBulkFailure'];
+export type OfrepGeneralError = components['schemas']['OfrepGeneralError'];
 export type $defs = Record<string, never>;
 export interface operations {
     getHealth: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
+        parameters: NoParameters;
         responses: {
             /** @description Default Response */
             200: {
-                headers: {
-                    [name: string]: unknown;
-                };
                 content: {
                     "application/json": {
-                        /**
-                         * @description Always ok when the process answers
-                         * @enum {string}
-                         */
+                        /** @description Always ok when the process answers */
                         status: "ok";
                     };
                 };
@@ -1424,25 +1915,13 @@ export interface operations {
         };
     };
     getReadiness: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
+        parameters: NoParameters;
         responses: {
             /** @description Default Response */
             200: {
-                headers: {
-                    [name: string]: unknown;
-                };
                 content: {
                     "application/json": {
-                        /**
-                         * @description Always ready when the status is 200
-                         * @enum {string}
-                         */
+                        /** @description Always ready when the status is 200 */
                         status: "ready";
                         /** @description pglite (embedded) or postgres */
                         database: string;
@@ -1451,440 +1930,113 @@ export interface operations {
                     };
                 };
             };
-            /** @description A problem (RFC 9457) */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            503: components["responses"]["Problem"];
         };
     };
     getCliBundle: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
+        parameters: NoParameters;
         responses: {
             /** @description The CLI, an ES module with a `#!/usr/bin/env node` line */
             200: {
-                headers: {
-                    [name: string]: unknown;
-                };
                 content: {
                     "text/javascript": string;
                 };
             };
             /** @description Not modified: the ETag in If-None-Match still names the file served */
-            304: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description A problem (RFC 9457) */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            304: NoContent;
+            404: components["responses"]["Problem"];
         };
     };
     listTokens: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
+        parameters: NoParameters;
         responses: {
-            /** @description Default Response */
+            /** @description Every token */
             200: {
-                headers: {
-                    [name: string]: unknown;
-                };
                 content: {
-                    "application/json": {
-                        /** @description Every token, revoked ones included */
-                        tokens: {
-                            /**
-                             * Format: uuid
-                             * @description Use it to revoke the token
-                             */
-                            id: string;
-                            /** @description What the token is for */
-                            name: string;
-                            /**
-                             * @description admin: everything; approver: approves releases; pipeline: creates releases and runs executors; sre: operates rollouts; viewer: reads; client: a server-side Unleash SDK reading the flags of one ring; frontend: a browser SDK (frontend API) for one ring
-                             * @enum {string}
-                             */
-                            role: "admin" | "approver" | "pipeline" | "sre" | "viewer" | "client" | "frontend";
-                            /** @description The person or pipeline the token stands for; approvals and audit events record it */
-                            subject: string;
-                            /** @description The ring whose flags a client or frontend token reads */
-                            ring: string | null;
-                            /** @description The first characters of the secret, to tell tokens apart */
-                            prefix: string;
-                            /**
-                             * Format: date-time
-                             * @description When the token was created
-                             */
-                            createdAt: string;
-                            /** @description Subject of the token that created this one */
-                            createdBy: string;
-                            /**
-                             * Format: date-time
-                             * @description When the token stops working; null for never
-                             */
-                            expiresAt: string | null;
-                            /**
-                             * Format: date-time
-                             * @description Last authenticated use, to the minute; null if never used
-                             */
-                            lastUsedAt: string | null;
-                            /**
-                             * Format: date-time
-                             * @description When the token was revoked; null while it works
-                             */
-                            revokedAt: string | null;
-                        }[];
-                    };
+                    "application/json": components["schemas"]["TokenList"];
                 };
             };
-            /** @description A problem (RFC 9457) */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
         };
     };
     createToken: {
         parameters: {
-            query?: never;
             header?: {
-                /** @description Makes a retry safe: the same key and body return the first answer instead of doing the work twice; the same key with another body is a 409. Keys are kept per token. */
-                "idempotency-key"?: string;
+                "idempotency-key"?: components["parameters"]["IdempotencyKey"];
             };
-            path?: never;
-            cookie?: never;
         };
         requestBody: {
             content: {
                 "application/json": {
                     /** @description What the token is for, e.g. checkout-pipeline */
                     name: string;
-                    /**
-                     * @description admin: everything; approver: approves releases; pipeline: creates releases and runs executors; sre: operates rollouts; viewer: reads; client: a server-side Unleash SDK reading the flags of one ring; frontend: a browser SDK (frontend API) for one ring
-                     * @enum {string}
-                     */
+                    /** @description admin: everything; approver: approves releases; pipeline: creates releases and runs executors; sre: operates rollouts; viewer: reads; client: a server-side Unleash SDK reading the flags of one ring; frontend: a browser SDK (frontend API) for one ring */
                     role: "admin" | "approver" | "pipeline" | "sre" | "viewer" | "client" | "frontend";
                     /** @description The person (e.g. jane@example.com) or pipeline the token stands for */
                     subject: string;
                     /** @description Required for client and frontend tokens: the ring (Unleash environment) whose flags they read. Leave it out for other roles */
                     ring?: string | null;
-                    /**
-                     * Format: date-time
-                     * @description When the token stops working; omit for never
-                     */
+                    /** Format: date-time @description When the token stops working; omit for never */
                     expiresAt?: string | null;
                 };
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description A new token with its secret; the secret is shown only this once */
             201: {
-                headers: {
-                    [name: string]: unknown;
-                };
                 content: {
-                    "application/json": {
-                        /** @description An API token, without its secret */
-                        token: {
-                            /**
-                             * Format: uuid
-                             * @description Use it to revoke the token
-                             */
-                            id: string;
-                            /** @description What the token is for */
-                            name: string;
-                            /**
-                             * @description admin: everything; approver: approves releases; pipeline: creates releases and runs executors; sre: operates rollouts; viewer: reads; client: a server-side Unleash SDK reading the flags of one ring; frontend: a browser SDK (frontend API) for one ring
-                             * @enum {string}
-                             */
-                            role: "admin" | "approver" | "pipeline" | "sre" | "viewer" | "client" | "frontend";
-                            /** @description The person or pipeline the token stands for; approvals and audit events record it */
-                            subject: string;
-                            /** @description The ring whose flags a client or frontend token reads */
-                            ring: string | null;
-                            /** @description The first characters of the secret, to tell tokens apart */
-                            prefix: string;
-                            /**
-                             * Format: date-time
-                             * @description When the token was created
-                             */
-                            createdAt: string;
-                            /** @description Subject of the token that created this one */
-                            createdBy: string;
-                            /**
-                             * Format: date-time
-                             * @description When the token stops working; null for never
-                             */
-                            expiresAt: string | null;
-                            /**
-                             * Format: date-time
-                             * @description Last authenticated use, to the minute; null if never used
-                             */
-                            lastUsedAt: string | null;
-                            /**
-                             * Format: date-time
-                             * @description When the token was revoked; null while it works
-                             */
-                            revokedAt: string | null;
-                        };
-                        /** @description The token itself. It is shown this once and never stored in clear: keep it now */
-                        secret: string;
-                    };
+                    "application/json": components["schemas"]["IssuedToken"];
                 };
             };
-            /** @description A problem (RFC 9457) */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            409: components["responses"]["Problem"];
         };
     };
     revokeToken: {
         parameters: {
-            query?: never;
             header?: {
-                /** @description Makes a retry safe: the same key and body return the first answer instead of doing the work twice; the same key with another body is a 409. Keys are kept per token. */
-                "idempotency-key"?: string;
+                "idempotency-key"?: components["parameters"]["IdempotencyKey"];
             };
             path: {
                 /** @description The token id */
                 id: string;
             };
-            cookie?: never;
         };
-        requestBody?: never;
         responses: {
             /** @description An API token, without its secret */
             200: {
-                headers: {
-                    [name: string]: unknown;
-                };
                 content: {
-                    "application/json": {
-                        /**
-                         * Format: uuid
-                         * @description Use it to revoke the token
-                         */
-                        id: string;
-                        /** @description What the token is for */
-                        name: string;
-                        /**
-                         * @description admin: everything; approver: approves releases; pipeline: creates releases and runs executors; sre: operates rollouts; viewer: reads; client: a server-side Unleash SDK reading the flags of one ring; frontend: a browser SDK (frontend API) for one ring
-                         * @enum {string}
-                         */
-                        role: "admin" | "approver" | "pipeline" | "sre" | "viewer" | "client" | "frontend";
-                        /** @description The person or pipeline the token stands for; approvals and audit events record it */
-                        subject: string;
-                        /** @description The ring whose flags a client or frontend token reads */
-                        ring: string | null;
-                        /** @description The first characters of the secret, to tell tokens apart */
-                        prefix: string;
-                        /**
-                         * Format: date-time
-                         * @description When the token was created
-                         */
-                        createdAt: string;
-                        /** @description Subject of the token that created this one */
-                        createdBy: string;
-                        /**
-                         * Format: date-time
-                         * @description When the token stops working; null for never
-                         */
-                        expiresAt: string | null;
-                        /**
-                         * Format: date-time
-                         * @description Last authenticated use, to the minute; null if never used
-                         */
-                        lastUsedAt: string | null;
-                        /**
-                         * Format: date-time
-                         * @description When the token was revoked; null while it works
-                         */
-                        revokedAt: string | null;
-                    };
+                    "application/json": components["schemas"]["Token"];
                 };
             };
-            /** @description A problem (RFC 9457) */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            409: components["responses"]["Problem"];
         };
     };
     listServices: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
+        parameters: NoParameters;
         responses: {
-            /** @description Default Response */
+            /** @description Every service */
             200: {
-                headers: {
-                    [name: string]: unknown;
-                };
                 content: {
-                    "application/json": {
-                        /** @description Every service, by name */
-                        services: {
-                            /** @description The service name, unique */
-                            name: string;
-                            /** @description What the service does */
-                            description: string;
-                            /** @description The owning team; null when not set */
-                            owner: string | null;
-                            /**
-                             * Format: date-time
-                             * @description When the service was registered
-                             */
-                            createdAt: string;
-                            /**
-                             * Format: date-time
-                             * @description When the service last changed
-                             */
-                            updatedAt: string;
-                        }[];
-                    };
+                    "application/json": components["schemas"]["ServiceList"];
                 };
             };
-            /** @description A problem (RFC 9457) */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
         };
     };
     createService: {
         parameters: {
-            query?: never;
             header?: {
-                /** @description Makes a retry safe: the same key and body return the first answer instead of doing the work twice; the same key with another body is a 409. Keys are kept per token. */
-                "idempotency-key"?: string;
+                "idempotency-key"?: components["parameters"]["IdempotencyKey"];
             };
-            path?: never;
-            cookie?: never;
         };
         requestBody: {
             content: {
@@ -1899,257 +2051,46 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
-            201: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        /** @description The service name, unique */
-                        name: string;
-                        /** @description What the service does */
-                        description: string;
-                        /** @description The owning team; null when not set */
-                        owner: string | null;
-                        /**
-                         * Format: date-time
-                         * @description When the service was registered
-                         */
-                        createdAt: string;
-                        /**
-                         * Format: date-time
-                         * @description When the service last changed
-                         */
-                        updatedAt: string;
-                    };
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            201: components["responses"]["Service"];
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            409: components["responses"]["Problem"];
         };
     };
     getService: {
         parameters: {
-            query?: never;
-            header?: never;
             path: {
                 /** @description The service name */
                 name: string;
             };
-            cookie?: never;
         };
-        requestBody?: never;
         responses: {
-            /** @description Default Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        /** @description The service name, unique */
-                        name: string;
-                        /** @description What the service does */
-                        description: string;
-                        /** @description The owning team; null when not set */
-                        owner: string | null;
-                        /**
-                         * Format: date-time
-                         * @description When the service was registered
-                         */
-                        createdAt: string;
-                        /**
-                         * Format: date-time
-                         * @description When the service last changed
-                         */
-                        updatedAt: string;
-                    };
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            200: components["responses"]["Service"];
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
         };
     };
     listRings: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
+        parameters: NoParameters;
         responses: {
-            /** @description Default Response */
+            /** @description Every ring, in rollout order */
             200: {
-                headers: {
-                    [name: string]: unknown;
-                };
                 content: {
-                    "application/json": {
-                        /** @description Every ring, in rollout order */
-                        rings: {
-                            /** @description The ring name, unique */
-                            name: string;
-                            /** @description Position in the rollout; ring 0 goes first */
-                            order: number;
-                            /** @description Who is in the ring */
-                            description: string;
-                            /** @description How a release moves through the ring */
-                            policy: {
-                                /** @description Approval needed before the ring deploys; null for none */
-                                preApproval: {
-                                    /**
-                                     * @description The role an approver must have
-                                     * @enum {string}
-                                     */
-                                    role: "approver" | "admin" | "sre";
-                                    /** @description How many distinct approvers are needed */
-                                    minApprovals: number;
-                                    /** @description How long an approval stays valid */
-                                    ttlHours: number;
-                                } | null;
-                                /** @description Approval needed after the ring bakes, before the next ring; null for none */
-                                postApproval: {
-                                    /**
-                                     * @description The role an approver must have
-                                     * @enum {string}
-                                     */
-                                    role: "approver" | "admin" | "sre";
-                                    /** @description How many distinct approvers are needed */
-                                    minApprovals: number;
-                                    /** @description How long an approval stays valid */
-                                    ttlHours: number;
-                                } | null;
-                                /** @description How long the ring must stay healthy before promotion */
-                                bakeMinutes: number;
-                                /** @description How many scale units of the ring deploy at once (the wave size) */
-                                maxParallel: number;
-                                /** @description When true a person must promote the release out of this ring */
-                                manualPromotion: boolean;
-                                /** @description When true a failed health gate rolls the ring back to the previous version */
-                                autoRollback: boolean;
-                                /** @description Health gate thresholds; {} for none */
-                                health: {
-                                    /** @description Highest tolerated error rate (0–1) */
-                                    maxErrorRate?: number;
-                                    /** @description Highest tolerated p99 latency in ms */
-                                    maxP99Ms?: number;
-                                };
-                            };
-                            /** @description Names of the scale units in the ring */
-                            scaleUnits: string[];
-                            /**
-                             * Format: date-time
-                             * @description When the ring was created
-                             */
-                            createdAt: string;
-                            /**
-                             * Format: date-time
-                             * @description When the ring last changed
-                             */
-                            updatedAt: string;
-                        }[];
-                    };
+                    "application/json": components["schemas"]["RingList"];
                 };
             };
-            /** @description A problem (RFC 9457) */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
         };
     };
     createRing: {
         parameters: {
-            query?: never;
             header?: {
-                /** @description Makes a retry safe: the same key and body return the first answer instead of doing the work twice; the same key with another body is a 409. Keys are kept per token. */
-                "idempotency-key"?: string;
+                "idempotency-key"?: components["parameters"]["IdempotencyKey"];
             };
-            path?: never;
-            cookie?: never;
         };
         requestBody: {
             content: {
@@ -2160,361 +2101,60 @@ export interface operations {
                     order: number;
                     /** @description Who is in the ring */
                     description?: string;
-                    /** @description How a release moves through the ring. Omitted fields keep their value (defaults on create: no approvals, bake 0, maxParallel 1, automatic promotion, autoRollback true, no health thresholds) */
-                    policy?: {
-                        /** @description Approval needed before the ring deploys; null for none */
-                        preApproval?: {
-                            /**
-                             * @description The role an approver must have
-                             * @enum {string}
-                             */
-                            role: "approver" | "admin" | "sre";
-                            /** @description How many distinct approvers are needed */
-                            minApprovals: number;
-                            /** @description How long an approval stays valid */
-                            ttlHours: number;
-                        } | null;
-                        /** @description Approval needed after the ring bakes, before the next ring; null for none */
-                        postApproval?: {
-                            /**
-                             * @description The role an approver must have
-                             * @enum {string}
-                             */
-                            role: "approver" | "admin" | "sre";
-                            /** @description How many distinct approvers are needed */
-                            minApprovals: number;
-                            /** @description How long an approval stays valid */
-                            ttlHours: number;
-                        } | null;
-                        /** @description How long the ring must stay healthy before promotion */
-                        bakeMinutes?: number;
-                        /** @description How many scale units of the ring deploy at once (the wave size) */
-                        maxParallel?: number;
-                        /** @description When true a person must promote the release out of this ring */
-                        manualPromotion?: boolean;
-                        /** @description When true a failed health gate rolls the ring back to the previous version */
-                        autoRollback?: boolean;
-                        /** @description Health gate thresholds; {} for none */
-                        health?: {
-                            /** @description Highest tolerated error rate (0–1) */
-                            maxErrorRate?: number;
-                            /** @description Highest tolerated p99 latency in ms */
-                            maxP99Ms?: number;
-                        };
-                    };
+                    /** @description How a release moves through the ring. Omitted fields keep their value (defaults on create: no approvals, bake 0, maxParallel 1, automatic promotion, autoRollback true, no health thresholds) @default { "preApproval": null, "postApproval": null, "bakeMinutes": 0, "maxParallel": 1, "manualPromotion": false, "autoRollback": true, "health": {} } */
+                    policy?: components["schemas"]["RingPolicyInput"];
                 };
             };
         };
         responses: {
-            /** @description Default Response */
-            201: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        /** @description The ring name, unique */
-                        name: string;
-                        /** @description Position in the rollout; ring 0 goes first */
-                        order: number;
-                        /** @description Who is in the ring */
-                        description: string;
-                        /** @description How a release moves through the ring */
-                        policy: {
-                            /** @description Approval needed before the ring deploys; null for none */
-                            preApproval: {
-                                /**
-                                 * @description The role an approver must have
-                                 * @enum {string}
-                                 */
-                                role: "approver" | "admin" | "sre";
-                                /** @description How many distinct approvers are needed */
-                                minApprovals: number;
-                                /** @description How long an approval stays valid */
-                                ttlHours: number;
-                            } | null;
-                            /** @description Approval needed after the ring bakes, before the next ring; null for none */
-                            postApproval: {
-                                /**
-                                 * @description The role an approver must have
-                                 * @enum {string}
-                                 */
-                                role: "approver" | "admin" | "sre";
-                                /** @description How many distinct approvers are needed */
-                                minApprovals: number;
-                                /** @description How long an approval stays valid */
-                                ttlHours: number;
-                            } | null;
-                            /** @description How long the ring must stay healthy before promotion */
-                            bakeMinutes: number;
-                            /** @description How many scale units of the ring deploy at once (the wave size) */
-                            maxParallel: number;
-                            /** @description When true a person must promote the release out of this ring */
-                            manualPromotion: boolean;
-                            /** @description When true a failed health gate rolls the ring back to the previous version */
-                            autoRollback: boolean;
-                            /** @description Health gate thresholds; {} for none */
-                            health: {
-                                /** @description Highest tolerated error rate (0–1) */
-                                maxErrorRate?: number;
-                                /** @description Highest tolerated p99 latency in ms */
-                                maxP99Ms?: number;
-                            };
-                        };
-                        /** @description Names of the scale units in the ring */
-                        scaleUnits: string[];
-                        /**
-                         * Format: date-time
-                         * @description When the ring was created
-                         */
-                        createdAt: string;
-                        /**
-                         * Format: date-time
-                         * @description When the ring last changed
-                         */
-                        updatedAt: string;
-                    };
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            201: components["responses"]["Ring"];
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            409: components["responses"]["Problem"];
         };
     };
     getRing: {
         parameters: {
-            query?: never;
-            header?: never;
             path: {
-                /** @description The ring name */
-                name: string;
+                name: components["parameters"]["RingsName"];
             };
-            cookie?: never;
         };
-        requestBody?: never;
         responses: {
-            /** @description Default Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        /** @description The ring name, unique */
-                        name: string;
-                        /** @description Position in the rollout; ring 0 goes first */
-                        order: number;
-                        /** @description Who is in the ring */
-                        description: string;
-                        /** @description How a release moves through the ring */
-                        policy: {
-                            /** @description Approval needed before the ring deploys; null for none */
-                            preApproval: {
-                                /**
-                                 * @description The role an approver must have
-                                 * @enum {string}
-                                 */
-                                role: "approver" | "admin" | "sre";
-                                /** @description How many distinct approvers are needed */
-                                minApprovals: number;
-                                /** @description How long an approval stays valid */
-                                ttlHours: number;
-                            } | null;
-                            /** @description Approval needed after the ring bakes, before the next ring; null for none */
-                            postApproval: {
-                                /**
-                                 * @description The role an approver must have
-                                 * @enum {string}
-                                 */
-                                role: "approver" | "admin" | "sre";
-                                /** @description How many distinct approvers are needed */
-                                minApprovals: number;
-                                /** @description How long an approval stays valid */
-                                ttlHours: number;
-                            } | null;
-                            /** @description How long the ring must stay healthy before promotion */
-                            bakeMinutes: number;
-                            /** @description How many scale units of the ring deploy at once (the wave size) */
-                            maxParallel: number;
-                            /** @description When true a person must promote the release out of this ring */
-                            manualPromotion: boolean;
-                            /** @description When true a failed health gate rolls the ring back to the previous version */
-                            autoRollback: boolean;
-                            /** @description Health gate thresholds; {} for none */
-                            health: {
-                                /** @description Highest tolerated error rate (0–1) */
-                                maxErrorRate?: number;
-                                /** @description Highest tolerated p99 latency in ms */
-                                maxP99Ms?: number;
-                            };
-                        };
-                        /** @description Names of the scale units in the ring */
-                        scaleUnits: string[];
-                        /**
-                         * Format: date-time
-                         * @description When the ring was created
-                         */
-                        createdAt: string;
-                        /**
-                         * Format: date-time
-                         * @description When the ring last changed
-                         */
-                        updatedAt: string;
-                    };
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            200: components["responses"]["Ring"];
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
         };
     };
     deleteRing: {
         parameters: {
-            query?: never;
             header?: {
-                /** @description Makes a retry safe: the same key and body return the first answer instead of doing the work twice; the same key with another body is a 409. Keys are kept per token. */
-                "idempotency-key"?: string;
+                "idempotency-key"?: components["parameters"]["IdempotencyKey"];
             };
             path: {
-                /** @description The ring name */
-                name: string;
+                name: components["parameters"]["RingsName"];
             };
-            cookie?: never;
         };
-        requestBody?: never;
         responses: {
             /** @description Deleted */
-            204: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description A problem (RFC 9457) */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            204: NoContent;
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            409: components["responses"]["Problem"];
         };
     };
     updateRing: {
         parameters: {
-            query?: never;
             header?: {
-                /** @description Makes a retry safe: the same key and body return the first answer instead of doing the work twice; the same key with another body is a 409. Keys are kept per token. */
-                "idempotency-key"?: string;
+                "idempotency-key"?: components["parameters"]["IdempotencyKey"];
             };
             path: {
-                /** @description The ring name */
-                name: string;
+                name: components["parameters"]["RingsName"];
             };
-            cookie?: never;
         };
         requestBody: {
             content: {
@@ -2523,167 +2163,17 @@ export interface operations {
                     order?: number;
                     /** @description Who is in the ring */
                     description?: string;
-                    /** @description How a release moves through the ring. Omitted fields keep their value (defaults on create: no approvals, bake 0, maxParallel 1, automatic promotion, autoRollback true, no health thresholds) */
-                    policy?: {
-                        /** @description Approval needed before the ring deploys; null for none */
-                        preApproval?: {
-                            /**
-                             * @description The role an approver must have
-                             * @enum {string}
-                             */
-                            role: "approver" | "admin" | "sre";
-                            /** @description How many distinct approvers are needed */
-                            minApprovals: number;
-                            /** @description How long an approval stays valid */
-                            ttlHours: number;
-                        } | null;
-                        /** @description Approval needed after the ring bakes, before the next ring; null for none */
-                        postApproval?: {
-                            /**
-                             * @description The role an approver must have
-                             * @enum {string}
-                             */
-                            role: "approver" | "admin" | "sre";
-                            /** @description How many distinct approvers are needed */
-                            minApprovals: number;
-                            /** @description How long an approval stays valid */
-                            ttlHours: number;
-                        } | null;
-                        /** @description How long the ring must stay healthy before promotion */
-                        bakeMinutes?: number;
-                        /** @description How many scale units of the ring deploy at once (the wave size) */
-                        maxParallel?: number;
-                        /** @description When true a person must promote the release out of this ring */
-                        manualPromotion?: boolean;
-                        /** @description When true a failed health gate rolls the ring back to the previous version */
-                        autoRollback?: boolean;
-                        /** @description Health gate thresholds; {} for none */
-                        health?: {
-                            /** @description Highest tolerated error rate (0–1) */
-                            maxErrorRate?: number;
-                            /** @description Highest tolerated p99 latency in ms */
-                            maxP99Ms?: number;
-                        };
-                    };
+                    policy?: components["schemas"]["RingPolicyInput"];
                 };
             };
         };
         responses: {
-            /** @description Default Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        /** @description The ring name, unique */
-                        name: string;
-                        /** @description Position in the rollout; ring 0 goes first */
-                        order: number;
-                        /** @description Who is in the ring */
-                        description: string;
-                        /** @description How a release moves through the ring */
-                        policy: {
-                            /** @description Approval needed before the ring deploys; null for none */
-                            preApproval: {
-                                /**
-                                 * @description The role an approver must have
-                                 * @enum {string}
-                                 */
-                                role: "approver" | "admin" | "sre";
-                                /** @description How many distinct approvers are needed */
-                                minApprovals: number;
-                                /** @description How long an approval stays valid */
-                                ttlHours: number;
-                            } | null;
-                            /** @description Approval needed after the ring bakes, before the next ring; null for none */
-                            postApproval: {
-                                /**
-                                 * @description The role an approver must have
-                                 * @enum {string}
-                                 */
-                                role: "approver" | "admin" | "sre";
-                                /** @description How many distinct approvers are needed */
-                                minApprovals: number;
-                                /** @description How long an approval stays valid */
-                                ttlHours: number;
-                            } | null;
-                            /** @description How long the ring must stay healthy before promotion */
-                            bakeMinutes: number;
-                            /** @description How many scale units of the ring deploy at once (the wave size) */
-                            maxParallel: number;
-                            /** @description When true a person must promote the release out of this ring */
-                            manualPromotion: boolean;
-                            /** @description When true a failed health gate rolls the ring back to the previous version */
-                            autoRollback: boolean;
-                            /** @description Health gate thresholds; {} for none */
-                            health: {
-                                /** @description Highest tolerated error rate (0–1) */
-                                maxErrorRate?: number;
-                                /** @description Highest tolerated p99 latency in ms */
-                                maxP99Ms?: number;
-                            };
-                        };
-                        /** @description Names of the scale units in the ring */
-                        scaleUnits: string[];
-                        /**
-                         * Format: date-time
-                         * @description When the ring was created
-                         */
-                        createdAt: string;
-                        /**
-                         * Format: date-time
-                         * @description When the ring last changed
-                         */
-                        updatedAt: string;
-                    };
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            200: components["responses"]["Ring"];
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            409: components["responses"]["Problem"];
         };
     };
     listScaleUnits: {
@@ -2694,87 +2184,24 @@ export interface operations {
                 /** @description Only scale units in this region */
                 region?: string;
             };
-            header?: never;
-            path?: never;
-            cookie?: never;
         };
-        requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description Scale units */
             200: {
-                headers: {
-                    [name: string]: unknown;
-                };
                 content: {
-                    "application/json": {
-                        /** @description Scale units by ring order, then name */
-                        scaleUnits: {
-                            /** @description The scale unit name, unique */
-                            name: string;
-                            /** @description The region the scale unit runs in */
-                            region: string;
-                            /** @description The ring the scale unit belongs to */
-                            ring: string;
-                            /** @description Its region pair: the two never deploy in the same wave */
-                            pairedWith: string | null;
-                            /** @description Free-form key/value labels (at most 64); keys are letters, digits and . _ / - (63 at most) */
-                            labels: {
-                                [key: string]: string;
-                            };
-                            /** @description Its share of the fleet's traffic relative to the other scale units; an incident on it weighs this much in the traffic-weighted reliability figures */
-                            trafficWeight: number;
-                            /**
-                             * Format: date-time
-                             * @description When the scale unit was created
-                             */
-                            createdAt: string;
-                            /**
-                             * Format: date-time
-                             * @description When the scale unit last changed
-                             */
-                            updatedAt: string;
-                        }[];
-                    };
+                    "application/json": components["schemas"]["ScaleUnitList"];
                 };
             };
-            /** @description A problem (RFC 9457) */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
         };
     };
     createScaleUnit: {
         parameters: {
-            query?: never;
             header?: {
-                /** @description Makes a retry safe: the same key and body return the first answer instead of doing the work twice; the same key with another body is a 409. Keys are kept per token. */
-                "idempotency-key"?: string;
+                "idempotency-key"?: components["parameters"]["IdempotencyKey"];
             };
-            path?: never;
-            cookie?: never;
         };
         requestBody: {
             content: {
@@ -2797,234 +2224,53 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
-            201: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        /** @description The scale unit name, unique */
-                        name: string;
-                        /** @description The region the scale unit runs in */
-                        region: string;
-                        /** @description The ring the scale unit belongs to */
-                        ring: string;
-                        /** @description Its region pair: the two never deploy in the same wave */
-                        pairedWith: string | null;
-                        /** @description Free-form key/value labels (at most 64); keys are letters, digits and . _ / - (63 at most) */
-                        labels: {
-                            [key: string]: string;
-                        };
-                        /** @description Its share of the fleet's traffic relative to the other scale units; an incident on it weighs this much in the traffic-weighted reliability figures */
-                        trafficWeight: number;
-                        /**
-                         * Format: date-time
-                         * @description When the scale unit was created
-                         */
-                        createdAt: string;
-                        /**
-                         * Format: date-time
-                         * @description When the scale unit last changed
-                         */
-                        updatedAt: string;
-                    };
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            201: components["responses"]["ScaleUnit"];
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            409: components["responses"]["Problem"];
         };
     };
     getScaleUnit: {
         parameters: {
-            query?: never;
-            header?: never;
             path: {
-                /** @description The scale unit name */
-                name: string;
+                name: components["parameters"]["ScaleUnitsName"];
             };
-            cookie?: never;
         };
-        requestBody?: never;
         responses: {
-            /** @description Default Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        /** @description The scale unit name, unique */
-                        name: string;
-                        /** @description The region the scale unit runs in */
-                        region: string;
-                        /** @description The ring the scale unit belongs to */
-                        ring: string;
-                        /** @description Its region pair: the two never deploy in the same wave */
-                        pairedWith: string | null;
-                        /** @description Free-form key/value labels (at most 64); keys are letters, digits and . _ / - (63 at most) */
-                        labels: {
-                            [key: string]: string;
-                        };
-                        /** @description Its share of the fleet's traffic relative to the other scale units; an incident on it weighs this much in the traffic-weighted reliability figures */
-                        trafficWeight: number;
-                        /**
-                         * Format: date-time
-                         * @description When the scale unit was created
-                         */
-                        createdAt: string;
-                        /**
-                         * Format: date-time
-                         * @description When the scale unit last changed
-                         */
-                        updatedAt: string;
-                    };
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            200: components["responses"]["ScaleUnit"];
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
         };
     };
     deleteScaleUnit: {
         parameters: {
-            query?: never;
             header?: {
-                /** @description Makes a retry safe: the same key and body return the first answer instead of doing the work twice; the same key with another body is a 409. Keys are kept per token. */
-                "idempotency-key"?: string;
+                "idempotency-key"?: components["parameters"]["IdempotencyKey"];
             };
             path: {
-                /** @description The scale unit name */
-                name: string;
+                name: components["parameters"]["ScaleUnitsName"];
             };
-            cookie?: never;
         };
-        requestBody?: never;
         responses: {
             /** @description Deleted */
-            204: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description A problem (RFC 9457) */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            204: NoContent;
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
         };
     };
     updateScaleUnit: {
         parameters: {
-            query?: never;
             header?: {
-                /** @description Makes a retry safe: the same key and body return the first answer instead of doing the work twice; the same key with another body is a 409. Keys are kept per token. */
-                "idempotency-key"?: string;
+                "idempotency-key"?: components["parameters"]["IdempotencyKey"];
             };
             path: {
-                /** @description The scale unit name */
-                name: string;
+                name: components["parameters"]["ScaleUnitsName"];
             };
-            cookie?: never;
         };
         requestBody: {
             content: {
@@ -3045,85 +2291,12 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        /** @description The scale unit name, unique */
-                        name: string;
-                        /** @description The region the scale unit runs in */
-                        region: string;
-                        /** @description The ring the scale unit belongs to */
-                        ring: string;
-                        /** @description Its region pair: the two never deploy in the same wave */
-                        pairedWith: string | null;
-                        /** @description Free-form key/value labels (at most 64); keys are letters, digits and . _ / - (63 at most) */
-                        labels: {
-                            [key: string]: string;
-                        };
-                        /** @description Its share of the fleet's traffic relative to the other scale units; an incident on it weighs this much in the traffic-weighted reliability figures */
-                        trafficWeight: number;
-                        /**
-                         * Format: date-time
-                         * @description When the scale unit was created
-                         */
-                        createdAt: string;
-                        /**
-                         * Format: date-time
-                         * @description When the scale unit last changed
-                         */
-                        updatedAt: string;
-                    };
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            200: components["responses"]["ScaleUnit"];
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            409: components["responses"]["Problem"];
         };
     };
     listEvents: {
@@ -3134,73 +2307,17 @@ export interface operations {
                 /** @description Page size */
                 limit?: number;
             };
-            header?: never;
-            path?: never;
-            cookie?: never;
         };
-        requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description A page of the audit trail */
             200: {
-                headers: {
-                    [name: string]: unknown;
-                };
                 content: {
-                    "application/json": {
-                        /** @description Oldest first */
-                        events: {
-                            /** @description Increases with every change; pass it as `after` to page on */
-                            id: number;
-                            /**
-                             * Format: date-time
-                             * @description When the change committed
-                             */
-                            at: string;
-                            /** @description Subject of the token that made the change */
-                            actor: string;
-                            /** @description What happened, e.g. ring.created, scale-unit.moved */
-                            action: string;
-                            /** @description What it happened to, e.g. ring:ring-0 */
-                            subject: string;
-                            /** @description Details, usually `before` and `after` */
-                            data: {
-                                [key: string]: unknown;
-                            };
-                            /** @description The request that made the change */
-                            requestId: string | null;
-                        }[];
-                        /** @description Pass as `after` for the next page; unchanged when there is nothing newer */
-                        nextAfter: number;
-                    };
+                    "application/json": components["schemas"]["AuditEventPage"];
                 };
             };
-            /** @description A problem (RFC 9457) */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
         };
     };
     streamEvents: {
@@ -3217,47 +2334,17 @@ export interface operations {
                 /** @description Sent by EventSource when it reconnects: resume strictly after this event id (overrides `after`) */
                 "last-event-id"?: string;
             };
-            path?: never;
-            cookie?: never;
         };
-        requestBody?: never;
         responses: {
             /** @description The stream; it stays open until the client disconnects */
             200: {
-                headers: {
-                    [name: string]: unknown;
-                };
                 content: {
                     "text/event-stream": string;
                 };
             };
-            /** @description A problem (RFC 9457) */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
         };
     };
     listReleases: {
@@ -3269,146 +2356,26 @@ export interface operations {
                 state?: "queued" | "in_progress" | "succeeded" | "failed" | "halted" | "rolled_back" | "cancelled" | "superseded";
                 /** @description Only releases with a smaller id (the next page) */
                 before?: number;
-                /** @description Page size */
-                limit?: number;
+                limit?: components["parameters"]["Limit"];
             };
-            header?: never;
-            path?: never;
-            cookie?: never;
         };
-        requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description A page of releases */
             200: {
-                headers: {
-                    [name: string]: unknown;
-                };
                 content: {
-                    "application/json": {
-                        /** @description Newest first */
-                        releases: {
-                            /** @description The release id; increases with every release */
-                            id: number;
-                            /** @description The service released */
-                            service: string;
-                            /** @description The version released */
-                            version: string;
-                            /** @description The commit it was built from */
-                            commit: string | null;
-                            /**
-                             * Format: date-time
-                             * @description When that commit was made
-                             */
-                            commitTime: string | null;
-                            /** @description Link to the build */
-                            buildUrl: string | null;
-                            /** @description Release notes */
-                            notes: string;
-                            /**
-                             * @description standard or hotfix
-                             * @enum {string}
-                             */
-                            kind: "standard" | "hotfix";
-                            /** @description Why this release exists (always set for a hotfix) */
-                            reason: string | null;
-                            /** @description Subject of the token that created it; never its approver */
-                            requester: string;
-                            /** @description First ring of its range */
-                            ringFrom: string;
-                            /** @description Last ring of its range */
-                            ringTo: string;
-                            /**
-                             * @description Where the release is: queued, in_progress, succeeded, failed, halted, rolled_back, cancelled or superseded
-                             * @enum {string}
-                             */
-                            state: "queued" | "in_progress" | "succeeded" | "failed" | "halted" | "rolled_back" | "cancelled" | "superseded";
-                            /** @description Why the release is halted; null when it is not */
-                            halt: {
-                                /** @description Who stopped it (a subject, "system" or "health gate") */
-                                by: string;
-                                /** @description Why */
-                                reason: string;
-                                /**
-                                 * @description What stopped it
-                                 * @enum {string}
-                                 */
-                                cause: "manual" | "deployment_failed" | "health_failed";
-                                /**
-                                 * Format: date-time
-                                 * @description When it stopped
-                                 */
-                                at: string;
-                                /**
-                                 * @description The state a resume returns it to
-                                 * @enum {string}
-                                 */
-                                resumeTo: "queued" | "in_progress";
-                            } | null;
-                            /** @description How it ended, in words, once it has */
-                            outcome: string | null;
-                            /** @description The OpenTelemetry trace of its rollout: search for it in Jaeger or Tempo. A rollback gets its own trace, linked to this one */
-                            traceId: string;
-                            /** @description The incident this release fixes */
-                            incidentId: number | null;
-                            /**
-                             * Format: date-time
-                             * @description When it was created
-                             */
-                            createdAt: string;
-                            /**
-                             * Format: date-time
-                             * @description When it last changed
-                             */
-                            updatedAt: string;
-                            /**
-                             * Format: date-time
-                             * @description When it reached a final state
-                             */
-                            finishedAt: string | null;
-                        }[];
-                        /** @description Pass as `before` for the next page; null on the last page */
-                        nextBefore: number | null;
-                    };
+                    "application/json": components["schemas"]["ReleaseList"];
                 };
             };
-            /** @description A problem (RFC 9457) */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
         };
     };
     createRelease: {
         parameters: {
-            query?: never;
             header?: {
-                /** @description Makes a retry safe: the same key and body return the first answer instead of doing the work twice; the same key with another body is a 409. Keys are kept per token. */
-                "idempotency-key"?: string;
+                "idempotency-key"?: components["parameters"]["IdempotencyKey"];
             };
-            path?: never;
-            cookie?: never;
         };
         requestBody: {
             content: {
@@ -3419,15 +2386,9 @@ export interface operations {
                     version: string;
                     /** @description The commit the version was built from (hex) */
                     commit?: string;
-                    /**
-                     * Format: date-time
-                     * @description When that commit was made, for lead-time reports
-                     */
+                    /** Format: date-time @description When that commit was made, for lead-time reports */
                     commitTime?: string;
-                    /**
-                     * Format: uri
-                     * @description Link to the build that produced the version
-                     */
+                    /** Format: uri @description Link to the build that produced the version */
                     buildUrl?: string;
                     /** @description Release notes for the people approving it */
                     notes?: string;
@@ -3438,10 +2399,7 @@ export interface operations {
                         /** @description Last ring; defaults to the last ring */
                         to?: string;
                     };
-                    /**
-                     * @description standard (default) or hotfix; a hotfix needs a reason and may start at any ring of its range
-                     * @enum {string}
-                     */
+                    /** @description standard (default) or hotfix; a hotfix needs a reason and may start at any ring of its range */
                     kind?: "standard" | "hotfix";
                     /** @description Why this release exists; required for a hotfix */
                     reason?: string;
@@ -3451,768 +2409,41 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
-            201: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        /** @description The release id; increases with every release */
-                        id: number;
-                        /** @description The service released */
-                        service: string;
-                        /** @description The version released */
-                        version: string;
-                        /** @description The commit it was built from */
-                        commit: string | null;
-                        /**
-                         * Format: date-time
-                         * @description When that commit was made
-                         */
-                        commitTime: string | null;
-                        /** @description Link to the build */
-                        buildUrl: string | null;
-                        /** @description Release notes */
-                        notes: string;
-                        /**
-                         * @description standard or hotfix
-                         * @enum {string}
-                         */
-                        kind: "standard" | "hotfix";
-                        /** @description Why this release exists (always set for a hotfix) */
-                        reason: string | null;
-                        /** @description Subject of the token that created it; never its approver */
-                        requester: string;
-                        /** @description First ring of its range */
-                        ringFrom: string;
-                        /** @description Last ring of its range */
-                        ringTo: string;
-                        /**
-                         * @description Where the release is: queued, in_progress, succeeded, failed, halted, rolled_back, cancelled or superseded
-                         * @enum {string}
-                         */
-                        state: "queued" | "in_progress" | "succeeded" | "failed" | "halted" | "rolled_back" | "cancelled" | "superseded";
-                        /** @description Why the release is halted; null when it is not */
-                        halt: {
-                            /** @description Who stopped it (a subject, "system" or "health gate") */
-                            by: string;
-                            /** @description Why */
-                            reason: string;
-                            /**
-                             * @description What stopped it
-                             * @enum {string}
-                             */
-                            cause: "manual" | "deployment_failed" | "health_failed";
-                            /**
-                             * Format: date-time
-                             * @description When it stopped
-                             */
-                            at: string;
-                            /**
-                             * @description The state a resume returns it to
-                             * @enum {string}
-                             */
-                            resumeTo: "queued" | "in_progress";
-                        } | null;
-                        /** @description How it ended, in words, once it has */
-                        outcome: string | null;
-                        /** @description The OpenTelemetry trace of its rollout: search for it in Jaeger or Tempo. A rollback gets its own trace, linked to this one */
-                        traceId: string;
-                        /** @description The incident this release fixes */
-                        incidentId: number | null;
-                        /**
-                         * Format: date-time
-                         * @description When it was created
-                         */
-                        createdAt: string;
-                        /**
-                         * Format: date-time
-                         * @description When it last changed
-                         */
-                        updatedAt: string;
-                        /**
-                         * Format: date-time
-                         * @description When it reached a final state
-                         */
-                        finishedAt: string | null;
-                        /** @description One stage per ring of the range, in ring order */
-                        stages: {
-                            /** @description The stage id */
-                            id: number;
-                            /** @description The release it belongs to */
-                            releaseId: number;
-                            /** @description 0 for the first ring of the release */
-                            position: number;
-                            /** @description The ring */
-                            ring: string;
-                            /** @description The ring order when the release was made */
-                            ringOrder: number;
-                            /** @description How a release moves through the ring */
-                            policy: {
-                                /** @description Approval needed before the ring deploys; null for none */
-                                preApproval: {
-                                    /**
-                                     * @description The role an approver must have
-                                     * @enum {string}
-                                     */
-                                    role: "approver" | "admin" | "sre";
-                                    /** @description How many distinct approvers are needed */
-                                    minApprovals: number;
-                                    /** @description How long an approval stays valid */
-                                    ttlHours: number;
-                                } | null;
-                                /** @description Approval needed after the ring bakes, before the next ring; null for none */
-                                postApproval: {
-                                    /**
-                                     * @description The role an approver must have
-                                     * @enum {string}
-                                     */
-                                    role: "approver" | "admin" | "sre";
-                                    /** @description How many distinct approvers are needed */
-                                    minApprovals: number;
-                                    /** @description How long an approval stays valid */
-                                    ttlHours: number;
-                                } | null;
-                                /** @description How long the ring must stay healthy before promotion */
-                                bakeMinutes: number;
-                                /** @description How many scale units of the ring deploy at once (the wave size) */
-                                maxParallel: number;
-                                /** @description When true a person must promote the release out of this ring */
-                                manualPromotion: boolean;
-                                /** @description When true a failed health gate rolls the ring back to the previous version */
-                                autoRollback: boolean;
-                                /** @description Health gate thresholds; {} for none */
-                                health: {
-                                    /** @description Highest tolerated error rate (0–1) */
-                                    maxErrorRate?: number;
-                                    /** @description Highest tolerated p99 latency in ms */
-                                    maxP99Ms?: number;
-                                };
-                            };
-                            /** @description Scale units in deployment order, at most maxParallel per wave; region pairs never share a wave */
-                            waves: string[][];
-                            /**
-                             * @description pending, awaiting_approval, deploying, baking, awaiting_promotion, succeeded, failed or rolled_back
-                             * @enum {string}
-                             */
-                            state: "pending" | "awaiting_approval" | "deploying" | "baking" | "awaiting_promotion" | "succeeded" | "failed" | "rolled_back";
-                            /** @description Index of the latest wave started; -1 before the first */
-                            currentWave: number;
-                            /**
-                             * @description The approval gate being waited on
-                             * @enum {string|null}
-                             */
-                            gate: "pre" | "post" | null;
-                            /**
-                             * Format: date-time
-                             * @description When the stage entered its current state
-                             */
-                            stateSince: string | null;
-                            /**
-                             * Format: date-time
-                             * @description When its latest wave started
-                             */
-                            waveStartedAt: string | null;
-                            /**
-                             * Format: date-time
-                             * @description When the release entered the ring
-                             */
-                            startedAt: string | null;
-                            /**
-                             * Format: date-time
-                             * @description When every wave had deployed
-                             */
-                            deployedAt: string | null;
-                            /**
-                             * Format: date-time
-                             * @description When the bake ends
-                             */
-                            bakeUntil: string | null;
-                            /**
-                             * Format: date-time
-                             * @description When the stage ended
-                             */
-                            finishedAt: string | null;
-                            /** @description An admin let this stage start during a freeze window */
-                            freezeOverride: {
-                                /** @description The admin who overrode the freeze */
-                                by: string;
-                                /** @description Why */
-                                reason: string;
-                                /**
-                                 * Format: date-time
-                                 * @description When
-                                 */
-                                at: string;
-                            } | null;
-                            /** @description Deployments to the ring, oldest first */
-                            deployments: {
-                                /** @description The deployment id */
-                                id: number;
-                                /** @description The release it belongs to */
-                                releaseId: number;
-                                /** @description The stage it belongs to */
-                                stageId: number;
-                                /** @description The ring of the scale unit */
-                                ring: string;
-                                /** @description The service to deploy */
-                                service: string;
-                                /** @description Where to deploy it */
-                                scaleUnit: string;
-                                /** @description The wave it belongs to (0 first) */
-                                wave: number;
-                                /**
-                                 * @description deploy the release, or roll it back to the previous version
-                                 * @enum {string}
-                                 */
-                                kind: "deploy" | "rollback";
-                                /** @description What should run when done; null on a rollback means remove the service */
-                                version: string | null;
-                                /** @description What ran before */
-                                previousVersion: string | null;
-                                /**
-                                 * @description pending, in_progress, succeeded, failed or rolled_back
-                                 * @enum {string}
-                                 */
-                                state: "pending" | "in_progress" | "succeeded" | "failed" | "rolled_back";
-                                /** @description 1, then one more for every retry */
-                                attempt: number;
-                                /** @description What the executor said */
-                                message: string | null;
-                                /** @description Where the executor keeps its logs */
-                                logsUrl: string | null;
-                                /**
-                                 * Format: date-time
-                                 * @description When the work was created
-                                 */
-                                createdAt: string;
-                                /**
-                                 * Format: date-time
-                                 * @description When this attempt was asked for: creation, or the latest retry
-                                 */
-                                requestedAt: string;
-                                /**
-                                 * Format: date-time
-                                 * @description When an executor started it
-                                 */
-                                startedAt: string | null;
-                                /**
-                                 * Format: date-time
-                                 * @description When it finished
-                                 */
-                                finishedAt: string | null;
-                            }[];
-                            /** @description Approval decisions for the ring, oldest first */
-                            approvals: {
-                                /** @description The approval id */
-                                id: number;
-                                /** @description The release it is for */
-                                releaseId: number;
-                                /** @description The stage it is for */
-                                stageId: number;
-                                /** @description The ring of that stage */
-                                ring: string;
-                                /**
-                                 * @description Before the ring deploys (pre) or after it bakes (post)
-                                 * @enum {string}
-                                 */
-                                gate: "pre" | "post";
-                                /** @description Who decided; each subject counts once */
-                                subject: string;
-                                /** @description The role of their token */
-                                role: string;
-                                /**
-                                 * @description What they decided
-                                 * @enum {string}
-                                 */
-                                decision: "approve" | "reject";
-                                /** @description What they said */
-                                comment: string;
-                                /**
-                                 * Format: date-time
-                                 * @description When they decided; approvals expire ttlHours later
-                                 */
-                                at: string;
-                            }[];
-                        }[];
-                        /** @description Why the release is not moving right now; empty when it is moving or done */
-                        blockedBy: {
-                            /**
-                             * @description What kind of thing it waits for
-                             * @enum {string}
-                             */
-                            kind: "approval" | "bake" | "halt" | "freeze" | "ring-occupied" | "deployments" | "promotion";
-                            /** @description What it waits for, for a person: "needs 1 more approval from role approver" */
-                            message: string;
-                            /**
-                             * Format: date-time
-                             * @description When the wait ends by itself, if it does
-                             */
-                            until?: string;
-                            /** @description A halt that holds the release */
-                            halt?: {
-                                /** @description The halt to lift (DELETE /v1/halts/{id}); null for the release's own halt, which a resume ends */
-                                id: number | null;
-                                /**
-                                 * @description global, service or ring (a stop of the line; an incident's is a service halt), or release (this release's own halt)
-                                 * @enum {string}
-                                 */
-                                scope: "global" | "service" | "ring" | "release";
-                                /** @description The service, ring or release id halted; null for global */
-                                target: string | null;
-                                /** @description Why it was stopped */
-                                reason: string;
-                                /** @description Who stopped it (system, health gate: the promotion engine) */
-                                by: string;
-                                /**
-                                 * Format: date-time
-                                 * @description When it was stopped
-                                 */
-                                since: string;
-                                /** @description The incident that stopped the line */
-                                incidentId: number | null;
-                            };
-                        }[];
-                    };
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            201: components["responses"]["ReleaseDetail"];
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            409: components["responses"]["Problem"];
         };
     };
     getRelease: {
         parameters: {
-            query?: never;
-            header?: never;
             path: {
-                /** @description The release id */
-                id: number;
+                id: components["parameters"]["ReleasesId"];
             };
-            cookie?: never;
         };
-        requestBody?: never;
         responses: {
-            /** @description Default Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        /** @description The release id; increases with every release */
-                        id: number;
-                        /** @description The service released */
-                        service: string;
-                        /** @description The version released */
-                        version: string;
-                        /** @description The commit it was built from */
-                        commit: string | null;
-                        /**
-                         * Format: date-time
-                         * @description When that commit was made
-                         */
-                        commitTime: string | null;
-                        /** @description Link to the build */
-                        buildUrl: string | null;
-                        /** @description Release notes */
-                        notes: string;
-                        /**
-                         * @description standard or hotfix
-                         * @enum {string}
-                         */
-                        kind: "standard" | "hotfix";
-                        /** @description Why this release exists (always set for a hotfix) */
-                        reason: string | null;
-                        /** @description Subject of the token that created it; never its approver */
-                        requester: string;
-                        /** @description First ring of its range */
-                        ringFrom: string;
-                        /** @description Last ring of its range */
-                        ringTo: string;
-                        /**
-                         * @description Where the release is: queued, in_progress, succeeded, failed, halted, rolled_back, cancelled or superseded
-                         * @enum {string}
-                         */
-                        state: "queued" | "in_progress" | "succeeded" | "failed" | "halted" | "rolled_back" | "cancelled" | "superseded";
-                        /** @description Why the release is halted; null when it is not */
-                        halt: {
-                            /** @description Who stopped it (a subject, "system" or "health gate") */
-                            by: string;
-                            /** @description Why */
-                            reason: string;
-                            /**
-                             * @description What stopped it
-                             * @enum {string}
-                             */
-                            cause: "manual" | "deployment_failed" | "health_failed";
-                            /**
-                             * Format: date-time
-                             * @description When it stopped
-                             */
-                            at: string;
-                            /**
-                             * @description The state a resume returns it to
-                             * @enum {string}
-                             */
-                            resumeTo: "queued" | "in_progress";
-                        } | null;
-                        /** @description How it ended, in words, once it has */
-                        outcome: string | null;
-                        /** @description The OpenTelemetry trace of its rollout: search for it in Jaeger or Tempo. A rollback gets its own trace, linked to this one */
-                        traceId: string;
-                        /** @description The incident this release fixes */
-                        incidentId: number | null;
-                        /**
-                         * Format: date-time
-                         * @description When it was created
-                         */
-                        createdAt: string;
-                        /**
-                         * Format: date-time
-                         * @description When it last changed
-                         */
-                        updatedAt: string;
-                        /**
-                         * Format: date-time
-                         * @description When it reached a final state
-                         */
-                        finishedAt: string | null;
-                        /** @description One stage per ring of the range, in ring order */
-                        stages: {
-                            /** @description The stage id */
-                            id: number;
-                            /** @description The release it belongs to */
-                            releaseId: number;
-                            /** @description 0 for the first ring of the release */
-                            position: number;
-                            /** @description The ring */
-                            ring: string;
-                            /** @description The ring order when the release was made */
-                            ringOrder: number;
-                            /** @description How a release moves through the ring */
-                            policy: {
-                                /** @description Approval needed before the ring deploys; null for none */
-                                preApproval: {
-                                    /**
-                                     * @description The role an approver must have
-                                     * @enum {string}
-                                     */
-                                    role: "approver" | "admin" | "sre";
-                                    /** @description How many distinct approvers are needed */
-                                    minApprovals: number;
-                                    /** @description How long an approval stays valid */
-                                    ttlHours: number;
-                                } | null;
-                                /** @description Approval needed after the ring bakes, before the next ring; null for none */
-                                postApproval: {
-                                    /**
-                                     * @description The role an approver must have
-                                     * @enum {string}
-                                     */
-                                    role: "approver" | "admin" | "sre";
-                                    /** @description How many distinct approvers are needed */
-                                    minApprovals: number;
-                                    /** @description How long an approval stays valid */
-                                    ttlHours: number;
-                                } | null;
-                                /** @description How long the ring must stay healthy before promotion */
-                                bakeMinutes: number;
-                                /** @description How many scale units of the ring deploy at once (the wave size) */
-                                maxParallel: number;
-                                /** @description When true a person must promote the release out of this ring */
-                                manualPromotion: boolean;
-                                /** @description When true a failed health gate rolls the ring back to the previous version */
-                                autoRollback: boolean;
-                                /** @description Health gate thresholds; {} for none */
-                                health: {
-                                    /** @description Highest tolerated error rate (0–1) */
-                                    maxErrorRate?: number;
-                                    /** @description Highest tolerated p99 latency in ms */
-                                    maxP99Ms?: number;
-                                };
-                            };
-                            /** @description Scale units in deployment order, at most maxParallel per wave; region pairs never share a wave */
-                            waves: string[][];
-                            /**
-                             * @description pending, awaiting_approval, deploying, baking, awaiting_promotion, succeeded, failed or rolled_back
-                             * @enum {string}
-                             */
-                            state: "pending" | "awaiting_approval" | "deploying" | "baking" | "awaiting_promotion" | "succeeded" | "failed" | "rolled_back";
-                            /** @description Index of the latest wave started; -1 before the first */
-                            currentWave: number;
-                            /**
-                             * @description The approval gate being waited on
-                             * @enum {string|null}
-                             */
-                            gate: "pre" | "post" | null;
-                            /**
-                             * Format: date-time
-                             * @description When the stage entered its current state
-                             */
-                            stateSince: string | null;
-                            /**
-                             * Format: date-time
-                             * @description When its latest wave started
-                             */
-                            waveStartedAt: string | null;
-                            /**
-                             * Format: date-time
-                             * @description When the release entered the ring
-                             */
-                            startedAt: string | null;
-                            /**
-                             * Format: date-time
-                             * @description When every wave had deployed
-                             */
-                            deployedAt: string | null;
-                            /**
-                             * Format: date-time
-                             * @description When the bake ends
-                             */
-                            bakeUntil: string | null;
-                            /**
-                             * Format: date-time
-                             * @description When the stage ended
-                             */
-                            finishedAt: string | null;
-                            /** @description An admin let this stage start during a freeze window */
-                            freezeOverride: {
-                                /** @description The admin who overrode the freeze */
-                                by: string;
-                                /** @description Why */
-                                reason: string;
-                                /**
-                                 * Format: date-time
-                                 * @description When
-                                 */
-                                at: string;
-                            } | null;
-                            /** @description Deployments to the ring, oldest first */
-                            deployments: {
-                                /** @description The deployment id */
-                                id: number;
-                                /** @description The release it belongs to */
-                                releaseId: number;
-                                /** @description The stage it belongs to */
-                                stageId: number;
-                                /** @description The ring of the scale unit */
-                                ring: string;
-                                /** @description The service to deploy */
-                                service: string;
-                                /** @description Where to deploy it */
-                                scaleUnit: string;
-                                /** @description The wave it belongs to (0 first) */
-                                wave: number;
-                                /**
-                                 * @description deploy the release, or roll it back to the previous version
-                                 * @enum {string}
-                                 */
-                                kind: "deploy" | "rollback";
-                                /** @description What should run when done; null on a rollback means remove the service */
-                                version: string | null;
-                                /** @description What ran before */
-                                previousVersion: string | null;
-                                /**
-                                 * @description pending, in_progress, succeeded, failed or rolled_back
-                                 * @enum {string}
-                                 */
-                                state: "pending" | "in_progress" | "succeeded" | "failed" | "rolled_back";
-                                /** @description 1, then one more for every retry */
-                                attempt: number;
-                                /** @description What the executor said */
-                                message: string | null;
-                                /** @description Where the executor keeps its logs */
-                                logsUrl: string | null;
-                                /**
-                                 * Format: date-time
-                                 * @description When the work was created
-                                 */
-                                createdAt: string;
-                                /**
-                                 * Format: date-time
-                                 * @description When this attempt was asked for: creation, or the latest retry
-                                 */
-                                requestedAt: string;
-                                /**
-                                 * Format: date-time
-                                 * @description When an executor started it
-                                 */
-                                startedAt: string | null;
-                                /**
-                                 * Format: date-time
-                                 * @description When it finished
-                                 */
-                                finishedAt: string | null;
-                            }[];
-                            /** @description Approval decisions for the ring, oldest first */
-                            approvals: {
-                                /** @description The approval id */
-                                id: number;
-                                /** @description The release it is for */
-                                releaseId: number;
-                                /** @description The stage it is for */
-                                stageId: number;
-                                /** @description The ring of that stage */
-                                ring: string;
-                                /**
-                                 * @description Before the ring deploys (pre) or after it bakes (post)
-                                 * @enum {string}
-                                 */
-                                gate: "pre" | "post";
-                                /** @description Who decided; each subject counts once */
-                                subject: string;
-                                /** @description The role of their token */
-                                role: string;
-                                /**
-                                 * @description What they decided
-                                 * @enum {string}
-                                 */
-                                decision: "approve" | "reject";
-                                /** @description What they said */
-                                comment: string;
-                                /**
-                                 * Format: date-time
-                                 * @description When they decided; approvals expire ttlHours later
-                                 */
-                                at: string;
-                            }[];
-                        }[];
-                        /** @description Why the release is not moving right now; empty when it is moving or done */
-                        blockedBy: {
-                            /**
-                             * @description What kind of thing it waits for
-                             * @enum {string}
-                             */
-                            kind: "approval" | "bake" | "halt" | "freeze" | "ring-occupied" | "deployments" | "promotion";
-                            /** @description What it waits for, for a person: "needs 1 more approval from role approver" */
-                            message: string;
-                            /**
-                             * Format: date-time
-                             * @description When the wait ends by itself, if it does
-                             */
-                            until?: string;
-                            /** @description A halt that holds the release */
-                            halt?: {
-                                /** @description The halt to lift (DELETE /v1/halts/{id}); null for the release's own halt, which a resume ends */
-                                id: number | null;
-                                /**
-                                 * @description global, service or ring (a stop of the line; an incident's is a service halt), or release (this release's own halt)
-                                 * @enum {string}
-                                 */
-                                scope: "global" | "service" | "ring" | "release";
-                                /** @description The service, ring or release id halted; null for global */
-                                target: string | null;
-                                /** @description Why it was stopped */
-                                reason: string;
-                                /** @description Who stopped it (system, health gate: the promotion engine) */
-                                by: string;
-                                /**
-                                 * Format: date-time
-                                 * @description When it was stopped
-                                 */
-                                since: string;
-                                /** @description The incident that stopped the line */
-                                incidentId: number | null;
-                            };
-                        }[];
-                    };
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            200: components["responses"]["ReleaseDetail"];
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
         };
     };
     decideApproval: {
         parameters: {
-            query?: never;
             header?: {
-                /** @description Makes a retry safe: the same key and body return the first answer instead of doing the work twice; the same key with another body is a 409. Keys are kept per token. */
-                "idempotency-key"?: string;
+                "idempotency-key"?: components["parameters"]["IdempotencyKey"];
             };
             path: {
-                /** @description The release id */
-                id: number;
-                /** @description The ring of the stage */
-                ring: string;
+                id: components["parameters"]["ReleasesId"];
+                ring: components["parameters"]["ReleasesRing"];
             };
-            cookie?: never;
         };
         requestBody: {
             content: {
                 "application/json": {
-                    /**
-                     * @description approve, or reject (fails the stage and stops the release)
-                     * @enum {string}
-                     */
+                    /** @description approve, or reject (fails the stage and stops the release) */
                     decision: "approve" | "reject";
                     /** @description What you checked, or why you reject */
                     comment?: string;
@@ -4220,204 +2451,27 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description An approval decision, the gate after it and the release after it */
             201: {
-                headers: {
-                    [name: string]: unknown;
-                };
                 content: {
-                    "application/json": {
-                        /** @description The decision as recorded */
-                        approval: {
-                            /** @description The approval id */
-                            id: number;
-                            /** @description The release it is for */
-                            releaseId: number;
-                            /** @description The stage it is for */
-                            stageId: number;
-                            /** @description The ring of that stage */
-                            ring: string;
-                            /**
-                             * @description Before the ring deploys (pre) or after it bakes (post)
-                             * @enum {string}
-                             */
-                            gate: "pre" | "post";
-                            /** @description Who decided; each subject counts once */
-                            subject: string;
-                            /** @description The role of their token */
-                            role: string;
-                            /**
-                             * @description What they decided
-                             * @enum {string}
-                             */
-                            decision: "approve" | "reject";
-                            /** @description What they said */
-                            comment: string;
-                            /**
-                             * Format: date-time
-                             * @description When they decided; approvals expire ttlHours later
-                             */
-                            at: string;
-                        };
-                        /** @description The gate after this decision */
-                        gate: {
-                            /**
-                             * @description The gate decided on
-                             * @enum {string}
-                             */
-                            name: "pre" | "post";
-                            /** @description Distinct approvals the gate needs */
-                            required: number;
-                            /** @description Subjects whose approval counts now */
-                            approvedBy: string[];
-                            /** @description Approvals still needed */
-                            missing: number;
-                            /** @description Whether the gate is passed (a rejection never is) */
-                            satisfied: boolean;
-                        };
-                        /** @description The release after the decision (a rejection fails it) */
-                        release: {
-                            /** @description The release id; increases with every release */
-                            id: number;
-                            /** @description The service released */
-                            service: string;
-                            /** @description The version released */
-                            version: string;
-                            /** @description The commit it was built from */
-                            commit: string | null;
-                            /**
-                             * Format: date-time
-                             * @description When that commit was made
-                             */
-                            commitTime: string | null;
-                            /** @description Link to the build */
-                            buildUrl: string | null;
-                            /** @description Release notes */
-                            notes: string;
-                            /**
-                             * @description standard or hotfix
-                             * @enum {string}
-                             */
-                            kind: "standard" | "hotfix";
-                            /** @description Why this release exists (always set for a hotfix) */
-                            reason: string | null;
-                            /** @description Subject of the token that created it; never its approver */
-                            requester: string;
-                            /** @description First ring of its range */
-                            ringFrom: string;
-                            /** @description Last ring of its range */
-                            ringTo: string;
-                            /**
-                             * @description Where the release is: queued, in_progress, succeeded, failed, halted, rolled_back, cancelled or superseded
-                             * @enum {string}
-                             */
-                            state: "queued" | "in_progress" | "succeeded" | "failed" | "halted" | "rolled_back" | "cancelled" | "superseded";
-                            /** @description Why the release is halted; null when it is not */
-                            halt: {
-                                /** @description Who stopped it (a subject, "system" or "health gate") */
-                                by: string;
-                                /** @description Why */
-                                reason: string;
-                                /**
-                                 * @description What stopped it
-                                 * @enum {string}
-                                 */
-                                cause: "manual" | "deployment_failed" | "health_failed";
-                                /**
-                                 * Format: date-time
-                                 * @description When it stopped
-                                 */
-                                at: string;
-                                /**
-                                 * @description The state a resume returns it to
-                                 * @enum {string}
-                                 */
-                                resumeTo: "queued" | "in_progress";
-                            } | null;
-                            /** @description How it ended, in words, once it has */
-                            outcome: string | null;
-                            /** @description The OpenTelemetry trace of its rollout: search for it in Jaeger or Tempo. A rollback gets its own trace, linked to this one */
-                            traceId: string;
-                            /** @description The incident this release fixes */
-                            incidentId: number | null;
-                            /**
-                             * Format: date-time
-                             * @description When it was created
-                             */
-                            createdAt: string;
-                            /**
-                             * Format: date-time
-                             * @description When it last changed
-                             */
-                            updatedAt: string;
-                            /**
-                             * Format: date-time
-                             * @description When it reached a final state
-                             */
-                            finishedAt: string | null;
-                        };
-                    };
+                    "application/json": components["schemas"]["ApprovalResult"];
                 };
             };
-            /** @description A problem (RFC 9457) */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            409: components["responses"]["Problem"];
         };
     };
     promoteRelease: {
         parameters: {
-            query?: never;
             header?: {
-                /** @description Makes a retry safe: the same key and body return the first answer instead of doing the work twice; the same key with another body is a 409. Keys are kept per token. */
-                "idempotency-key"?: string;
+                "idempotency-key"?: components["parameters"]["IdempotencyKey"];
             };
             path: {
-                /** @description The release id */
-                id: number;
+                id: components["parameters"]["ReleasesId"];
             };
-            cookie?: never;
         };
         requestBody: {
             content: {
@@ -4428,391 +2482,22 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        /** @description The release id; increases with every release */
-                        id: number;
-                        /** @description The service released */
-                        service: string;
-                        /** @description The version released */
-                        version: string;
-                        /** @description The commit it was built from */
-                        commit: string | null;
-                        /**
-                         * Format: date-time
-                         * @description When that commit was made
-                         */
-                        commitTime: string | null;
-                        /** @description Link to the build */
-                        buildUrl: string | null;
-                        /** @description Release notes */
-                        notes: string;
-                        /**
-                         * @description standard or hotfix
-                         * @enum {string}
-                         */
-                        kind: "standard" | "hotfix";
-                        /** @description Why this release exists (always set for a hotfix) */
-                        reason: string | null;
-                        /** @description Subject of the token that created it; never its approver */
-                        requester: string;
-                        /** @description First ring of its range */
-                        ringFrom: string;
-                        /** @description Last ring of its range */
-                        ringTo: string;
-                        /**
-                         * @description Where the release is: queued, in_progress, succeeded, failed, halted, rolled_back, cancelled or superseded
-                         * @enum {string}
-                         */
-                        state: "queued" | "in_progress" | "succeeded" | "failed" | "halted" | "rolled_back" | "cancelled" | "superseded";
-                        /** @description Why the release is halted; null when it is not */
-                        halt: {
-                            /** @description Who stopped it (a subject, "system" or "health gate") */
-                            by: string;
-                            /** @description Why */
-                            reason: string;
-                            /**
-                             * @description What stopped it
-                             * @enum {string}
-                             */
-                            cause: "manual" | "deployment_failed" | "health_failed";
-                            /**
-                             * Format: date-time
-                             * @description When it stopped
-                             */
-                            at: string;
-                            /**
-                             * @description The state a resume returns it to
-                             * @enum {string}
-                             */
-                            resumeTo: "queued" | "in_progress";
-                        } | null;
-                        /** @description How it ended, in words, once it has */
-                        outcome: string | null;
-                        /** @description The OpenTelemetry trace of its rollout: search for it in Jaeger or Tempo. A rollback gets its own trace, linked to this one */
-                        traceId: string;
-                        /** @description The incident this release fixes */
-                        incidentId: number | null;
-                        /**
-                         * Format: date-time
-                         * @description When it was created
-                         */
-                        createdAt: string;
-                        /**
-                         * Format: date-time
-                         * @description When it last changed
-                         */
-                        updatedAt: string;
-                        /**
-                         * Format: date-time
-                         * @description When it reached a final state
-                         */
-                        finishedAt: string | null;
-                        /** @description One stage per ring of the range, in ring order */
-                        stages: {
-                            /** @description The stage id */
-                            id: number;
-                            /** @description The release it belongs to */
-                            releaseId: number;
-                            /** @description 0 for the first ring of the release */
-                            position: number;
-                            /** @description The ring */
-                            ring: string;
-                            /** @description The ring order when the release was made */
-                            ringOrder: number;
-                            /** @description How a release moves through the ring */
-                            policy: {
-                                /** @description Approval needed before the ring deploys; null for none */
-                                preApproval: {
-                                    /**
-                                     * @description The role an approver must have
-                                     * @enum {string}
-                                     */
-                                    role: "approver" | "admin" | "sre";
-                                    /** @description How many distinct approvers are needed */
-                                    minApprovals: number;
-                                    /** @description How long an approval stays valid */
-                                    ttlHours: number;
-                                } | null;
-                                /** @description Approval needed after the ring bakes, before the next ring; null for none */
-                                postApproval: {
-                                    /**
-                                     * @description The role an approver must have
-                                     * @enum {string}
-                                     */
-                                    role: "approver" | "admin" | "sre";
-                                    /** @description How many distinct approvers are needed */
-                                    minApprovals: number;
-                                    /** @description How long an approval stays valid */
-                                    ttlHours: number;
-                                } | null;
-                                /** @description How long the ring must stay healthy before promotion */
-                                bakeMinutes: number;
-                                /** @description How many scale units of the ring deploy at once (the wave size) */
-                                maxParallel: number;
-                                /** @description When true a person must promote the release out of this ring */
-                                manualPromotion: boolean;
-                                /** @description When true a failed health gate rolls the ring back to the previous version */
-                                autoRollback: boolean;
-                                /** @description Health gate thresholds; {} for none */
-                                health: {
-                                    /** @description Highest tolerated error rate (0–1) */
-                                    maxErrorRate?: number;
-                                    /** @description Highest tolerated p99 latency in ms */
-                                    maxP99Ms?: number;
-                                };
-                            };
-                            /** @description Scale units in deployment order, at most maxParallel per wave; region pairs never share a wave */
-                            waves: string[][];
-                            /**
-                             * @description pending, awaiting_approval, deploying, baking, awaiting_promotion, succeeded, failed or rolled_back
-                             * @enum {string}
-                             */
-                            state: "pending" | "awaiting_approval" | "deploying" | "baking" | "awaiting_promotion" | "succeeded" | "failed" | "rolled_back";
-                            /** @description Index of the latest wave started; -1 before the first */
-                            currentWave: number;
-                            /**
-                             * @description The approval gate being waited on
-                             * @enum {string|null}
-                             */
-                            gate: "pre" | "post" | null;
-                            /**
-                             * Format: date-time
-                             * @description When the stage entered its current state
-                             */
-                            stateSince: string | null;
-                            /**
-                             * Format: date-time
-                             * @description When its latest wave started
-                             */
-                            waveStartedAt: string | null;
-                            /**
-                             * Format: date-time
-                             * @description When the release entered the ring
-                             */
-                            startedAt: string | null;
-                            /**
-                             * Format: date-time
-                             * @description When every wave had deployed
-                             */
-                            deployedAt: string | null;
-                            /**
-                             * Format: date-time
-                             * @description When the bake ends
-                             */
-                            bakeUntil: string | null;
-                            /**
-                             * Format: date-time
-                             * @description When the stage ended
-                             */
-                            finishedAt: string | null;
-                            /** @description An admin let this stage start during a freeze window */
-                            freezeOverride: {
-                                /** @description The admin who overrode the freeze */
-                                by: string;
-                                /** @description Why */
-                                reason: string;
-                                /**
-                                 * Format: date-time
-                                 * @description When
-                                 */
-                                at: string;
-                            } | null;
-                            /** @description Deployments to the ring, oldest first */
-                            deployments: {
-                                /** @description The deployment id */
-                                id: number;
-                                /** @description The release it belongs to */
-                                releaseId: number;
-                                /** @description The stage it belongs to */
-                                stageId: number;
-                                /** @description The ring of the scale unit */
-                                ring: string;
-                                /** @description The service to deploy */
-                                service: string;
-                                /** @description Where to deploy it */
-                                scaleUnit: string;
-                                /** @description The wave it belongs to (0 first) */
-                                wave: number;
-                                /**
-                                 * @description deploy the release, or roll it back to the previous version
-                                 * @enum {string}
-                                 */
-                                kind: "deploy" | "rollback";
-                                /** @description What should run when done; null on a rollback means remove the service */
-                                version: string | null;
-                                /** @description What ran before */
-                                previousVersion: string | null;
-                                /**
-                                 * @description pending, in_progress, succeeded, failed or rolled_back
-                                 * @enum {string}
-                                 */
-                                state: "pending" | "in_progress" | "succeeded" | "failed" | "rolled_back";
-                                /** @description 1, then one more for every retry */
-                                attempt: number;
-                                /** @description What the executor said */
-                                message: string | null;
-                                /** @description Where the executor keeps its logs */
-                                logsUrl: string | null;
-                                /**
-                                 * Format: date-time
-                                 * @description When the work was created
-                                 */
-                                createdAt: string;
-                                /**
-                                 * Format: date-time
-                                 * @description When this attempt was asked for: creation, or the latest retry
-                                 */
-                                requestedAt: string;
-                                /**
-                                 * Format: date-time
-                                 * @description When an executor started it
-                                 */
-                                startedAt: string | null;
-                                /**
-                                 * Format: date-time
-                                 * @description When it finished
-                                 */
-                                finishedAt: string | null;
-                            }[];
-                            /** @description Approval decisions for the ring, oldest first */
-                            approvals: {
-                                /** @description The approval id */
-                                id: number;
-                                /** @description The release it is for */
-                                releaseId: number;
-                                /** @description The stage it is for */
-                                stageId: number;
-                                /** @description The ring of that stage */
-                                ring: string;
-                                /**
-                                 * @description Before the ring deploys (pre) or after it bakes (post)
-                                 * @enum {string}
-                                 */
-                                gate: "pre" | "post";
-                                /** @description Who decided; each subject counts once */
-                                subject: string;
-                                /** @description The role of their token */
-                                role: string;
-                                /**
-                                 * @description What they decided
-                                 * @enum {string}
-                                 */
-                                decision: "approve" | "reject";
-                                /** @description What they said */
-                                comment: string;
-                                /**
-                                 * Format: date-time
-                                 * @description When they decided; approvals expire ttlHours later
-                                 */
-                                at: string;
-                            }[];
-                        }[];
-                        /** @description Why the release is not moving right now; empty when it is moving or done */
-                        blockedBy: {
-                            /**
-                             * @description What kind of thing it waits for
-                             * @enum {string}
-                             */
-                            kind: "approval" | "bake" | "halt" | "freeze" | "ring-occupied" | "deployments" | "promotion";
-                            /** @description What it waits for, for a person: "needs 1 more approval from role approver" */
-                            message: string;
-                            /**
-                             * Format: date-time
-                             * @description When the wait ends by itself, if it does
-                             */
-                            until?: string;
-                            /** @description A halt that holds the release */
-                            halt?: {
-                                /** @description The halt to lift (DELETE /v1/halts/{id}); null for the release's own halt, which a resume ends */
-                                id: number | null;
-                                /**
-                                 * @description global, service or ring (a stop of the line; an incident's is a service halt), or release (this release's own halt)
-                                 * @enum {string}
-                                 */
-                                scope: "global" | "service" | "ring" | "release";
-                                /** @description The service, ring or release id halted; null for global */
-                                target: string | null;
-                                /** @description Why it was stopped */
-                                reason: string;
-                                /** @description Who stopped it (system, health gate: the promotion engine) */
-                                by: string;
-                                /**
-                                 * Format: date-time
-                                 * @description When it was stopped
-                                 */
-                                since: string;
-                                /** @description The incident that stopped the line */
-                                incidentId: number | null;
-                            };
-                        }[];
-                    };
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            200: components["responses"]["ReleaseDetail"];
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            409: components["responses"]["Problem"];
         };
     };
     haltRelease: {
         parameters: {
-            query?: never;
             header?: {
-                /** @description Makes a retry safe: the same key and body return the first answer instead of doing the work twice; the same key with another body is a 409. Keys are kept per token. */
-                "idempotency-key"?: string;
+                "idempotency-key"?: components["parameters"]["IdempotencyKey"];
             };
             path: {
-                /** @description The release id */
-                id: number;
+                id: components["parameters"]["ReleasesId"];
             };
-            cookie?: never;
         };
         requestBody: {
             content: {
@@ -4823,391 +2508,22 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        /** @description The release id; increases with every release */
-                        id: number;
-                        /** @description The service released */
-                        service: string;
-                        /** @description The version released */
-                        version: string;
-                        /** @description The commit it was built from */
-                        commit: string | null;
-                        /**
-                         * Format: date-time
-                         * @description When that commit was made
-                         */
-                        commitTime: string | null;
-                        /** @description Link to the build */
-                        buildUrl: string | null;
-                        /** @description Release notes */
-                        notes: string;
-                        /**
-                         * @description standard or hotfix
-                         * @enum {string}
-                         */
-                        kind: "standard" | "hotfix";
-                        /** @description Why this release exists (always set for a hotfix) */
-                        reason: string | null;
-                        /** @description Subject of the token that created it; never its approver */
-                        requester: string;
-                        /** @description First ring of its range */
-                        ringFrom: string;
-                        /** @description Last ring of its range */
-                        ringTo: string;
-                        /**
-                         * @description Where the release is: queued, in_progress, succeeded, failed, halted, rolled_back, cancelled or superseded
-                         * @enum {string}
-                         */
-                        state: "queued" | "in_progress" | "succeeded" | "failed" | "halted" | "rolled_back" | "cancelled" | "superseded";
-                        /** @description Why the release is halted; null when it is not */
-                        halt: {
-                            /** @description Who stopped it (a subject, "system" or "health gate") */
-                            by: string;
-                            /** @description Why */
-                            reason: string;
-                            /**
-                             * @description What stopped it
-                             * @enum {string}
-                             */
-                            cause: "manual" | "deployment_failed" | "health_failed";
-                            /**
-                             * Format: date-time
-                             * @description When it stopped
-                             */
-                            at: string;
-                            /**
-                             * @description The state a resume returns it to
-                             * @enum {string}
-                             */
-                            resumeTo: "queued" | "in_progress";
-                        } | null;
-                        /** @description How it ended, in words, once it has */
-                        outcome: string | null;
-                        /** @description The OpenTelemetry trace of its rollout: search for it in Jaeger or Tempo. A rollback gets its own trace, linked to this one */
-                        traceId: string;
-                        /** @description The incident this release fixes */
-                        incidentId: number | null;
-                        /**
-                         * Format: date-time
-                         * @description When it was created
-                         */
-                        createdAt: string;
-                        /**
-                         * Format: date-time
-                         * @description When it last changed
-                         */
-                        updatedAt: string;
-                        /**
-                         * Format: date-time
-                         * @description When it reached a final state
-                         */
-                        finishedAt: string | null;
-                        /** @description One stage per ring of the range, in ring order */
-                        stages: {
-                            /** @description The stage id */
-                            id: number;
-                            /** @description The release it belongs to */
-                            releaseId: number;
-                            /** @description 0 for the first ring of the release */
-                            position: number;
-                            /** @description The ring */
-                            ring: string;
-                            /** @description The ring order when the release was made */
-                            ringOrder: number;
-                            /** @description How a release moves through the ring */
-                            policy: {
-                                /** @description Approval needed before the ring deploys; null for none */
-                                preApproval: {
-                                    /**
-                                     * @description The role an approver must have
-                                     * @enum {string}
-                                     */
-                                    role: "approver" | "admin" | "sre";
-                                    /** @description How many distinct approvers are needed */
-                                    minApprovals: number;
-                                    /** @description How long an approval stays valid */
-                                    ttlHours: number;
-                                } | null;
-                                /** @description Approval needed after the ring bakes, before the next ring; null for none */
-                                postApproval: {
-                                    /**
-                                     * @description The role an approver must have
-                                     * @enum {string}
-                                     */
-                                    role: "approver" | "admin" | "sre";
-                                    /** @description How many distinct approvers are needed */
-                                    minApprovals: number;
-                                    /** @description How long an approval stays valid */
-                                    ttlHours: number;
-                                } | null;
-                                /** @description How long the ring must stay healthy before promotion */
-                                bakeMinutes: number;
-                                /** @description How many scale units of the ring deploy at once (the wave size) */
-                                maxParallel: number;
-                                /** @description When true a person must promote the release out of this ring */
-                                manualPromotion: boolean;
-                                /** @description When true a failed health gate rolls the ring back to the previous version */
-                                autoRollback: boolean;
-                                /** @description Health gate thresholds; {} for none */
-                                health: {
-                                    /** @description Highest tolerated error rate (0–1) */
-                                    maxErrorRate?: number;
-                                    /** @description Highest tolerated p99 latency in ms */
-                                    maxP99Ms?: number;
-                                };
-                            };
-                            /** @description Scale units in deployment order, at most maxParallel per wave; region pairs never share a wave */
-                            waves: string[][];
-                            /**
-                             * @description pending, awaiting_approval, deploying, baking, awaiting_promotion, succeeded, failed or rolled_back
-                             * @enum {string}
-                             */
-                            state: "pending" | "awaiting_approval" | "deploying" | "baking" | "awaiting_promotion" | "succeeded" | "failed" | "rolled_back";
-                            /** @description Index of the latest wave started; -1 before the first */
-                            currentWave: number;
-                            /**
-                             * @description The approval gate being waited on
-                             * @enum {string|null}
-                             */
-                            gate: "pre" | "post" | null;
-                            /**
-                             * Format: date-time
-                             * @description When the stage entered its current state
-                             */
-                            stateSince: string | null;
-                            /**
-                             * Format: date-time
-                             * @description When its latest wave started
-                             */
-                            waveStartedAt: string | null;
-                            /**
-                             * Format: date-time
-                             * @description When the release entered the ring
-                             */
-                            startedAt: string | null;
-                            /**
-                             * Format: date-time
-                             * @description When every wave had deployed
-                             */
-                            deployedAt: string | null;
-                            /**
-                             * Format: date-time
-                             * @description When the bake ends
-                             */
-                            bakeUntil: string | null;
-                            /**
-                             * Format: date-time
-                             * @description When the stage ended
-                             */
-                            finishedAt: string | null;
-                            /** @description An admin let this stage start during a freeze window */
-                            freezeOverride: {
-                                /** @description The admin who overrode the freeze */
-                                by: string;
-                                /** @description Why */
-                                reason: string;
-                                /**
-                                 * Format: date-time
-                                 * @description When
-                                 */
-                                at: string;
-                            } | null;
-                            /** @description Deployments to the ring, oldest first */
-                            deployments: {
-                                /** @description The deployment id */
-                                id: number;
-                                /** @description The release it belongs to */
-                                releaseId: number;
-                                /** @description The stage it belongs to */
-                                stageId: number;
-                                /** @description The ring of the scale unit */
-                                ring: string;
-                                /** @description The service to deploy */
-                                service: string;
-                                /** @description Where to deploy it */
-                                scaleUnit: string;
-                                /** @description The wave it belongs to (0 first) */
-                                wave: number;
-                                /**
-                                 * @description deploy the release, or roll it back to the previous version
-                                 * @enum {string}
-                                 */
-                                kind: "deploy" | "rollback";
-                                /** @description What should run when done; null on a rollback means remove the service */
-                                version: string | null;
-                                /** @description What ran before */
-                                previousVersion: string | null;
-                                /**
-                                 * @description pending, in_progress, succeeded, failed or rolled_back
-                                 * @enum {string}
-                                 */
-                                state: "pending" | "in_progress" | "succeeded" | "failed" | "rolled_back";
-                                /** @description 1, then one more for every retry */
-                                attempt: number;
-                                /** @description What the executor said */
-                                message: string | null;
-                                /** @description Where the executor keeps its logs */
-                                logsUrl: string | null;
-                                /**
-                                 * Format: date-time
-                                 * @description When the work was created
-                                 */
-                                createdAt: string;
-                                /**
-                                 * Format: date-time
-                                 * @description When this attempt was asked for: creation, or the latest retry
-                                 */
-                                requestedAt: string;
-                                /**
-                                 * Format: date-time
-                                 * @description When an executor started it
-                                 */
-                                startedAt: string | null;
-                                /**
-                                 * Format: date-time
-                                 * @description When it finished
-                                 */
-                                finishedAt: string | null;
-                            }[];
-                            /** @description Approval decisions for the ring, oldest first */
-                            approvals: {
-                                /** @description The approval id */
-                                id: number;
-                                /** @description The release it is for */
-                                releaseId: number;
-                                /** @description The stage it is for */
-                                stageId: number;
-                                /** @description The ring of that stage */
-                                ring: string;
-                                /**
-                                 * @description Before the ring deploys (pre) or after it bakes (post)
-                                 * @enum {string}
-                                 */
-                                gate: "pre" | "post";
-                                /** @description Who decided; each subject counts once */
-                                subject: string;
-                                /** @description The role of their token */
-                                role: string;
-                                /**
-                                 * @description What they decided
-                                 * @enum {string}
-                                 */
-                                decision: "approve" | "reject";
-                                /** @description What they said */
-                                comment: string;
-                                /**
-                                 * Format: date-time
-                                 * @description When they decided; approvals expire ttlHours later
-                                 */
-                                at: string;
-                            }[];
-                        }[];
-                        /** @description Why the release is not moving right now; empty when it is moving or done */
-                        blockedBy: {
-                            /**
-                             * @description What kind of thing it waits for
-                             * @enum {string}
-                             */
-                            kind: "approval" | "bake" | "halt" | "freeze" | "ring-occupied" | "deployments" | "promotion";
-                            /** @description What it waits for, for a person: "needs 1 more approval from role approver" */
-                            message: string;
-                            /**
-                             * Format: date-time
-                             * @description When the wait ends by itself, if it does
-                             */
-                            until?: string;
-                            /** @description A halt that holds the release */
-                            halt?: {
-                                /** @description The halt to lift (DELETE /v1/halts/{id}); null for the release's own halt, which a resume ends */
-                                id: number | null;
-                                /**
-                                 * @description global, service or ring (a stop of the line; an incident's is a service halt), or release (this release's own halt)
-                                 * @enum {string}
-                                 */
-                                scope: "global" | "service" | "ring" | "release";
-                                /** @description The service, ring or release id halted; null for global */
-                                target: string | null;
-                                /** @description Why it was stopped */
-                                reason: string;
-                                /** @description Who stopped it (system, health gate: the promotion engine) */
-                                by: string;
-                                /**
-                                 * Format: date-time
-                                 * @description When it was stopped
-                                 */
-                                since: string;
-                                /** @description The incident that stopped the line */
-                                incidentId: number | null;
-                            };
-                        }[];
-                    };
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            200: components["responses"]["ReleaseDetail"];
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            409: components["responses"]["Problem"];
         };
     };
     resumeRelease: {
         parameters: {
-            query?: never;
             header?: {
-                /** @description Makes a retry safe: the same key and body return the first answer instead of doing the work twice; the same key with another body is a 409. Keys are kept per token. */
-                "idempotency-key"?: string;
+                "idempotency-key"?: components["parameters"]["IdempotencyKey"];
             };
             path: {
-                /** @description The release id */
-                id: number;
+                id: components["parameters"]["ReleasesId"];
             };
-            cookie?: never;
         };
         requestBody: {
             content: {
@@ -5218,391 +2534,22 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        /** @description The release id; increases with every release */
-                        id: number;
-                        /** @description The service released */
-                        service: string;
-                        /** @description The version released */
-                        version: string;
-                        /** @description The commit it was built from */
-                        commit: string | null;
-                        /**
-                         * Format: date-time
-                         * @description When that commit was made
-                         */
-                        commitTime: string | null;
-                        /** @description Link to the build */
-                        buildUrl: string | null;
-                        /** @description Release notes */
-                        notes: string;
-                        /**
-                         * @description standard or hotfix
-                         * @enum {string}
-                         */
-                        kind: "standard" | "hotfix";
-                        /** @description Why this release exists (always set for a hotfix) */
-                        reason: string | null;
-                        /** @description Subject of the token that created it; never its approver */
-                        requester: string;
-                        /** @description First ring of its range */
-                        ringFrom: string;
-                        /** @description Last ring of its range */
-                        ringTo: string;
-                        /**
-                         * @description Where the release is: queued, in_progress, succeeded, failed, halted, rolled_back, cancelled or superseded
-                         * @enum {string}
-                         */
-                        state: "queued" | "in_progress" | "succeeded" | "failed" | "halted" | "rolled_back" | "cancelled" | "superseded";
-                        /** @description Why the release is halted; null when it is not */
-                        halt: {
-                            /** @description Who stopped it (a subject, "system" or "health gate") */
-                            by: string;
-                            /** @description Why */
-                            reason: string;
-                            /**
-                             * @description What stopped it
-                             * @enum {string}
-                             */
-                            cause: "manual" | "deployment_failed" | "health_failed";
-                            /**
-                             * Format: date-time
-                             * @description When it stopped
-                             */
-                            at: string;
-                            /**
-                             * @description The state a resume returns it to
-                             * @enum {string}
-                             */
-                            resumeTo: "queued" | "in_progress";
-                        } | null;
-                        /** @description How it ended, in words, once it has */
-                        outcome: string | null;
-                        /** @description The OpenTelemetry trace of its rollout: search for it in Jaeger or Tempo. A rollback gets its own trace, linked to this one */
-                        traceId: string;
-                        /** @description The incident this release fixes */
-                        incidentId: number | null;
-                        /**
-                         * Format: date-time
-                         * @description When it was created
-                         */
-                        createdAt: string;
-                        /**
-                         * Format: date-time
-                         * @description When it last changed
-                         */
-                        updatedAt: string;
-                        /**
-                         * Format: date-time
-                         * @description When it reached a final state
-                         */
-                        finishedAt: string | null;
-                        /** @description One stage per ring of the range, in ring order */
-                        stages: {
-                            /** @description The stage id */
-                            id: number;
-                            /** @description The release it belongs to */
-                            releaseId: number;
-                            /** @description 0 for the first ring of the release */
-                            position: number;
-                            /** @description The ring */
-                            ring: string;
-                            /** @description The ring order when the release was made */
-                            ringOrder: number;
-                            /** @description How a release moves through the ring */
-                            policy: {
-                                /** @description Approval needed before the ring deploys; null for none */
-                                preApproval: {
-                                    /**
-                                     * @description The role an approver must have
-                                     * @enum {string}
-                                     */
-                                    role: "approver" | "admin" | "sre";
-                                    /** @description How many distinct approvers are needed */
-                                    minApprovals: number;
-                                    /** @description How long an approval stays valid */
-                                    ttlHours: number;
-                                } | null;
-                                /** @description Approval needed after the ring bakes, before the next ring; null for none */
-                                postApproval: {
-                                    /**
-                                     * @description The role an approver must have
-                                     * @enum {string}
-                                     */
-                                    role: "approver" | "admin" | "sre";
-                                    /** @description How many distinct approvers are needed */
-                                    minApprovals: number;
-                                    /** @description How long an approval stays valid */
-                                    ttlHours: number;
-                                } | null;
-                                /** @description How long the ring must stay healthy before promotion */
-                                bakeMinutes: number;
-                                /** @description How many scale units of the ring deploy at once (the wave size) */
-                                maxParallel: number;
-                                /** @description When true a person must promote the release out of this ring */
-                                manualPromotion: boolean;
-                                /** @description When true a failed health gate rolls the ring back to the previous version */
-                                autoRollback: boolean;
-                                /** @description Health gate thresholds; {} for none */
-                                health: {
-                                    /** @description Highest tolerated error rate (0–1) */
-                                    maxErrorRate?: number;
-                                    /** @description Highest tolerated p99 latency in ms */
-                                    maxP99Ms?: number;
-                                };
-                            };
-                            /** @description Scale units in deployment order, at most maxParallel per wave; region pairs never share a wave */
-                            waves: string[][];
-                            /**
-                             * @description pending, awaiting_approval, deploying, baking, awaiting_promotion, succeeded, failed or rolled_back
-                             * @enum {string}
-                             */
-                            state: "pending" | "awaiting_approval" | "deploying" | "baking" | "awaiting_promotion" | "succeeded" | "failed" | "rolled_back";
-                            /** @description Index of the latest wave started; -1 before the first */
-                            currentWave: number;
-                            /**
-                             * @description The approval gate being waited on
-                             * @enum {string|null}
-                             */
-                            gate: "pre" | "post" | null;
-                            /**
-                             * Format: date-time
-                             * @description When the stage entered its current state
-                             */
-                            stateSince: string | null;
-                            /**
-                             * Format: date-time
-                             * @description When its latest wave started
-                             */
-                            waveStartedAt: string | null;
-                            /**
-                             * Format: date-time
-                             * @description When the release entered the ring
-                             */
-                            startedAt: string | null;
-                            /**
-                             * Format: date-time
-                             * @description When every wave had deployed
-                             */
-                            deployedAt: string | null;
-                            /**
-                             * Format: date-time
-                             * @description When the bake ends
-                             */
-                            bakeUntil: string | null;
-                            /**
-                             * Format: date-time
-                             * @description When the stage ended
-                             */
-                            finishedAt: string | null;
-                            /** @description An admin let this stage start during a freeze window */
-                            freezeOverride: {
-                                /** @description The admin who overrode the freeze */
-                                by: string;
-                                /** @description Why */
-                                reason: string;
-                                /**
-                                 * Format: date-time
-                                 * @description When
-                                 */
-                                at: string;
-                            } | null;
-                            /** @description Deployments to the ring, oldest first */
-                            deployments: {
-                                /** @description The deployment id */
-                                id: number;
-                                /** @description The release it belongs to */
-                                releaseId: number;
-                                /** @description The stage it belongs to */
-                                stageId: number;
-                                /** @description The ring of the scale unit */
-                                ring: string;
-                                /** @description The service to deploy */
-                                service: string;
-                                /** @description Where to deploy it */
-                                scaleUnit: string;
-                                /** @description The wave it belongs to (0 first) */
-                                wave: number;
-                                /**
-                                 * @description deploy the release, or roll it back to the previous version
-                                 * @enum {string}
-                                 */
-                                kind: "deploy" | "rollback";
-                                /** @description What should run when done; null on a rollback means remove the service */
-                                version: string | null;
-                                /** @description What ran before */
-                                previousVersion: string | null;
-                                /**
-                                 * @description pending, in_progress, succeeded, failed or rolled_back
-                                 * @enum {string}
-                                 */
-                                state: "pending" | "in_progress" | "succeeded" | "failed" | "rolled_back";
-                                /** @description 1, then one more for every retry */
-                                attempt: number;
-                                /** @description What the executor said */
-                                message: string | null;
-                                /** @description Where the executor keeps its logs */
-                                logsUrl: string | null;
-                                /**
-                                 * Format: date-time
-                                 * @description When the work was created
-                                 */
-                                createdAt: string;
-                                /**
-                                 * Format: date-time
-                                 * @description When this attempt was asked for: creation, or the latest retry
-                                 */
-                                requestedAt: string;
-                                /**
-                                 * Format: date-time
-                                 * @description When an executor started it
-                                 */
-                                startedAt: string | null;
-                                /**
-                                 * Format: date-time
-                                 * @description When it finished
-                                 */
-                                finishedAt: string | null;
-                            }[];
-                            /** @description Approval decisions for the ring, oldest first */
-                            approvals: {
-                                /** @description The approval id */
-                                id: number;
-                                /** @description The release it is for */
-                                releaseId: number;
-                                /** @description The stage it is for */
-                                stageId: number;
-                                /** @description The ring of that stage */
-                                ring: string;
-                                /**
-                                 * @description Before the ring deploys (pre) or after it bakes (post)
-                                 * @enum {string}
-                                 */
-                                gate: "pre" | "post";
-                                /** @description Who decided; each subject counts once */
-                                subject: string;
-                                /** @description The role of their token */
-                                role: string;
-                                /**
-                                 * @description What they decided
-                                 * @enum {string}
-                                 */
-                                decision: "approve" | "reject";
-                                /** @description What they said */
-                                comment: string;
-                                /**
-                                 * Format: date-time
-                                 * @description When they decided; approvals expire ttlHours later
-                                 */
-                                at: string;
-                            }[];
-                        }[];
-                        /** @description Why the release is not moving right now; empty when it is moving or done */
-                        blockedBy: {
-                            /**
-                             * @description What kind of thing it waits for
-                             * @enum {string}
-                             */
-                            kind: "approval" | "bake" | "halt" | "freeze" | "ring-occupied" | "deployments" | "promotion";
-                            /** @description What it waits for, for a person: "needs 1 more approval from role approver" */
-                            message: string;
-                            /**
-                             * Format: date-time
-                             * @description When the wait ends by itself, if it does
-                             */
-                            until?: string;
-                            /** @description A halt that holds the release */
-                            halt?: {
-                                /** @description The halt to lift (DELETE /v1/halts/{id}); null for the release's own halt, which a resume ends */
-                                id: number | null;
-                                /**
-                                 * @description global, service or ring (a stop of the line; an incident's is a service halt), or release (this release's own halt)
-                                 * @enum {string}
-                                 */
-                                scope: "global" | "service" | "ring" | "release";
-                                /** @description The service, ring or release id halted; null for global */
-                                target: string | null;
-                                /** @description Why it was stopped */
-                                reason: string;
-                                /** @description Who stopped it (system, health gate: the promotion engine) */
-                                by: string;
-                                /**
-                                 * Format: date-time
-                                 * @description When it was stopped
-                                 */
-                                since: string;
-                                /** @description The incident that stopped the line */
-                                incidentId: number | null;
-                            };
-                        }[];
-                    };
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            200: components["responses"]["ReleaseDetail"];
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            409: components["responses"]["Problem"];
         };
     };
     rollBackRelease: {
         parameters: {
-            query?: never;
             header?: {
-                /** @description Makes a retry safe: the same key and body return the first answer instead of doing the work twice; the same key with another body is a 409. Keys are kept per token. */
-                "idempotency-key"?: string;
+                "idempotency-key"?: components["parameters"]["IdempotencyKey"];
             };
             path: {
-                /** @description The release id */
-                id: number;
+                id: components["parameters"]["ReleasesId"];
             };
-            cookie?: never;
         };
         requestBody: {
             content: {
@@ -5613,391 +2560,22 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        /** @description The release id; increases with every release */
-                        id: number;
-                        /** @description The service released */
-                        service: string;
-                        /** @description The version released */
-                        version: string;
-                        /** @description The commit it was built from */
-                        commit: string | null;
-                        /**
-                         * Format: date-time
-                         * @description When that commit was made
-                         */
-                        commitTime: string | null;
-                        /** @description Link to the build */
-                        buildUrl: string | null;
-                        /** @description Release notes */
-                        notes: string;
-                        /**
-                         * @description standard or hotfix
-                         * @enum {string}
-                         */
-                        kind: "standard" | "hotfix";
-                        /** @description Why this release exists (always set for a hotfix) */
-                        reason: string | null;
-                        /** @description Subject of the token that created it; never its approver */
-                        requester: string;
-                        /** @description First ring of its range */
-                        ringFrom: string;
-                        /** @description Last ring of its range */
-                        ringTo: string;
-                        /**
-                         * @description Where the release is: queued, in_progress, succeeded, failed, halted, rolled_back, cancelled or superseded
-                         * @enum {string}
-                         */
-                        state: "queued" | "in_progress" | "succeeded" | "failed" | "halted" | "rolled_back" | "cancelled" | "superseded";
-                        /** @description Why the release is halted; null when it is not */
-                        halt: {
-                            /** @description Who stopped it (a subject, "system" or "health gate") */
-                            by: string;
-                            /** @description Why */
-                            reason: string;
-                            /**
-                             * @description What stopped it
-                             * @enum {string}
-                             */
-                            cause: "manual" | "deployment_failed" | "health_failed";
-                            /**
-                             * Format: date-time
-                             * @description When it stopped
-                             */
-                            at: string;
-                            /**
-                             * @description The state a resume returns it to
-                             * @enum {string}
-                             */
-                            resumeTo: "queued" | "in_progress";
-                        } | null;
-                        /** @description How it ended, in words, once it has */
-                        outcome: string | null;
-                        /** @description The OpenTelemetry trace of its rollout: search for it in Jaeger or Tempo. A rollback gets its own trace, linked to this one */
-                        traceId: string;
-                        /** @description The incident this release fixes */
-                        incidentId: number | null;
-                        /**
-                         * Format: date-time
-                         * @description When it was created
-                         */
-                        createdAt: string;
-                        /**
-                         * Format: date-time
-                         * @description When it last changed
-                         */
-                        updatedAt: string;
-                        /**
-                         * Format: date-time
-                         * @description When it reached a final state
-                         */
-                        finishedAt: string | null;
-                        /** @description One stage per ring of the range, in ring order */
-                        stages: {
-                            /** @description The stage id */
-                            id: number;
-                            /** @description The release it belongs to */
-                            releaseId: number;
-                            /** @description 0 for the first ring of the release */
-                            position: number;
-                            /** @description The ring */
-                            ring: string;
-                            /** @description The ring order when the release was made */
-                            ringOrder: number;
-                            /** @description How a release moves through the ring */
-                            policy: {
-                                /** @description Approval needed before the ring deploys; null for none */
-                                preApproval: {
-                                    /**
-                                     * @description The role an approver must have
-                                     * @enum {string}
-                                     */
-                                    role: "approver" | "admin" | "sre";
-                                    /** @description How many distinct approvers are needed */
-                                    minApprovals: number;
-                                    /** @description How long an approval stays valid */
-                                    ttlHours: number;
-                                } | null;
-                                /** @description Approval needed after the ring bakes, before the next ring; null for none */
-                                postApproval: {
-                                    /**
-                                     * @description The role an approver must have
-                                     * @enum {string}
-                                     */
-                                    role: "approver" | "admin" | "sre";
-                                    /** @description How many distinct approvers are needed */
-                                    minApprovals: number;
-                                    /** @description How long an approval stays valid */
-                                    ttlHours: number;
-                                } | null;
-                                /** @description How long the ring must stay healthy before promotion */
-                                bakeMinutes: number;
-                                /** @description How many scale units of the ring deploy at once (the wave size) */
-                                maxParallel: number;
-                                /** @description When true a person must promote the release out of this ring */
-                                manualPromotion: boolean;
-                                /** @description When true a failed health gate rolls the ring back to the previous version */
-                                autoRollback: boolean;
-                                /** @description Health gate thresholds; {} for none */
-                                health: {
-                                    /** @description Highest tolerated error rate (0–1) */
-                                    maxErrorRate?: number;
-                                    /** @description Highest tolerated p99 latency in ms */
-                                    maxP99Ms?: number;
-                                };
-                            };
-                            /** @description Scale units in deployment order, at most maxParallel per wave; region pairs never share a wave */
-                            waves: string[][];
-                            /**
-                             * @description pending, awaiting_approval, deploying, baking, awaiting_promotion, succeeded, failed or rolled_back
-                             * @enum {string}
-                             */
-                            state: "pending" | "awaiting_approval" | "deploying" | "baking" | "awaiting_promotion" | "succeeded" | "failed" | "rolled_back";
-                            /** @description Index of the latest wave started; -1 before the first */
-                            currentWave: number;
-                            /**
-                             * @description The approval gate being waited on
-                             * @enum {string|null}
-                             */
-                            gate: "pre" | "post" | null;
-                            /**
-                             * Format: date-time
-                             * @description When the stage entered its current state
-                             */
-                            stateSince: string | null;
-                            /**
-                             * Format: date-time
-                             * @description When its latest wave started
-                             */
-                            waveStartedAt: string | null;
-                            /**
-                             * Format: date-time
-                             * @description When the release entered the ring
-                             */
-                            startedAt: string | null;
-                            /**
-                             * Format: date-time
-                             * @description When every wave had deployed
-                             */
-                            deployedAt: string | null;
-                            /**
-                             * Format: date-time
-                             * @description When the bake ends
-                             */
-                            bakeUntil: string | null;
-                            /**
-                             * Format: date-time
-                             * @description When the stage ended
-                             */
-                            finishedAt: string | null;
-                            /** @description An admin let this stage start during a freeze window */
-                            freezeOverride: {
-                                /** @description The admin who overrode the freeze */
-                                by: string;
-                                /** @description Why */
-                                reason: string;
-                                /**
-                                 * Format: date-time
-                                 * @description When
-                                 */
-                                at: string;
-                            } | null;
-                            /** @description Deployments to the ring, oldest first */
-                            deployments: {
-                                /** @description The deployment id */
-                                id: number;
-                                /** @description The release it belongs to */
-                                releaseId: number;
-                                /** @description The stage it belongs to */
-                                stageId: number;
-                                /** @description The ring of the scale unit */
-                                ring: string;
-                                /** @description The service to deploy */
-                                service: string;
-                                /** @description Where to deploy it */
-                                scaleUnit: string;
-                                /** @description The wave it belongs to (0 first) */
-                                wave: number;
-                                /**
-                                 * @description deploy the release, or roll it back to the previous version
-                                 * @enum {string}
-                                 */
-                                kind: "deploy" | "rollback";
-                                /** @description What should run when done; null on a rollback means remove the service */
-                                version: string | null;
-                                /** @description What ran before */
-                                previousVersion: string | null;
-                                /**
-                                 * @description pending, in_progress, succeeded, failed or rolled_back
-                                 * @enum {string}
-                                 */
-                                state: "pending" | "in_progress" | "succeeded" | "failed" | "rolled_back";
-                                /** @description 1, then one more for every retry */
-                                attempt: number;
-                                /** @description What the executor said */
-                                message: string | null;
-                                /** @description Where the executor keeps its logs */
-                                logsUrl: string | null;
-                                /**
-                                 * Format: date-time
-                                 * @description When the work was created
-                                 */
-                                createdAt: string;
-                                /**
-                                 * Format: date-time
-                                 * @description When this attempt was asked for: creation, or the latest retry
-                                 */
-                                requestedAt: string;
-                                /**
-                                 * Format: date-time
-                                 * @description When an executor started it
-                                 */
-                                startedAt: string | null;
-                                /**
-                                 * Format: date-time
-                                 * @description When it finished
-                                 */
-                                finishedAt: string | null;
-                            }[];
-                            /** @description Approval decisions for the ring, oldest first */
-                            approvals: {
-                                /** @description The approval id */
-                                id: number;
-                                /** @description The release it is for */
-                                releaseId: number;
-                                /** @description The stage it is for */
-                                stageId: number;
-                                /** @description The ring of that stage */
-                                ring: string;
-                                /**
-                                 * @description Before the ring deploys (pre) or after it bakes (post)
-                                 * @enum {string}
-                                 */
-                                gate: "pre" | "post";
-                                /** @description Who decided; each subject counts once */
-                                subject: string;
-                                /** @description The role of their token */
-                                role: string;
-                                /**
-                                 * @description What they decided
-                                 * @enum {string}
-                                 */
-                                decision: "approve" | "reject";
-                                /** @description What they said */
-                                comment: string;
-                                /**
-                                 * Format: date-time
-                                 * @description When they decided; approvals expire ttlHours later
-                                 */
-                                at: string;
-                            }[];
-                        }[];
-                        /** @description Why the release is not moving right now; empty when it is moving or done */
-                        blockedBy: {
-                            /**
-                             * @description What kind of thing it waits for
-                             * @enum {string}
-                             */
-                            kind: "approval" | "bake" | "halt" | "freeze" | "ring-occupied" | "deployments" | "promotion";
-                            /** @description What it waits for, for a person: "needs 1 more approval from role approver" */
-                            message: string;
-                            /**
-                             * Format: date-time
-                             * @description When the wait ends by itself, if it does
-                             */
-                            until?: string;
-                            /** @description A halt that holds the release */
-                            halt?: {
-                                /** @description The halt to lift (DELETE /v1/halts/{id}); null for the release's own halt, which a resume ends */
-                                id: number | null;
-                                /**
-                                 * @description global, service or ring (a stop of the line; an incident's is a service halt), or release (this release's own halt)
-                                 * @enum {string}
-                                 */
-                                scope: "global" | "service" | "ring" | "release";
-                                /** @description The service, ring or release id halted; null for global */
-                                target: string | null;
-                                /** @description Why it was stopped */
-                                reason: string;
-                                /** @description Who stopped it (system, health gate: the promotion engine) */
-                                by: string;
-                                /**
-                                 * Format: date-time
-                                 * @description When it was stopped
-                                 */
-                                since: string;
-                                /** @description The incident that stopped the line */
-                                incidentId: number | null;
-                            };
-                        }[];
-                    };
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            200: components["responses"]["ReleaseDetail"];
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            409: components["responses"]["Problem"];
         };
     };
     cancelRelease: {
         parameters: {
-            query?: never;
             header?: {
-                /** @description Makes a retry safe: the same key and body return the first answer instead of doing the work twice; the same key with another body is a 409. Keys are kept per token. */
-                "idempotency-key"?: string;
+                "idempotency-key"?: components["parameters"]["IdempotencyKey"];
             };
             path: {
-                /** @description The release id */
-                id: number;
+                id: components["parameters"]["ReleasesId"];
             };
-            cookie?: never;
         };
         requestBody: {
             content: {
@@ -6008,393 +2586,23 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        /** @description The release id; increases with every release */
-                        id: number;
-                        /** @description The service released */
-                        service: string;
-                        /** @description The version released */
-                        version: string;
-                        /** @description The commit it was built from */
-                        commit: string | null;
-                        /**
-                         * Format: date-time
-                         * @description When that commit was made
-                         */
-                        commitTime: string | null;
-                        /** @description Link to the build */
-                        buildUrl: string | null;
-                        /** @description Release notes */
-                        notes: string;
-                        /**
-                         * @description standard or hotfix
-                         * @enum {string}
-                         */
-                        kind: "standard" | "hotfix";
-                        /** @description Why this release exists (always set for a hotfix) */
-                        reason: string | null;
-                        /** @description Subject of the token that created it; never its approver */
-                        requester: string;
-                        /** @description First ring of its range */
-                        ringFrom: string;
-                        /** @description Last ring of its range */
-                        ringTo: string;
-                        /**
-                         * @description Where the release is: queued, in_progress, succeeded, failed, halted, rolled_back, cancelled or superseded
-                         * @enum {string}
-                         */
-                        state: "queued" | "in_progress" | "succeeded" | "failed" | "halted" | "rolled_back" | "cancelled" | "superseded";
-                        /** @description Why the release is halted; null when it is not */
-                        halt: {
-                            /** @description Who stopped it (a subject, "system" or "health gate") */
-                            by: string;
-                            /** @description Why */
-                            reason: string;
-                            /**
-                             * @description What stopped it
-                             * @enum {string}
-                             */
-                            cause: "manual" | "deployment_failed" | "health_failed";
-                            /**
-                             * Format: date-time
-                             * @description When it stopped
-                             */
-                            at: string;
-                            /**
-                             * @description The state a resume returns it to
-                             * @enum {string}
-                             */
-                            resumeTo: "queued" | "in_progress";
-                        } | null;
-                        /** @description How it ended, in words, once it has */
-                        outcome: string | null;
-                        /** @description The OpenTelemetry trace of its rollout: search for it in Jaeger or Tempo. A rollback gets its own trace, linked to this one */
-                        traceId: string;
-                        /** @description The incident this release fixes */
-                        incidentId: number | null;
-                        /**
-                         * Format: date-time
-                         * @description When it was created
-                         */
-                        createdAt: string;
-                        /**
-                         * Format: date-time
-                         * @description When it last changed
-                         */
-                        updatedAt: string;
-                        /**
-                         * Format: date-time
-                         * @description When it reached a final state
-                         */
-                        finishedAt: string | null;
-                        /** @description One stage per ring of the range, in ring order */
-                        stages: {
-                            /** @description The stage id */
-                            id: number;
-                            /** @description The release it belongs to */
-                            releaseId: number;
-                            /** @description 0 for the first ring of the release */
-                            position: number;
-                            /** @description The ring */
-                            ring: string;
-                            /** @description The ring order when the release was made */
-                            ringOrder: number;
-                            /** @description How a release moves through the ring */
-                            policy: {
-                                /** @description Approval needed before the ring deploys; null for none */
-                                preApproval: {
-                                    /**
-                                     * @description The role an approver must have
-                                     * @enum {string}
-                                     */
-                                    role: "approver" | "admin" | "sre";
-                                    /** @description How many distinct approvers are needed */
-                                    minApprovals: number;
-                                    /** @description How long an approval stays valid */
-                                    ttlHours: number;
-                                } | null;
-                                /** @description Approval needed after the ring bakes, before the next ring; null for none */
-                                postApproval: {
-                                    /**
-                                     * @description The role an approver must have
-                                     * @enum {string}
-                                     */
-                                    role: "approver" | "admin" | "sre";
-                                    /** @description How many distinct approvers are needed */
-                                    minApprovals: number;
-                                    /** @description How long an approval stays valid */
-                                    ttlHours: number;
-                                } | null;
-                                /** @description How long the ring must stay healthy before promotion */
-                                bakeMinutes: number;
-                                /** @description How many scale units of the ring deploy at once (the wave size) */
-                                maxParallel: number;
-                                /** @description When true a person must promote the release out of this ring */
-                                manualPromotion: boolean;
-                                /** @description When true a failed health gate rolls the ring back to the previous version */
-                                autoRollback: boolean;
-                                /** @description Health gate thresholds; {} for none */
-                                health: {
-                                    /** @description Highest tolerated error rate (0–1) */
-                                    maxErrorRate?: number;
-                                    /** @description Highest tolerated p99 latency in ms */
-                                    maxP99Ms?: number;
-                                };
-                            };
-                            /** @description Scale units in deployment order, at most maxParallel per wave; region pairs never share a wave */
-                            waves: string[][];
-                            /**
-                             * @description pending, awaiting_approval, deploying, baking, awaiting_promotion, succeeded, failed or rolled_back
-                             * @enum {string}
-                             */
-                            state: "pending" | "awaiting_approval" | "deploying" | "baking" | "awaiting_promotion" | "succeeded" | "failed" | "rolled_back";
-                            /** @description Index of the latest wave started; -1 before the first */
-                            currentWave: number;
-                            /**
-                             * @description The approval gate being waited on
-                             * @enum {string|null}
-                             */
-                            gate: "pre" | "post" | null;
-                            /**
-                             * Format: date-time
-                             * @description When the stage entered its current state
-                             */
-                            stateSince: string | null;
-                            /**
-                             * Format: date-time
-                             * @description When its latest wave started
-                             */
-                            waveStartedAt: string | null;
-                            /**
-                             * Format: date-time
-                             * @description When the release entered the ring
-                             */
-                            startedAt: string | null;
-                            /**
-                             * Format: date-time
-                             * @description When every wave had deployed
-                             */
-                            deployedAt: string | null;
-                            /**
-                             * Format: date-time
-                             * @description When the bake ends
-                             */
-                            bakeUntil: string | null;
-                            /**
-                             * Format: date-time
-                             * @description When the stage ended
-                             */
-                            finishedAt: string | null;
-                            /** @description An admin let this stage start during a freeze window */
-                            freezeOverride: {
-                                /** @description The admin who overrode the freeze */
-                                by: string;
-                                /** @description Why */
-                                reason: string;
-                                /**
-                                 * Format: date-time
-                                 * @description When
-                                 */
-                                at: string;
-                            } | null;
-                            /** @description Deployments to the ring, oldest first */
-                            deployments: {
-                                /** @description The deployment id */
-                                id: number;
-                                /** @description The release it belongs to */
-                                releaseId: number;
-                                /** @description The stage it belongs to */
-                                stageId: number;
-                                /** @description The ring of the scale unit */
-                                ring: string;
-                                /** @description The service to deploy */
-                                service: string;
-                                /** @description Where to deploy it */
-                                scaleUnit: string;
-                                /** @description The wave it belongs to (0 first) */
-                                wave: number;
-                                /**
-                                 * @description deploy the release, or roll it back to the previous version
-                                 * @enum {string}
-                                 */
-                                kind: "deploy" | "rollback";
-                                /** @description What should run when done; null on a rollback means remove the service */
-                                version: string | null;
-                                /** @description What ran before */
-                                previousVersion: string | null;
-                                /**
-                                 * @description pending, in_progress, succeeded, failed or rolled_back
-                                 * @enum {string}
-                                 */
-                                state: "pending" | "in_progress" | "succeeded" | "failed" | "rolled_back";
-                                /** @description 1, then one more for every retry */
-                                attempt: number;
-                                /** @description What the executor said */
-                                message: string | null;
-                                /** @description Where the executor keeps its logs */
-                                logsUrl: string | null;
-                                /**
-                                 * Format: date-time
-                                 * @description When the work was created
-                                 */
-                                createdAt: string;
-                                /**
-                                 * Format: date-time
-                                 * @description When this attempt was asked for: creation, or the latest retry
-                                 */
-                                requestedAt: string;
-                                /**
-                                 * Format: date-time
-                                 * @description When an executor started it
-                                 */
-                                startedAt: string | null;
-                                /**
-                                 * Format: date-time
-                                 * @description When it finished
-                                 */
-                                finishedAt: string | null;
-                            }[];
-                            /** @description Approval decisions for the ring, oldest first */
-                            approvals: {
-                                /** @description The approval id */
-                                id: number;
-                                /** @description The release it is for */
-                                releaseId: number;
-                                /** @description The stage it is for */
-                                stageId: number;
-                                /** @description The ring of that stage */
-                                ring: string;
-                                /**
-                                 * @description Before the ring deploys (pre) or after it bakes (post)
-                                 * @enum {string}
-                                 */
-                                gate: "pre" | "post";
-                                /** @description Who decided; each subject counts once */
-                                subject: string;
-                                /** @description The role of their token */
-                                role: string;
-                                /**
-                                 * @description What they decided
-                                 * @enum {string}
-                                 */
-                                decision: "approve" | "reject";
-                                /** @description What they said */
-                                comment: string;
-                                /**
-                                 * Format: date-time
-                                 * @description When they decided; approvals expire ttlHours later
-                                 */
-                                at: string;
-                            }[];
-                        }[];
-                        /** @description Why the release is not moving right now; empty when it is moving or done */
-                        blockedBy: {
-                            /**
-                             * @description What kind of thing it waits for
-                             * @enum {string}
-                             */
-                            kind: "approval" | "bake" | "halt" | "freeze" | "ring-occupied" | "deployments" | "promotion";
-                            /** @description What it waits for, for a person: "needs 1 more approval from role approver" */
-                            message: string;
-                            /**
-                             * Format: date-time
-                             * @description When the wait ends by itself, if it does
-                             */
-                            until?: string;
-                            /** @description A halt that holds the release */
-                            halt?: {
-                                /** @description The halt to lift (DELETE /v1/halts/{id}); null for the release's own halt, which a resume ends */
-                                id: number | null;
-                                /**
-                                 * @description global, service or ring (a stop of the line; an incident's is a service halt), or release (this release's own halt)
-                                 * @enum {string}
-                                 */
-                                scope: "global" | "service" | "ring" | "release";
-                                /** @description The service, ring or release id halted; null for global */
-                                target: string | null;
-                                /** @description Why it was stopped */
-                                reason: string;
-                                /** @description Who stopped it (system, health gate: the promotion engine) */
-                                by: string;
-                                /**
-                                 * Format: date-time
-                                 * @description When it was stopped
-                                 */
-                                since: string;
-                                /** @description The incident that stopped the line */
-                                incidentId: number | null;
-                            };
-                        }[];
-                    };
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            200: components["responses"]["ReleaseDetail"];
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            409: components["responses"]["Problem"];
         };
     };
     overrideFreeze: {
         parameters: {
-            query?: never;
             header?: {
-                /** @description Makes a retry safe: the same key and body return the first answer instead of doing the work twice; the same key with another body is a 409. Keys are kept per token. */
-                "idempotency-key"?: string;
+                "idempotency-key"?: components["parameters"]["IdempotencyKey"];
             };
             path: {
-                /** @description The release id */
-                id: number;
-                /** @description The ring of the stage */
-                ring: string;
+                id: components["parameters"]["ReleasesId"];
+                ring: components["parameters"]["ReleasesRing"];
             };
-            cookie?: never;
         };
         requestBody: {
             content: {
@@ -6405,1033 +2613,128 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        /** @description The release id; increases with every release */
-                        id: number;
-                        /** @description The service released */
-                        service: string;
-                        /** @description The version released */
-                        version: string;
-                        /** @description The commit it was built from */
-                        commit: string | null;
-                        /**
-                         * Format: date-time
-                         * @description When that commit was made
-                         */
-                        commitTime: string | null;
-                        /** @description Link to the build */
-                        buildUrl: string | null;
-                        /** @description Release notes */
-                        notes: string;
-                        /**
-                         * @description standard or hotfix
-                         * @enum {string}
-                         */
-                        kind: "standard" | "hotfix";
-                        /** @description Why this release exists (always set for a hotfix) */
-                        reason: string | null;
-                        /** @description Subject of the token that created it; never its approver */
-                        requester: string;
-                        /** @description First ring of its range */
-                        ringFrom: string;
-                        /** @description Last ring of its range */
-                        ringTo: string;
-                        /**
-                         * @description Where the release is: queued, in_progress, succeeded, failed, halted, rolled_back, cancelled or superseded
-                         * @enum {string}
-                         */
-                        state: "queued" | "in_progress" | "succeeded" | "failed" | "halted" | "rolled_back" | "cancelled" | "superseded";
-                        /** @description Why the release is halted; null when it is not */
-                        halt: {
-                            /** @description Who stopped it (a subject, "system" or "health gate") */
-                            by: string;
-                            /** @description Why */
-                            reason: string;
-                            /**
-                             * @description What stopped it
-                             * @enum {string}
-                             */
-                            cause: "manual" | "deployment_failed" | "health_failed";
-                            /**
-                             * Format: date-time
-                             * @description When it stopped
-                             */
-                            at: string;
-                            /**
-                             * @description The state a resume returns it to
-                             * @enum {string}
-                             */
-                            resumeTo: "queued" | "in_progress";
-                        } | null;
-                        /** @description How it ended, in words, once it has */
-                        outcome: string | null;
-                        /** @description The OpenTelemetry trace of its rollout: search for it in Jaeger or Tempo. A rollback gets its own trace, linked to this one */
-                        traceId: string;
-                        /** @description The incident this release fixes */
-                        incidentId: number | null;
-                        /**
-                         * Format: date-time
-                         * @description When it was created
-                         */
-                        createdAt: string;
-                        /**
-                         * Format: date-time
-                         * @description When it last changed
-                         */
-                        updatedAt: string;
-                        /**
-                         * Format: date-time
-                         * @description When it reached a final state
-                         */
-                        finishedAt: string | null;
-                        /** @description One stage per ring of the range, in ring order */
-                        stages: {
-                            /** @description The stage id */
-                            id: number;
-                            /** @description The release it belongs to */
-                            releaseId: number;
-                            /** @description 0 for the first ring of the release */
-                            position: number;
-                            /** @description The ring */
-                            ring: string;
-                            /** @description The ring order when the release was made */
-                            ringOrder: number;
-                            /** @description How a release moves through the ring */
-                            policy: {
-                                /** @description Approval needed before the ring deploys; null for none */
-                                preApproval: {
-                                    /**
-                                     * @description The role an approver must have
-                                     * @enum {string}
-                                     */
-                                    role: "approver" | "admin" | "sre";
-                                    /** @description How many distinct approvers are needed */
-                                    minApprovals: number;
-                                    /** @description How long an approval stays valid */
-                                    ttlHours: number;
-                                } | null;
-                                /** @description Approval needed after the ring bakes, before the next ring; null for none */
-                                postApproval: {
-                                    /**
-                                     * @description The role an approver must have
-                                     * @enum {string}
-                                     */
-                                    role: "approver" | "admin" | "sre";
-                                    /** @description How many distinct approvers are needed */
-                                    minApprovals: number;
-                                    /** @description How long an approval stays valid */
-                                    ttlHours: number;
-                                } | null;
-                                /** @description How long the ring must stay healthy before promotion */
-                                bakeMinutes: number;
-                                /** @description How many scale units of the ring deploy at once (the wave size) */
-                                maxParallel: number;
-                                /** @description When true a person must promote the release out of this ring */
-                                manualPromotion: boolean;
-                                /** @description When true a failed health gate rolls the ring back to the previous version */
-                                autoRollback: boolean;
-                                /** @description Health gate thresholds; {} for none */
-                                health: {
-                                    /** @description Highest tolerated error rate (0–1) */
-                                    maxErrorRate?: number;
-                                    /** @description Highest tolerated p99 latency in ms */
-                                    maxP99Ms?: number;
-                                };
-                            };
-                            /** @description Scale units in deployment order, at most maxParallel per wave; region pairs never share a wave */
-                            waves: string[][];
-                            /**
-                             * @description pending, awaiting_approval, deploying, baking, awaiting_promotion, succeeded, failed or rolled_back
-                             * @enum {string}
-                             */
-                            state: "pending" | "awaiting_approval" | "deploying" | "baking" | "awaiting_promotion" | "succeeded" | "failed" | "rolled_back";
-                            /** @description Index of the latest wave started; -1 before the first */
-                            currentWave: number;
-                            /**
-                             * @description The approval gate being waited on
-                             * @enum {string|null}
-                             */
-                            gate: "pre" | "post" | null;
-                            /**
-                             * Format: date-time
-                             * @description When the stage entered its current state
-                             */
-                            stateSince: string | null;
-                            /**
-                             * Format: date-time
-                             * @description When its latest wave started
-                             */
-                            waveStartedAt: string | null;
-                            /**
-                             * Format: date-time
-                             * @description When the release entered the ring
-                             */
-                            startedAt: string | null;
-                            /**
-                             * Format: date-time
-                             * @description When every wave had deployed
-                             */
-                            deployedAt: string | null;
-                            /**
-                             * Format: date-time
-                             * @description When the bake ends
-                             */
-                            bakeUntil: string | null;
-                            /**
-                             * Format: date-time
-                             * @description When the stage ended
-                             */
-                            finishedAt: string | null;
-                            /** @description An admin let this stage start during a freeze window */
-                            freezeOverride: {
-                                /** @description The admin who overrode the freeze */
-                                by: string;
-                                /** @description Why */
-                                reason: string;
-                                /**
-                                 * Format: date-time
-                                 * @description When
-                                 */
-                                at: string;
-                            } | null;
-                            /** @description Deployments to the ring, oldest first */
-                            deployments: {
-                                /** @description The deployment id */
-                                id: number;
-                                /** @description The release it belongs to */
-                                releaseId: number;
-                                /** @description The stage it belongs to */
-                                stageId: number;
-                                /** @description The ring of the scale unit */
-                                ring: string;
-                                /** @description The service to deploy */
-                                service: string;
-                                /** @description Where to deploy it */
-                                scaleUnit: string;
-                                /** @description The wave it belongs to (0 first) */
-                                wave: number;
-                                /**
-                                 * @description deploy the release, or roll it back to the previous version
-                                 * @enum {string}
-                                 */
-                                kind: "deploy" | "rollback";
-                                /** @description What should run when done; null on a rollback means remove the service */
-                                version: string | null;
-                                /** @description What ran before */
-                                previousVersion: string | null;
-                                /**
-                                 * @description pending, in_progress, succeeded, failed or rolled_back
-                                 * @enum {string}
-                                 */
-                                state: "pending" | "in_progress" | "succeeded" | "failed" | "rolled_back";
-                                /** @description 1, then one more for every retry */
-                                attempt: number;
-                                /** @description What the executor said */
-                                message: string | null;
-                                /** @description Where the executor keeps its logs */
-                                logsUrl: string | null;
-                                /**
-                                 * Format: date-time
-                                 * @description When the work was created
-                                 */
-                                createdAt: string;
-                                /**
-                                 * Format: date-time
-                                 * @description When this attempt was asked for: creation, or the latest retry
-                                 */
-                                requestedAt: string;
-                                /**
-                                 * Format: date-time
-                                 * @description When an executor started it
-                                 */
-                                startedAt: string | null;
-                                /**
-                                 * Format: date-time
-                                 * @description When it finished
-                                 */
-                                finishedAt: string | null;
-                            }[];
-                            /** @description Approval decisions for the ring, oldest first */
-                            approvals: {
-                                /** @description The approval id */
-                                id: number;
-                                /** @description The release it is for */
-                                releaseId: number;
-                                /** @description The stage it is for */
-                                stageId: number;
-                                /** @description The ring of that stage */
-                                ring: string;
-                                /**
-                                 * @description Before the ring deploys (pre) or after it bakes (post)
-                                 * @enum {string}
-                                 */
-                                gate: "pre" | "post";
-                                /** @description Who decided; each subject counts once */
-                                subject: string;
-                                /** @description The role of their token */
-                                role: string;
-                                /**
-                                 * @description What they decided
-                                 * @enum {string}
-                                 */
-                                decision: "approve" | "reject";
-                                /** @description What they said */
-                                comment: string;
-                                /**
-                                 * Format: date-time
-                                 * @description When they decided; approvals expire ttlHours later
-                                 */
-                                at: string;
-                            }[];
-                        }[];
-                        /** @description Why the release is not moving right now; empty when it is moving or done */
-                        blockedBy: {
-                            /**
-                             * @description What kind of thing it waits for
-                             * @enum {string}
-                             */
-                            kind: "approval" | "bake" | "halt" | "freeze" | "ring-occupied" | "deployments" | "promotion";
-                            /** @description What it waits for, for a person: "needs 1 more approval from role approver" */
-                            message: string;
-                            /**
-                             * Format: date-time
-                             * @description When the wait ends by itself, if it does
-                             */
-                            until?: string;
-                            /** @description A halt that holds the release */
-                            halt?: {
-                                /** @description The halt to lift (DELETE /v1/halts/{id}); null for the release's own halt, which a resume ends */
-                                id: number | null;
-                                /**
-                                 * @description global, service or ring (a stop of the line; an incident's is a service halt), or release (this release's own halt)
-                                 * @enum {string}
-                                 */
-                                scope: "global" | "service" | "ring" | "release";
-                                /** @description The service, ring or release id halted; null for global */
-                                target: string | null;
-                                /** @description Why it was stopped */
-                                reason: string;
-                                /** @description Who stopped it (system, health gate: the promotion engine) */
-                                by: string;
-                                /**
-                                 * Format: date-time
-                                 * @description When it was stopped
-                                 */
-                                since: string;
-                                /** @description The incident that stopped the line */
-                                incidentId: number | null;
-                            };
-                        }[];
-                    };
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            200: components["responses"]["ReleaseDetail"];
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            409: components["responses"]["Problem"];
         };
     };
     getDesiredState: {
         parameters: {
-            query?: never;
-            header?: never;
             path: {
-                /** @description The scale unit name */
-                name: string;
+                name: components["parameters"]["ScaleUnitsName"];
             };
-            cookie?: never;
         };
-        requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description What should run on a scale unit, and the open work to get there */
             200: {
-                headers: {
-                    [name: string]: unknown;
-                };
                 content: {
-                    "application/json": {
-                        /** @description The scale unit */
-                        scaleUnit: string;
-                        /** @description Service name to the version that should run there, counting open work */
-                        services: {
-                            [key: string]: string;
-                        };
-                        /** @description Open work for this scale unit, oldest first */
-                        deployments: {
-                            /** @description The deployment id */
-                            id: number;
-                            /** @description The release it belongs to */
-                            releaseId: number;
-                            /** @description The stage it belongs to */
-                            stageId: number;
-                            /** @description The ring of the scale unit */
-                            ring: string;
-                            /** @description The service to deploy */
-                            service: string;
-                            /** @description Where to deploy it */
-                            scaleUnit: string;
-                            /** @description The wave it belongs to (0 first) */
-                            wave: number;
-                            /**
-                             * @description deploy the release, or roll it back to the previous version
-                             * @enum {string}
-                             */
-                            kind: "deploy" | "rollback";
-                            /** @description What should run when done; null on a rollback means remove the service */
-                            version: string | null;
-                            /** @description What ran before */
-                            previousVersion: string | null;
-                            /**
-                             * @description pending, in_progress, succeeded, failed or rolled_back
-                             * @enum {string}
-                             */
-                            state: "pending" | "in_progress" | "succeeded" | "failed" | "rolled_back";
-                            /** @description 1, then one more for every retry */
-                            attempt: number;
-                            /** @description What the executor said */
-                            message: string | null;
-                            /** @description Where the executor keeps its logs */
-                            logsUrl: string | null;
-                            /**
-                             * Format: date-time
-                             * @description When the work was created
-                             */
-                            createdAt: string;
-                            /**
-                             * Format: date-time
-                             * @description When this attempt was asked for: creation, or the latest retry
-                             */
-                            requestedAt: string;
-                            /**
-                             * Format: date-time
-                             * @description When an executor started it
-                             */
-                            startedAt: string | null;
-                            /**
-                             * Format: date-time
-                             * @description When it finished
-                             */
-                            finishedAt: string | null;
-                        }[];
-                    };
+                    "application/json": components["schemas"]["DesiredState"];
                 };
             };
-            /** @description A problem (RFC 9457) */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
         };
     };
     getDeployment: {
         parameters: {
-            query?: never;
-            header?: never;
             path: {
-                /** @description The deployment id */
-                id: number;
+                id: components["parameters"]["DeploymentsId"];
             };
-            cookie?: never;
         };
-        requestBody?: never;
         responses: {
-            /** @description Default Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        /** @description The deployment id */
-                        id: number;
-                        /** @description The release it belongs to */
-                        releaseId: number;
-                        /** @description The stage it belongs to */
-                        stageId: number;
-                        /** @description The ring of the scale unit */
-                        ring: string;
-                        /** @description The service to deploy */
-                        service: string;
-                        /** @description Where to deploy it */
-                        scaleUnit: string;
-                        /** @description The wave it belongs to (0 first) */
-                        wave: number;
-                        /**
-                         * @description deploy the release, or roll it back to the previous version
-                         * @enum {string}
-                         */
-                        kind: "deploy" | "rollback";
-                        /** @description What should run when done; null on a rollback means remove the service */
-                        version: string | null;
-                        /** @description What ran before */
-                        previousVersion: string | null;
-                        /**
-                         * @description pending, in_progress, succeeded, failed or rolled_back
-                         * @enum {string}
-                         */
-                        state: "pending" | "in_progress" | "succeeded" | "failed" | "rolled_back";
-                        /** @description 1, then one more for every retry */
-                        attempt: number;
-                        /** @description What the executor said */
-                        message: string | null;
-                        /** @description Where the executor keeps its logs */
-                        logsUrl: string | null;
-                        /**
-                         * Format: date-time
-                         * @description When the work was created
-                         */
-                        createdAt: string;
-                        /**
-                         * Format: date-time
-                         * @description When this attempt was asked for: creation, or the latest retry
-                         */
-                        requestedAt: string;
-                        /**
-                         * Format: date-time
-                         * @description When an executor started it
-                         */
-                        startedAt: string | null;
-                        /**
-                         * Format: date-time
-                         * @description When it finished
-                         */
-                        finishedAt: string | null;
-                    };
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            200: components["responses"]["Deployment"];
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
         };
     };
     startDeployment: {
         parameters: {
-            query?: never;
             header?: {
-                /** @description Makes a retry safe: the same key and body return the first answer instead of doing the work twice; the same key with another body is a 409. Keys are kept per token. */
-                "idempotency-key"?: string;
+                "idempotency-key"?: components["parameters"]["IdempotencyKey"];
             };
             path: {
-                /** @description The deployment id */
-                id: number;
+                id: components["parameters"]["DeploymentsId"];
             };
-            cookie?: never;
         };
-        requestBody?: never;
         responses: {
-            /** @description Default Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        /** @description The deployment id */
-                        id: number;
-                        /** @description The release it belongs to */
-                        releaseId: number;
-                        /** @description The stage it belongs to */
-                        stageId: number;
-                        /** @description The ring of the scale unit */
-                        ring: string;
-                        /** @description The service to deploy */
-                        service: string;
-                        /** @description Where to deploy it */
-                        scaleUnit: string;
-                        /** @description The wave it belongs to (0 first) */
-                        wave: number;
-                        /**
-                         * @description deploy the release, or roll it back to the previous version
-                         * @enum {string}
-                         */
-                        kind: "deploy" | "rollback";
-                        /** @description What should run when done; null on a rollback means remove the service */
-                        version: string | null;
-                        /** @description What ran before */
-                        previousVersion: string | null;
-                        /**
-                         * @description pending, in_progress, succeeded, failed or rolled_back
-                         * @enum {string}
-                         */
-                        state: "pending" | "in_progress" | "succeeded" | "failed" | "rolled_back";
-                        /** @description 1, then one more for every retry */
-                        attempt: number;
-                        /** @description What the executor said */
-                        message: string | null;
-                        /** @description Where the executor keeps its logs */
-                        logsUrl: string | null;
-                        /**
-                         * Format: date-time
-                         * @description When the work was created
-                         */
-                        createdAt: string;
-                        /**
-                         * Format: date-time
-                         * @description When this attempt was asked for: creation, or the latest retry
-                         */
-                        requestedAt: string;
-                        /**
-                         * Format: date-time
-                         * @description When an executor started it
-                         */
-                        startedAt: string | null;
-                        /**
-                         * Format: date-time
-                         * @description When it finished
-                         */
-                        finishedAt: string | null;
-                    };
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            200: components["responses"]["Deployment"];
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            409: components["responses"]["Problem"];
         };
     };
     completeDeployment: {
         parameters: {
-            query?: never;
             header?: {
-                /** @description Makes a retry safe: the same key and body return the first answer instead of doing the work twice; the same key with another body is a 409. Keys are kept per token. */
-                "idempotency-key"?: string;
+                "idempotency-key"?: components["parameters"]["IdempotencyKey"];
             };
             path: {
-                /** @description The deployment id */
-                id: number;
+                id: components["parameters"]["DeploymentsId"];
             };
-            cookie?: never;
         };
         requestBody: {
             content: {
                 "application/json": {
-                    /**
-                     * @description How it went
-                     * @enum {string}
-                     */
+                    /** @description How it went */
                     result: "succeeded" | "failed";
                     /** @description A line for people, e.g. the error */
                     message?: string;
-                    /**
-                     * Format: uri
-                     * @description Where the logs are
-                     */
+                    /** Format: uri @description Where the logs are */
                     logsUrl?: string;
                 };
             };
         };
         responses: {
-            /** @description Default Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        /** @description The deployment id */
-                        id: number;
-                        /** @description The release it belongs to */
-                        releaseId: number;
-                        /** @description The stage it belongs to */
-                        stageId: number;
-                        /** @description The ring of the scale unit */
-                        ring: string;
-                        /** @description The service to deploy */
-                        service: string;
-                        /** @description Where to deploy it */
-                        scaleUnit: string;
-                        /** @description The wave it belongs to (0 first) */
-                        wave: number;
-                        /**
-                         * @description deploy the release, or roll it back to the previous version
-                         * @enum {string}
-                         */
-                        kind: "deploy" | "rollback";
-                        /** @description What should run when done; null on a rollback means remove the service */
-                        version: string | null;
-                        /** @description What ran before */
-                        previousVersion: string | null;
-                        /**
-                         * @description pending, in_progress, succeeded, failed or rolled_back
-                         * @enum {string}
-                         */
-                        state: "pending" | "in_progress" | "succeeded" | "failed" | "rolled_back";
-                        /** @description 1, then one more for every retry */
-                        attempt: number;
-                        /** @description What the executor said */
-                        message: string | null;
-                        /** @description Where the executor keeps its logs */
-                        logsUrl: string | null;
-                        /**
-                         * Format: date-time
-                         * @description When the work was created
-                         */
-                        createdAt: string;
-                        /**
-                         * Format: date-time
-                         * @description When this attempt was asked for: creation, or the latest retry
-                         */
-                        requestedAt: string;
-                        /**
-                         * Format: date-time
-                         * @description When an executor started it
-                         */
-                        startedAt: string | null;
-                        /**
-                         * Format: date-time
-                         * @description When it finished
-                         */
-                        finishedAt: string | null;
-                    };
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            200: components["responses"]["Deployment"];
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            409: components["responses"]["Problem"];
         };
     };
     retryDeployment: {
         parameters: {
-            query?: never;
             header?: {
-                /** @description Makes a retry safe: the same key and body return the first answer instead of doing the work twice; the same key with another body is a 409. Keys are kept per token. */
-                "idempotency-key"?: string;
+                "idempotency-key"?: components["parameters"]["IdempotencyKey"];
             };
             path: {
-                /** @description The deployment id */
-                id: number;
+                id: components["parameters"]["DeploymentsId"];
             };
-            cookie?: never;
         };
-        requestBody?: never;
         responses: {
-            /** @description Default Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        /** @description The deployment id */
-                        id: number;
-                        /** @description The release it belongs to */
-                        releaseId: number;
-                        /** @description The stage it belongs to */
-                        stageId: number;
-                        /** @description The ring of the scale unit */
-                        ring: string;
-                        /** @description The service to deploy */
-                        service: string;
-                        /** @description Where to deploy it */
-                        scaleUnit: string;
-                        /** @description The wave it belongs to (0 first) */
-                        wave: number;
-                        /**
-                         * @description deploy the release, or roll it back to the previous version
-                         * @enum {string}
-                         */
-                        kind: "deploy" | "rollback";
-                        /** @description What should run when done; null on a rollback means remove the service */
-                        version: string | null;
-                        /** @description What ran before */
-                        previousVersion: string | null;
-                        /**
-                         * @description pending, in_progress, succeeded, failed or rolled_back
-                         * @enum {string}
-                         */
-                        state: "pending" | "in_progress" | "succeeded" | "failed" | "rolled_back";
-                        /** @description 1, then one more for every retry */
-                        attempt: number;
-                        /** @description What the executor said */
-                        message: string | null;
-                        /** @description Where the executor keeps its logs */
-                        logsUrl: string | null;
-                        /**
-                         * Format: date-time
-                         * @description When the work was created
-                         */
-                        createdAt: string;
-                        /**
-                         * Format: date-time
-                         * @description When this attempt was asked for: creation, or the latest retry
-                         */
-                        requestedAt: string;
-                        /**
-                         * Format: date-time
-                         * @description When an executor started it
-                         */
-                        startedAt: string | null;
-                        /**
-                         * Format: date-time
-                         * @description When it finished
-                         */
-                        finishedAt: string | null;
-                    };
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            200: components["responses"]["Deployment"];
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            409: components["responses"]["Problem"];
         };
     };
     reportHealth: {
         parameters: {
-            query?: never;
             header?: {
-                /** @description Makes a retry safe: the same key and body return the first answer instead of doing the work twice; the same key with another body is a 409. Keys are kept per token. */
-                "idempotency-key"?: string;
+                "idempotency-key"?: components["parameters"]["IdempotencyKey"];
             };
             path: {
-                /** @description The scale unit name */
-                name: string;
+                name: components["parameters"]["ScaleUnitsName"];
             };
-            cookie?: never;
         };
         requestBody: {
             content: {
                 "application/json": {
                     /** @description The service the report is about */
                     service: string;
-                    /**
-                     * @description healthy, degraded or unhealthy (fails a health gate)
-                     * @enum {string}
-                     */
+                    /** @description healthy, degraded or unhealthy (fails a health gate) */
                     status: "healthy" | "degraded" | "unhealthy";
                     /** @description Measurements, e.g. { "errorRate": 0.01, "p99Ms": 420 }; errorRate and p99Ms are checked against the ring thresholds */
                     signals?: {
@@ -7441,93 +2744,16 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description The stored health report and what it did to the health gates it was checked against */
             201: {
-                headers: {
-                    [name: string]: unknown;
-                };
                 content: {
-                    "application/json": {
-                        /** @description The stored report */
-                        report: {
-                            /** @description The report id */
-                            id: number;
-                            /** @description Where it was measured */
-                            scaleUnit: string;
-                            /** @description The service */
-                            service: string;
-                            /**
-                             * @description The reported status
-                             * @enum {string}
-                             */
-                            status: "healthy" | "degraded" | "unhealthy";
-                            /** @description The reported measurements */
-                            signals: {
-                                [key: string]: number;
-                            };
-                            /** @description Subject of the reporting token */
-                            reportedBy: string;
-                            /**
-                             * Format: date-time
-                             * @description When it was received
-                             */
-                            at: string;
-                        };
-                        /** @description One per release deploying or baking this service on this scale unit */
-                        verdicts: {
-                            /** @description A release whose health gate this report was checked against */
-                            releaseId: number;
-                            /** @description The ring of its gated stage */
-                            ring: string;
-                            /** @description Whether the gate held */
-                            passed: boolean;
-                            /** @description Why it failed */
-                            reasons: string[];
-                            /**
-                             * @description What the failed gate did to the release
-                             * @enum {string}
-                             */
-                            action: "none" | "halted" | "rolled_back";
-                        }[];
-                    };
+                    "application/json": components["schemas"]["HealthReportResult"];
                 };
             };
-            /** @description A problem (RFC 9457) */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
         };
     };
     listHalts: {
@@ -7538,98 +2764,32 @@ export interface operations {
                 /** @description Page size (ignored with active) */
                 limit?: number;
             };
-            header?: never;
-            path?: never;
-            cookie?: never;
         };
-        requestBody?: never;
         responses: {
             /** @description Default Response */
             200: {
-                headers: {
-                    [name: string]: unknown;
-                };
                 content: {
                     "application/json": {
                         /** @description The halts */
-                        halts: {
-                            /** @description The halt id */
-                            id: number;
-                            /**
-                             * @description global (everything), service or ring
-                             * @enum {string}
-                             */
-                            scope: "global" | "service" | "ring";
-                            /** @description The service or ring halted; null for global */
-                            target: string | null;
-                            /** @description Why the line was stopped */
-                            reason: string;
-                            /** @description Who stopped it */
-                            createdBy: string;
-                            /**
-                             * Format: date-time
-                             * @description When
-                             */
-                            createdAt: string;
-                            /** @description Who lifted it */
-                            liftedBy: string | null;
-                            /**
-                             * Format: date-time
-                             * @description When it was lifted; null while it holds
-                             */
-                            liftedAt: string | null;
-                            /** @description The incident declared with halt: true that opened it; null for a halt of its own */
-                            incidentId: number | null;
-                        }[];
+                        halts: components["schemas"]["Halt"][];
                     };
                 };
             };
-            /** @description A problem (RFC 9457) */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
         };
     };
     createHalt: {
         parameters: {
-            query?: never;
             header?: {
-                /** @description Makes a retry safe: the same key and body return the first answer instead of doing the work twice; the same key with another body is a 409. Keys are kept per token. */
-                "idempotency-key"?: string;
+                "idempotency-key"?: components["parameters"]["IdempotencyKey"];
             };
-            path?: never;
-            cookie?: never;
         };
         requestBody: {
             content: {
                 "application/json": {
-                    /**
-                     * @description global (everything), service or ring
-                     * @enum {string}
-                     */
+                    /** @description global (everything), service or ring */
                     scope: "global" | "service" | "ring";
                     /** @description The service or ring to halt; omit for global */
                     target?: string;
@@ -7639,454 +2799,102 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
-            201: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        /** @description The halt id */
-                        id: number;
-                        /**
-                         * @description global (everything), service or ring
-                         * @enum {string}
-                         */
-                        scope: "global" | "service" | "ring";
-                        /** @description The service or ring halted; null for global */
-                        target: string | null;
-                        /** @description Why the line was stopped */
-                        reason: string;
-                        /** @description Who stopped it */
-                        createdBy: string;
-                        /**
-                         * Format: date-time
-                         * @description When
-                         */
-                        createdAt: string;
-                        /** @description Who lifted it */
-                        liftedBy: string | null;
-                        /**
-                         * Format: date-time
-                         * @description When it was lifted; null while it holds
-                         */
-                        liftedAt: string | null;
-                        /** @description The incident declared with halt: true that opened it; null for a halt of its own */
-                        incidentId: number | null;
-                    };
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            201: components["responses"]["Halt"];
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            409: components["responses"]["Problem"];
         };
     };
     liftHalt: {
         parameters: {
-            query?: never;
             header?: {
-                /** @description Makes a retry safe: the same key and body return the first answer instead of doing the work twice; the same key with another body is a 409. Keys are kept per token. */
-                "idempotency-key"?: string;
+                "idempotency-key"?: components["parameters"]["IdempotencyKey"];
             };
             path: {
                 /** @description The halt id */
                 id: number;
             };
-            cookie?: never;
         };
-        requestBody?: never;
         responses: {
-            /** @description Default Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        /** @description The halt id */
-                        id: number;
-                        /**
-                         * @description global (everything), service or ring
-                         * @enum {string}
-                         */
-                        scope: "global" | "service" | "ring";
-                        /** @description The service or ring halted; null for global */
-                        target: string | null;
-                        /** @description Why the line was stopped */
-                        reason: string;
-                        /** @description Who stopped it */
-                        createdBy: string;
-                        /**
-                         * Format: date-time
-                         * @description When
-                         */
-                        createdAt: string;
-                        /** @description Who lifted it */
-                        liftedBy: string | null;
-                        /**
-                         * Format: date-time
-                         * @description When it was lifted; null while it holds
-                         */
-                        liftedAt: string | null;
-                        /** @description The incident declared with halt: true that opened it; null for a halt of its own */
-                        incidentId: number | null;
-                    };
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            200: components["responses"]["Halt"];
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
         };
     };
     listFreezeWindows: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
+        parameters: NoParameters;
         responses: {
             /** @description Default Response */
             200: {
-                headers: {
-                    [name: string]: unknown;
-                };
                 content: {
                     "application/json": {
                         /** @description Oldest first */
-                        freezeWindows: {
-                            /** @description The freeze window id */
-                            id: number;
-                            /** @description A name people recognise, e.g. black friday */
-                            name: string;
-                            /**
-                             * @description global, service or ring
-                             * @enum {string}
-                             */
-                            scope: "global" | "service" | "ring";
-                            /** @description The service or ring frozen; null for global */
-                            target: string | null;
-                            /**
-                             * Format: date-time
-                             * @description Start of a one-off window
-                             */
-                            startsAt: string | null;
-                            /**
-                             * Format: date-time
-                             * @description End of a one-off window
-                             */
-                            endsAt: string | null;
-                            /** @description A weekly recurring window, in UTC */
-                            schedule: {
-                                /** @description The days the window starts on */
-                                daysOfWeek: number[];
-                                /** @description Start time, HH:MM in UTC */
-                                start: string;
-                                /** @description How long each occurrence lasts */
-                                durationMinutes: number;
-                            } | null;
-                            /** @description Why promotions wait */
-                            reason: string;
-                            /** @description Who created it */
-                            createdBy: string;
-                            /**
-                             * Format: date-time
-                             * @description When
-                             */
-                            createdAt: string;
-                            /**
-                             * Format: date-time
-                             * @description When the window is in force now, when it ends; otherwise null
-                             */
-                            activeUntil: string | null;
-                        }[];
+                        freezeWindows: components["schemas"]["FreezeWindow"][];
                     };
                 };
             };
-            /** @description A problem (RFC 9457) */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
         };
     };
     createFreezeWindow: {
         parameters: {
-            query?: never;
             header?: {
-                /** @description Makes a retry safe: the same key and body return the first answer instead of doing the work twice; the same key with another body is a 409. Keys are kept per token. */
-                "idempotency-key"?: string;
+                "idempotency-key"?: components["parameters"]["IdempotencyKey"];
             };
-            path?: never;
-            cookie?: never;
         };
         requestBody: {
             content: {
                 "application/json": {
                     /** @description A name people recognise, e.g. black friday */
                     name: string;
-                    /**
-                     * @description global, service or ring
-                     * @enum {string}
-                     */
+                    /** @description global, service or ring */
                     scope: "global" | "service" | "ring";
                     /** @description The service or ring to freeze; omit for global */
                     target?: string;
-                    /**
-                     * Format: date-time
-                     * @description Start of a one-off window (with endsAt)
-                     */
+                    /** Format: date-time @description Start of a one-off window (with endsAt) */
                     startsAt?: string;
-                    /**
-                     * Format: date-time
-                     * @description End of a one-off window (with startsAt)
-                     */
+                    /** Format: date-time @description End of a one-off window (with startsAt) */
                     endsAt?: string;
-                    /** @description A weekly recurring window, in UTC */
-                    schedule?: {
-                        /** @description The days the window starts on */
-                        daysOfWeek: number[];
-                        /** @description Start time, HH:MM in UTC */
-                        start: string;
-                        /** @description How long each occurrence lasts */
-                        durationMinutes: number;
-                    };
+                    schedule?: components["schemas"]["WeeklySchedule"];
                     /** @description Why promotions must wait */
                     reason: string;
                 };
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description A planned period when promotions into the rings it covers wait */
             201: {
-                headers: {
-                    [name: string]: unknown;
-                };
                 content: {
-                    "application/json": {
-                        /** @description The freeze window id */
-                        id: number;
-                        /** @description A name people recognise, e.g. black friday */
-                        name: string;
-                        /**
-                         * @description global, service or ring
-                         * @enum {string}
-                         */
-                        scope: "global" | "service" | "ring";
-                        /** @description The service or ring frozen; null for global */
-                        target: string | null;
-                        /**
-                         * Format: date-time
-                         * @description Start of a one-off window
-                         */
-                        startsAt: string | null;
-                        /**
-                         * Format: date-time
-                         * @description End of a one-off window
-                         */
-                        endsAt: string | null;
-                        /** @description A weekly recurring window, in UTC */
-                        schedule: {
-                            /** @description The days the window starts on */
-                            daysOfWeek: number[];
-                            /** @description Start time, HH:MM in UTC */
-                            start: string;
-                            /** @description How long each occurrence lasts */
-                            durationMinutes: number;
-                        } | null;
-                        /** @description Why promotions wait */
-                        reason: string;
-                        /** @description Who created it */
-                        createdBy: string;
-                        /**
-                         * Format: date-time
-                         * @description When
-                         */
-                        createdAt: string;
-                        /**
-                         * Format: date-time
-                         * @description When the window is in force now, when it ends; otherwise null
-                         */
-                        activeUntil: string | null;
-                    };
+                    "application/json": components["schemas"]["FreezeWindow"];
                 };
             };
-            /** @description A problem (RFC 9457) */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            409: components["responses"]["Problem"];
         };
     };
     deleteFreezeWindow: {
         parameters: {
-            query?: never;
             header?: {
-                /** @description Makes a retry safe: the same key and body return the first answer instead of doing the work twice; the same key with another body is a 409. Keys are kept per token. */
-                "idempotency-key"?: string;
+                "idempotency-key"?: components["parameters"]["IdempotencyKey"];
             };
             path: {
                 /** @description The freeze window id */
                 id: number;
             };
-            cookie?: never;
         };
-        requestBody?: never;
         responses: {
             /** @description Deleted */
-            204: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description A problem (RFC 9457) */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            204: NoContent;
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
         };
     };
     listIncidents: {
@@ -8098,137 +2906,33 @@ export interface operations {
                 open?: boolean;
                 /** @description Only incidents with a smaller id (the next page) */
                 before?: number;
-                /** @description Page size */
-                limit?: number;
+                limit?: components["parameters"]["Limit"];
             };
-            header?: never;
-            path?: never;
-            cookie?: never;
         };
-        requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description Incidents */
             200: {
-                headers: {
-                    [name: string]: unknown;
-                };
                 content: {
-                    "application/json": {
-                        /** @description Newest first */
-                        incidents: {
-                            /** @description The incident id */
-                            id: number;
-                            /** @description The service affected */
-                            service: string;
-                            /**
-                             * @description How bad: sev1 (worst) to sev4
-                             * @enum {string}
-                             */
-                            severity: "sev1" | "sev2" | "sev3" | "sev4";
-                            /** @description What users see */
-                            title: string;
-                            /** @description The ring affected; null for the whole fleet */
-                            ring: string | null;
-                            /** @description The scale units affected; empty when it is the whole ring or fleet */
-                            scaleUnits: string[];
-                            /** @description Share of the fleet traffic weight on the scale units affected, fixed when the incident was declared (1 = the whole fleet); it weighs the traffic-weighted figures */
-                            trafficShare: number;
-                            /** @description The release suspected of causing it */
-                            releaseId: number | null;
-                            /** @description The halt declared with it (halt: true); lift it with DELETE */
-                            haltId: number | null;
-                            /**
-                             * Format: date-time
-                             * @description When users started to be affected
-                             */
-                            startedAt: string;
-                            /**
-                             * Format: date-time
-                             * @description When someone noticed; time to restore starts here
-                             */
-                            detectedAt: string;
-                            /**
-                             * Format: date-time
-                             * @description When the impact stopped growing (null until then)
-                             */
-                            mitigatedAt: string | null;
-                            /**
-                             * Format: date-time
-                             * @description When service was restored; null while the incident is open
-                             */
-                            resolvedAt: string | null;
-                            /** @description Link to the post-incident review */
-                            reviewUrl: string | null;
-                            /** @description Blameless notes */
-                            notes: string;
-                            /** @description Who declared it */
-                            createdBy: string;
-                            /** @description The OpenTelemetry trace of the incident, recorded when it is resolved and linked to the release it blames */
-                            traceId: string;
-                            /**
-                             * Format: date-time
-                             * @description When it was declared here
-                             */
-                            createdAt: string;
-                            /**
-                             * Format: date-time
-                             * @description When it last changed
-                             */
-                            updatedAt: string;
-                        }[];
-                        /** @description Pass as `before` for the next page; null on the last page */
-                        nextBefore: number | null;
-                    };
+                    "application/json": components["schemas"]["IncidentList"];
                 };
             };
-            /** @description A problem (RFC 9457) */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
         };
     };
     createIncident: {
         parameters: {
-            query?: never;
             header?: {
-                /** @description Makes a retry safe: the same key and body return the first answer instead of doing the work twice; the same key with another body is a 409. Keys are kept per token. */
-                "idempotency-key"?: string;
+                "idempotency-key"?: components["parameters"]["IdempotencyKey"];
             };
-            path?: never;
-            cookie?: never;
         };
         requestBody: {
             content: {
                 "application/json": {
                     /** @description The service affected; it must exist */
                     service: string;
-                    /**
-                     * @description How bad: sev1 (worst) to sev4
-                     * @enum {string}
-                     */
+                    /** @description How bad: sev1 (worst) to sev4 */
                     severity: "sev1" | "sev2" | "sev3" | "sev4";
                     /** @description What users see, in a line */
                     title: string;
@@ -8238,15 +2942,9 @@ export interface operations {
                     scaleUnits?: string[];
                     /** @description The release suspected of causing it; a release of the same service */
                     releaseId?: number;
-                    /**
-                     * Format: date-time
-                     * @description When users started to be affected; default detectedAt, never after it
-                     */
+                    /** Format: date-time @description When users started to be affected; default detectedAt, never after it */
                     startedAt?: string;
-                    /**
-                     * Format: date-time
-                     * @description When someone noticed; default now, not in the future
-                     */
+                    /** Format: date-time @description When someone noticed; default now, not in the future */
                     detectedAt?: string;
                     /** @description Also stop the line for the service, in the same transaction (a service halt; its id is haltId) */
                     halt?: boolean;
@@ -8254,259 +2952,44 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
-            201: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        /** @description The incident id */
-                        id: number;
-                        /** @description The service affected */
-                        service: string;
-                        /**
-                         * @description How bad: sev1 (worst) to sev4
-                         * @enum {string}
-                         */
-                        severity: "sev1" | "sev2" | "sev3" | "sev4";
-                        /** @description What users see */
-                        title: string;
-                        /** @description The ring affected; null for the whole fleet */
-                        ring: string | null;
-                        /** @description The scale units affected; empty when it is the whole ring or fleet */
-                        scaleUnits: string[];
-                        /** @description Share of the fleet traffic weight on the scale units affected, fixed when the incident was declared (1 = the whole fleet); it weighs the traffic-weighted figures */
-                        trafficShare: number;
-                        /** @description The release suspected of causing it */
-                        releaseId: number | null;
-                        /** @description The halt declared with it (halt: true); lift it with DELETE */
-                        haltId: number | null;
-                        /**
-                         * Format: date-time
-                         * @description When users started to be affected
-                         */
-                        startedAt: string;
-                        /**
-                         * Format: date-time
-                         * @description When someone noticed; time to restore starts here
-                         */
-                        detectedAt: string;
-                        /**
-                         * Format: date-time
-                         * @description When the impact stopped growing (null until then)
-                         */
-                        mitigatedAt: string | null;
-                        /**
-                         * Format: date-time
-                         * @description When service was restored; null while the incident is open
-                         */
-                        resolvedAt: string | null;
-                        /** @description Link to the post-incident review */
-                        reviewUrl: string | null;
-                        /** @description Blameless notes */
-                        notes: string;
-                        /** @description Who declared it */
-                        createdBy: string;
-                        /** @description The OpenTelemetry trace of the incident, recorded when it is resolved and linked to the release it blames */
-                        traceId: string;
-                        /**
-                         * Format: date-time
-                         * @description When it was declared here
-                         */
-                        createdAt: string;
-                        /**
-                         * Format: date-time
-                         * @description When it last changed
-                         */
-                        updatedAt: string;
-                    };
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            201: components["responses"]["Incident"];
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            409: components["responses"]["Problem"];
         };
     };
     getIncident: {
         parameters: {
-            query?: never;
-            header?: never;
             path: {
-                /** @description The incident id */
-                id: number;
+                id: components["parameters"]["IncidentsId"];
             };
-            cookie?: never;
         };
-        requestBody?: never;
         responses: {
-            /** @description Default Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        /** @description The incident id */
-                        id: number;
-                        /** @description The service affected */
-                        service: string;
-                        /**
-                         * @description How bad: sev1 (worst) to sev4
-                         * @enum {string}
-                         */
-                        severity: "sev1" | "sev2" | "sev3" | "sev4";
-                        /** @description What users see */
-                        title: string;
-                        /** @description The ring affected; null for the whole fleet */
-                        ring: string | null;
-                        /** @description The scale units affected; empty when it is the whole ring or fleet */
-                        scaleUnits: string[];
-                        /** @description Share of the fleet traffic weight on the scale units affected, fixed when the incident was declared (1 = the whole fleet); it weighs the traffic-weighted figures */
-                        trafficShare: number;
-                        /** @description The release suspected of causing it */
-                        releaseId: number | null;
-                        /** @description The halt declared with it (halt: true); lift it with DELETE */
-                        haltId: number | null;
-                        /**
-                         * Format: date-time
-                         * @description When users started to be affected
-                         */
-                        startedAt: string;
-                        /**
-                         * Format: date-time
-                         * @description When someone noticed; time to restore starts here
-                         */
-                        detectedAt: string;
-                        /**
-                         * Format: date-time
-                         * @description When the impact stopped growing (null until then)
-                         */
-                        mitigatedAt: string | null;
-                        /**
-                         * Format: date-time
-                         * @description When service was restored; null while the incident is open
-                         */
-                        resolvedAt: string | null;
-                        /** @description Link to the post-incident review */
-                        reviewUrl: string | null;
-                        /** @description Blameless notes */
-                        notes: string;
-                        /** @description Who declared it */
-                        createdBy: string;
-                        /** @description The OpenTelemetry trace of the incident, recorded when it is resolved and linked to the release it blames */
-                        traceId: string;
-                        /**
-                         * Format: date-time
-                         * @description When it was declared here
-                         */
-                        createdAt: string;
-                        /**
-                         * Format: date-time
-                         * @description When it last changed
-                         */
-                        updatedAt: string;
-                    };
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            200: components["responses"]["Incident"];
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
         };
     };
     updateIncident: {
         parameters: {
-            query?: never;
             header?: {
-                /** @description Makes a retry safe: the same key and body return the first answer instead of doing the work twice; the same key with another body is a 409. Keys are kept per token. */
-                "idempotency-key"?: string;
+                "idempotency-key"?: components["parameters"]["IdempotencyKey"];
             };
             path: {
-                /** @description The incident id */
-                id: number;
+                id: components["parameters"]["IncidentsId"];
             };
-            cookie?: never;
         };
         requestBody: {
             content: {
                 "application/json": {
-                    /**
-                     * @description How bad: sev1 (worst) to sev4
-                     * @enum {string}
-                     */
+                    /** @description How bad: sev1 (worst) to sev4 */
                     severity?: "sev1" | "sev2" | "sev3" | "sev4";
                     /** @description What users see, in a line */
                     title?: string;
-                    /**
-                     * Format: uri
-                     * @description Link to the post-incident review; null removes it
-                     */
+                    /** Format: uri @description Link to the post-incident review; null removes it */
                     reviewUrl?: string | null;
                     /** @description Blameless notes: what happened, what helped, what to change */
                     notes?: string;
@@ -8514,402 +2997,64 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        /** @description The incident id */
-                        id: number;
-                        /** @description The service affected */
-                        service: string;
-                        /**
-                         * @description How bad: sev1 (worst) to sev4
-                         * @enum {string}
-                         */
-                        severity: "sev1" | "sev2" | "sev3" | "sev4";
-                        /** @description What users see */
-                        title: string;
-                        /** @description The ring affected; null for the whole fleet */
-                        ring: string | null;
-                        /** @description The scale units affected; empty when it is the whole ring or fleet */
-                        scaleUnits: string[];
-                        /** @description Share of the fleet traffic weight on the scale units affected, fixed when the incident was declared (1 = the whole fleet); it weighs the traffic-weighted figures */
-                        trafficShare: number;
-                        /** @description The release suspected of causing it */
-                        releaseId: number | null;
-                        /** @description The halt declared with it (halt: true); lift it with DELETE */
-                        haltId: number | null;
-                        /**
-                         * Format: date-time
-                         * @description When users started to be affected
-                         */
-                        startedAt: string;
-                        /**
-                         * Format: date-time
-                         * @description When someone noticed; time to restore starts here
-                         */
-                        detectedAt: string;
-                        /**
-                         * Format: date-time
-                         * @description When the impact stopped growing (null until then)
-                         */
-                        mitigatedAt: string | null;
-                        /**
-                         * Format: date-time
-                         * @description When service was restored; null while the incident is open
-                         */
-                        resolvedAt: string | null;
-                        /** @description Link to the post-incident review */
-                        reviewUrl: string | null;
-                        /** @description Blameless notes */
-                        notes: string;
-                        /** @description Who declared it */
-                        createdBy: string;
-                        /** @description The OpenTelemetry trace of the incident, recorded when it is resolved and linked to the release it blames */
-                        traceId: string;
-                        /**
-                         * Format: date-time
-                         * @description When it was declared here
-                         */
-                        createdAt: string;
-                        /**
-                         * Format: date-time
-                         * @description When it last changed
-                         */
-                        updatedAt: string;
-                    };
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            200: components["responses"]["Incident"];
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            409: components["responses"]["Problem"];
         };
     };
     mitigateIncident: {
         parameters: {
-            query?: never;
             header?: {
-                /** @description Makes a retry safe: the same key and body return the first answer instead of doing the work twice; the same key with another body is a 409. Keys are kept per token. */
-                "idempotency-key"?: string;
+                "idempotency-key"?: components["parameters"]["IdempotencyKey"];
             };
             path: {
-                /** @description The incident id */
-                id: number;
+                id: components["parameters"]["IncidentsId"];
             };
-            cookie?: never;
         };
         requestBody: {
             content: {
                 "application/json": {
-                    /**
-                     * Format: date-time
-                     * @description When it was mitigated; default now. Not before detection, not in the future
-                     */
+                    /** Format: date-time @description When it was mitigated; default now. Not before detection, not in the future */
                     at?: string;
                 };
             };
         };
         responses: {
-            /** @description Default Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        /** @description The incident id */
-                        id: number;
-                        /** @description The service affected */
-                        service: string;
-                        /**
-                         * @description How bad: sev1 (worst) to sev4
-                         * @enum {string}
-                         */
-                        severity: "sev1" | "sev2" | "sev3" | "sev4";
-                        /** @description What users see */
-                        title: string;
-                        /** @description The ring affected; null for the whole fleet */
-                        ring: string | null;
-                        /** @description The scale units affected; empty when it is the whole ring or fleet */
-                        scaleUnits: string[];
-                        /** @description Share of the fleet traffic weight on the scale units affected, fixed when the incident was declared (1 = the whole fleet); it weighs the traffic-weighted figures */
-                        trafficShare: number;
-                        /** @description The release suspected of causing it */
-                        releaseId: number | null;
-                        /** @description The halt declared with it (halt: true); lift it with DELETE */
-                        haltId: number | null;
-                        /**
-                         * Format: date-time
-                         * @description When users started to be affected
-                         */
-                        startedAt: string;
-                        /**
-                         * Format: date-time
-                         * @description When someone noticed; time to restore starts here
-                         */
-                        detectedAt: string;
-                        /**
-                         * Format: date-time
-                         * @description When the impact stopped growing (null until then)
-                         */
-                        mitigatedAt: string | null;
-                        /**
-                         * Format: date-time
-                         * @description When service was restored; null while the incident is open
-                         */
-                        resolvedAt: string | null;
-                        /** @description Link to the post-incident review */
-                        reviewUrl: string | null;
-                        /** @description Blameless notes */
-                        notes: string;
-                        /** @description Who declared it */
-                        createdBy: string;
-                        /** @description The OpenTelemetry trace of the incident, recorded when it is resolved and linked to the release it blames */
-                        traceId: string;
-                        /**
-                         * Format: date-time
-                         * @description When it was declared here
-                         */
-                        createdAt: string;
-                        /**
-                         * Format: date-time
-                         * @description When it last changed
-                         */
-                        updatedAt: string;
-                    };
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            200: components["responses"]["Incident"];
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            409: components["responses"]["Problem"];
         };
     };
     resolveIncident: {
         parameters: {
-            query?: never;
             header?: {
-                /** @description Makes a retry safe: the same key and body return the first answer instead of doing the work twice; the same key with another body is a 409. Keys are kept per token. */
-                "idempotency-key"?: string;
+                "idempotency-key"?: components["parameters"]["IdempotencyKey"];
             };
             path: {
-                /** @description The incident id */
-                id: number;
+                id: components["parameters"]["IncidentsId"];
             };
-            cookie?: never;
         };
         requestBody: {
             content: {
                 "application/json": {
-                    /**
-                     * Format: date-time
-                     * @description When it was resolved; default now. Not before detection, not in the future
-                     */
+                    /** Format: date-time @description When it was resolved; default now. Not before detection, not in the future */
                     at?: string;
                 };
             };
         };
         responses: {
-            /** @description Default Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        /** @description The incident id */
-                        id: number;
-                        /** @description The service affected */
-                        service: string;
-                        /**
-                         * @description How bad: sev1 (worst) to sev4
-                         * @enum {string}
-                         */
-                        severity: "sev1" | "sev2" | "sev3" | "sev4";
-                        /** @description What users see */
-                        title: string;
-                        /** @description The ring affected; null for the whole fleet */
-                        ring: string | null;
-                        /** @description The scale units affected; empty when it is the whole ring or fleet */
-                        scaleUnits: string[];
-                        /** @description Share of the fleet traffic weight on the scale units affected, fixed when the incident was declared (1 = the whole fleet); it weighs the traffic-weighted figures */
-                        trafficShare: number;
-                        /** @description The release suspected of causing it */
-                        releaseId: number | null;
-                        /** @description The halt declared with it (halt: true); lift it with DELETE */
-                        haltId: number | null;
-                        /**
-                         * Format: date-time
-                         * @description When users started to be affected
-                         */
-                        startedAt: string;
-                        /**
-                         * Format: date-time
-                         * @description When someone noticed; time to restore starts here
-                         */
-                        detectedAt: string;
-                        /**
-                         * Format: date-time
-                         * @description When the impact stopped growing (null until then)
-                         */
-                        mitigatedAt: string | null;
-                        /**
-                         * Format: date-time
-                         * @description When service was restored; null while the incident is open
-                         */
-                        resolvedAt: string | null;
-                        /** @description Link to the post-incident review */
-                        reviewUrl: string | null;
-                        /** @description Blameless notes */
-                        notes: string;
-                        /** @description Who declared it */
-                        createdBy: string;
-                        /** @description The OpenTelemetry trace of the incident, recorded when it is resolved and linked to the release it blames */
-                        traceId: string;
-                        /**
-                         * Format: date-time
-                         * @description When it was declared here
-                         */
-                        createdAt: string;
-                        /**
-                         * Format: date-time
-                         * @description When it last changed
-                         */
-                        updatedAt: string;
-                    };
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            200: components["responses"]["Incident"];
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            409: components["responses"]["Problem"];
         };
     };
     getReliabilityReport: {
@@ -8924,138 +3069,17 @@ export interface operations {
                 /** @description End of the window (excluded); default now. At most 366 days after from */
                 to?: string;
             };
-            header?: never;
-            path?: never;
-            cookie?: never;
         };
-        requestBody?: never;
         responses: {
             /** @description Reliability over a window. Durations are in seconds, rates are fractions from 0 to 1. Definitions and a worked example: docs/reliability-metrics.md */
             200: {
-                headers: {
-                    [name: string]: unknown;
-                };
                 content: {
-                    "application/json": {
-                        /** @description The service reported on; null for every service together */
-                        service: string | null;
-                        /** @description The ring whose incidents count (those on that ring and fleet-wide ones, with no ring); null for every incident. When set, DORA deployments are counted at it too */
-                        ring: string | null;
-                        /**
-                         * Format: date-time
-                         * @description Start of the window, included
-                         */
-                        from: string;
-                        /**
-                         * Format: date-time
-                         * @description End of the window, excluded: the window is [from, to)
-                         */
-                        to: string;
-                        /** @description Incidents detected in the window */
-                        incidents: {
-                            /** @description Incidents detected in the window (detectedAt in [from, to)) */
-                            total: number;
-                            /** @description Of those, the ones not resolved yet */
-                            open: number;
-                            /** @description Of those, the resolved ones */
-                            resolved: number;
-                        };
-                        /** @description Mean time to restore: resolvedAt − detectedAt of each resolved incident detected in the window. Open incidents are left out (see incidents.open) */
-                        mttr: {
-                            /** @description How many times to restore the figure is over */
-                            count: number;
-                            /** @description The mean of those times to restore, in seconds; null when there are none */
-                            meanSeconds: number | null;
-                            /** @description The median of those times to restore, in seconds (the mean of the middle two for an even count); null when there are none */
-                            medianSeconds: number | null;
-                        };
-                        /** @description Mean time between failures: incidents (startedAt to resolvedAt, or to `to` while open) clipped to the window and merged where they overlap or touch are failure periods; each gap from the end of one to the start of the next is one value. Fewer than two periods: no value */
-                        mtbf: {
-                            /** @description How many gaps between failures the figure is over */
-                            count: number;
-                            /** @description The mean of those gaps between failures, in seconds; null when there are none */
-                            meanSeconds: number | null;
-                            /** @description The median of those gaps between failures, in seconds (the mean of the middle two for an even count); null when there are none */
-                            medianSeconds: number | null;
-                        };
-                        /** @description Share of the window with no failure period: 1 − (length of the union of incidents, clipped to the window) / (to − from) */
-                        availability: number | null;
-                        /** @description MTTR where each resolved incident's time to restore is multiplied by its trafficShare (the share of fleet traffic weight it touched), so an outage of a small ring counts for less than one of the whole fleet */
-                        trafficWeightedMttr: {
-                            /** @description How many weighted times to restore the figure is over */
-                            count: number;
-                            /** @description The mean of those weighted times to restore, in seconds; null when there are none */
-                            meanSeconds: number | null;
-                            /** @description The median of those weighted times to restore, in seconds (the mean of the middle two for an even count); null when there are none */
-                            medianSeconds: number | null;
-                        };
-                        /** @description 1 − Σ(each incident's duration clipped to the window × its trafficShare) / (to − from), kept between 0 and 1. Overlapping incidents each count */
-                        trafficWeightedAvailability: number | null;
-                        /** @description The DORA figures, with "deployed" meaning "reached dora.ring" */
-                        dora: {
-                            /** @description The ring a release must reach to count as a deployment: the ring asked for, or else the outermost ring (highest order); null when there are no rings */
-                            ring: string | null;
-                            /** @description Releases that reached dora.ring in the window: their stage for that ring finished deploying (the stage's deployedAt) in [from, to) */
-                            deployments: number;
-                            /** @description deployments / the window length in days */
-                            deploymentFrequencyPerDay: number;
-                            /** @description Lead time for changes: reaching dora.ring − the commit time, for each deployment whose release gave a commitTime (not one after the arrival) */
-                            leadTimeForChanges: {
-                                /** @description How many lead times the figure is over */
-                                count: number;
-                                /** @description The mean of those lead times, in seconds; null when there are none */
-                                meanSeconds: number | null;
-                                /** @description The median of those lead times, in seconds (the mean of the middle two for an even count); null when there are none */
-                                medianSeconds: number | null;
-                            };
-                            /** @description Deployments whose release was rolled back or is blamed by an incident (its releaseId), whenever that happened */
-                            failedDeployments: number;
-                            /** @description failedDeployments / deployments; null without deployments */
-                            changeFailureRate: number | null;
-                            /** @description For each failed deployment that has recovered: from the failure (the earlier of the rollback and the first blaming incident detected) to the recovery (the later of the last rollback deployment finished and the last blaming incident resolved). Still recovering: left out */
-                            failedDeploymentRecoveryTime: {
-                                /** @description How many recovery times the figure is over */
-                                count: number;
-                                /** @description The mean of those recovery times, in seconds; null when there are none */
-                                meanSeconds: number | null;
-                                /** @description The median of those recovery times, in seconds (the mean of the middle two for an even count); null when there are none */
-                                medianSeconds: number | null;
-                            };
-                            /** @description Deployments that are hotfixes for an incident (kind hotfix with incidentId) */
-                            reworkDeployments: number;
-                            /** @description reworkDeployments / deployments; null without deployments */
-                            deploymentReworkRate: number | null;
-                        };
-                    };
+                    "application/json": components["schemas"]["ReliabilityReport"];
                 };
             };
-            /** @description A problem (RFC 9457) */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
         };
     };
     listWebhooks: {
@@ -9064,85 +3088,24 @@ export interface operations {
                 /** @description Only the webhooks of this service */
                 service?: string;
             };
-            header?: never;
-            path?: never;
-            cookie?: never;
         };
-        requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description Webhooks */
             200: {
-                headers: {
-                    [name: string]: unknown;
-                };
                 content: {
-                    "application/json": {
-                        /** @description The webhooks, oldest first, disabled ones included */
-                        webhooks: {
-                            /** @description The webhook id */
-                            id: number;
-                            /** @description The service whose events it receives */
-                            service: string;
-                            /** @description Where deliveries are POSTed */
-                            url: string;
-                            /** @description The events it receives; empty means every event */
-                            events: string[];
-                            /** @description The first characters of the signing secret, to tell webhooks apart; the secret itself is shown only when the webhook is created */
-                            secretPrefix: string;
-                            /** @description Subject of the token that created it */
-                            createdBy: string;
-                            /**
-                             * Format: date-time
-                             * @description When it was created
-                             */
-                            createdAt: string;
-                            /**
-                             * Format: date-time
-                             * @description When it was disabled; null while it receives deliveries
-                             */
-                            disabledAt: string | null;
-                        }[];
-                    };
+                    "application/json": components["schemas"]["WebhookList"];
                 };
             };
-            /** @description A problem (RFC 9457) */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
         };
     };
     createWebhook: {
         parameters: {
-            query?: never;
             header?: {
-                /** @description Makes a retry safe: the same key and body return the first answer instead of doing the work twice; the same key with another body is a 409. Keys are kept per token. */
-                "idempotency-key"?: string;
+                "idempotency-key"?: components["parameters"]["IdempotencyKey"];
             };
-            path?: never;
-            cookie?: never;
         };
         requestBody: {
             content: {
@@ -9157,255 +3120,48 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description A new webhook with its signing secret; the secret is shown only this once */
             201: {
-                headers: {
-                    [name: string]: unknown;
-                };
                 content: {
-                    "application/json": {
-                        /** @description A webhook, without its secret */
-                        webhook: {
-                            /** @description The webhook id */
-                            id: number;
-                            /** @description The service whose events it receives */
-                            service: string;
-                            /** @description Where deliveries are POSTed */
-                            url: string;
-                            /** @description The events it receives; empty means every event */
-                            events: string[];
-                            /** @description The first characters of the signing secret, to tell webhooks apart; the secret itself is shown only when the webhook is created */
-                            secretPrefix: string;
-                            /** @description Subject of the token that created it */
-                            createdBy: string;
-                            /**
-                             * Format: date-time
-                             * @description When it was created
-                             */
-                            createdAt: string;
-                            /**
-                             * Format: date-time
-                             * @description When it was disabled; null while it receives deliveries
-                             */
-                            disabledAt: string | null;
-                        };
-                        /** @description The key every delivery is signed with (HMAC-SHA256, see x-ringmaster-signature). It is shown this once: keep it now */
-                        secret: string;
-                    };
+                    "application/json": components["schemas"]["CreatedWebhook"];
                 };
             };
-            /** @description A problem (RFC 9457) */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            409: components["responses"]["Problem"];
         };
     };
     getWebhook: {
         parameters: {
-            query?: never;
-            header?: never;
             path: {
-                /** @description The webhook id */
-                id: number;
+                id: components["parameters"]["WebhooksId"];
             };
-            cookie?: never;
         };
-        requestBody?: never;
         responses: {
-            /** @description A webhook, without its secret */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        /** @description The webhook id */
-                        id: number;
-                        /** @description The service whose events it receives */
-                        service: string;
-                        /** @description Where deliveries are POSTed */
-                        url: string;
-                        /** @description The events it receives; empty means every event */
-                        events: string[];
-                        /** @description The first characters of the signing secret, to tell webhooks apart; the secret itself is shown only when the webhook is created */
-                        secretPrefix: string;
-                        /** @description Subject of the token that created it */
-                        createdBy: string;
-                        /**
-                         * Format: date-time
-                         * @description When it was created
-                         */
-                        createdAt: string;
-                        /**
-                         * Format: date-time
-                         * @description When it was disabled; null while it receives deliveries
-                         */
-                        disabledAt: string | null;
-                    };
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            200: components["responses"]["Webhook"];
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
         };
     };
     disableWebhook: {
         parameters: {
-            query?: never;
             header?: {
-                /** @description Makes a retry safe: the same key and body return the first answer instead of doing the work twice; the same key with another body is a 409. Keys are kept per token. */
-                "idempotency-key"?: string;
+                "idempotency-key"?: components["parameters"]["IdempotencyKey"];
             };
             path: {
-                /** @description The webhook id */
-                id: number;
+                id: components["parameters"]["WebhooksId"];
             };
-            cookie?: never;
         };
-        requestBody?: never;
         responses: {
-            /** @description A webhook, without its secret */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        /** @description The webhook id */
-                        id: number;
-                        /** @description The service whose events it receives */
-                        service: string;
-                        /** @description Where deliveries are POSTed */
-                        url: string;
-                        /** @description The events it receives; empty means every event */
-                        events: string[];
-                        /** @description The first characters of the signing secret, to tell webhooks apart; the secret itself is shown only when the webhook is created */
-                        secretPrefix: string;
-                        /** @description Subject of the token that created it */
-                        createdBy: string;
-                        /**
-                         * Format: date-time
-                         * @description When it was created
-                         */
-                        createdAt: string;
-                        /**
-                         * Format: date-time
-                         * @description When it was disabled; null while it receives deliveries
-                         */
-                        disabledAt: string | null;
-                    };
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            200: components["responses"]["Webhook"];
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            409: components["responses"]["Problem"];
         };
     };
     listWebhookDeliveries: {
@@ -9414,405 +3170,69 @@ export interface operations {
                 /** @description Page size */
                 limit?: number;
             };
-            header?: never;
             path: {
-                /** @description The webhook id */
-                id: number;
+                id: components["parameters"]["WebhooksId"];
             };
-            cookie?: never;
         };
-        requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description Deliveries of a webhook */
             200: {
-                headers: {
-                    [name: string]: unknown;
-                };
                 content: {
-                    "application/json": {
-                        /** @description The deliveries, newest first */
-                        deliveries: {
-                            /** @description The delivery id; sent as x-ringmaster-delivery, the same on every attempt */
-                            id: number;
-                            /** @description The webhook it is sent to */
-                            webhookId: number;
-                            /** @description The event, e.g. deployment.requested */
-                            event: string;
-                            /** @description The event data, as sent in the body */
-                            payload: {
-                                [key: string]: unknown;
-                            };
-                            /**
-                             * @description pending (to be sent or retried), delivered (a 2xx answer) or failed (given up, or the webhook was disabled)
-                             * @enum {string}
-                             */
-                            state: "pending" | "delivered" | "failed";
-                            /** @description Attempts made since it was queued or last redelivered */
-                            attempts: number;
-                            /**
-                             * Format: date-time
-                             * @description When the next attempt is due; null once delivered or failed
-                             */
-                            nextAttemptAt: string | null;
-                            /** @description HTTP status of the last attempt; null before one, or when no answer came */
-                            lastStatus: number | null;
-                            /** @description What went wrong on the last failed attempt */
-                            lastError: string | null;
-                            /**
-                             * Format: date-time
-                             * @description When the event was queued
-                             */
-                            createdAt: string;
-                            /**
-                             * Format: date-time
-                             * @description When a 2xx answer came
-                             */
-                            deliveredAt: string | null;
-                        }[];
-                    };
+                    "application/json": components["schemas"]["WebhookDeliveryList"];
                 };
             };
-            /** @description A problem (RFC 9457) */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
         };
     };
     redeliverWebhookDelivery: {
         parameters: {
-            query?: never;
             header?: {
-                /** @description Makes a retry safe: the same key and body return the first answer instead of doing the work twice; the same key with another body is a 409. Keys are kept per token. */
-                "idempotency-key"?: string;
+                "idempotency-key"?: components["parameters"]["IdempotencyKey"];
             };
             path: {
                 /** @description The delivery id */
                 id: number;
             };
-            cookie?: never;
         };
-        requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description One delivery of an event to a webhook */
             200: {
-                headers: {
-                    [name: string]: unknown;
-                };
                 content: {
-                    "application/json": {
-                        /** @description The delivery id; sent as x-ringmaster-delivery, the same on every attempt */
-                        id: number;
-                        /** @description The webhook it is sent to */
-                        webhookId: number;
-                        /** @description The event, e.g. deployment.requested */
-                        event: string;
-                        /** @description The event data, as sent in the body */
-                        payload: {
-                            [key: string]: unknown;
-                        };
-                        /**
-                         * @description pending (to be sent or retried), delivered (a 2xx answer) or failed (given up, or the webhook was disabled)
-                         * @enum {string}
-                         */
-                        state: "pending" | "delivered" | "failed";
-                        /** @description Attempts made since it was queued or last redelivered */
-                        attempts: number;
-                        /**
-                         * Format: date-time
-                         * @description When the next attempt is due; null once delivered or failed
-                         */
-                        nextAttemptAt: string | null;
-                        /** @description HTTP status of the last attempt; null before one, or when no answer came */
-                        lastStatus: number | null;
-                        /** @description What went wrong on the last failed attempt */
-                        lastError: string | null;
-                        /**
-                         * Format: date-time
-                         * @description When the event was queued
-                         */
-                        createdAt: string;
-                        /**
-                         * Format: date-time
-                         * @description When a 2xx answer came
-                         */
-                        deliveredAt: string | null;
-                    };
+                    "application/json": components["schemas"]["WebhookDelivery"];
                 };
             };
-            /** @description A problem (RFC 9457) */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            409: components["responses"]["Problem"];
         };
     };
     getFlag: {
         parameters: {
-            query?: never;
-            header?: never;
             path: {
-                /** @description The flag name SDKs ask for: letters, digits and . _ ~ - (100 at most) */
-                key: string;
+                key: components["parameters"]["Key"];
             };
-            cookie?: never;
         };
-        requestBody?: never;
         responses: {
-            /** @description A feature flag and its state in each ring */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        /** @description The flag name SDKs ask for: letters, digits and . _ ~ - (100 at most) */
-                        key: string;
-                        /** @description Unleash project; SDKs can filter on it */
-                        project: string;
-                        /** @description What the flag is for */
-                        description: string;
-                        /**
-                         * @description What kind of flag this is (as in Unleash)
-                         * @enum {string}
-                         */
-                        type: "release" | "experiment" | "operational" | "kill-switch" | "permission";
-                        /** @description Who to ask about the flag */
-                        owner: string | null;
-                        /** @description Free-form tags to find flags by */
-                        tags: string[];
-                        /** @description Whether SDKs emit impression events */
-                        impressionData: boolean;
-                        /** @description Marked for removal from code */
-                        stale: boolean;
-                        /** @description Archived flags are gone from every SDK answer */
-                        archived: boolean;
-                        /** @description Flag variants, split by weight */
-                        variants: {
-                            /** @description The variant name SDKs return */
-                            name: string;
-                            /** @description Share of the total weight (weights of a flag usually add up to 1000) */
-                            weight: number;
-                            /** @description 'variable' or 'fix' */
-                            weightType?: string;
-                            /** @description Context field that keeps a user on one variant */
-                            stickiness?: string | null;
-                            /** @description Data SDKs hand to the code along with the variant */
-                            payload?: {
-                                /** @description string, json, csv or number */
-                                type: string;
-                                /** @description The payload, as text */
-                                value: string;
-                            };
-                            /** @description Context values that always get this variant */
-                            overrides?: {
-                                /** @description The context field compared */
-                                contextName: string;
-                                /** @description Values that get this variant */
-                                values: string[];
-                            }[];
-                        }[];
-                        /** @description Parent flags that must be on (or off) for this one to be on */
-                        dependencies: {
-                            /** @description The parent flag */
-                            feature: string;
-                            /** @description Whether the parent must be on (default) or off */
-                            enabled?: boolean;
-                            /** @description The parent must have one of these variants */
-                            variants?: string[];
-                        }[];
-                        /** @description Configured rings; any other ring sees the flag disabled */
-                        rings: {
-                            /** @description The ring (Unleash environment) */
-                            ring: string;
-                            /** @description Off means off for everyone in this ring */
-                            enabled: boolean;
-                            /** @description Any one matching strategy turns the flag on; an empty list means on for all */
-                            strategies: {
-                                /** @description The strategy */
-                                name: string;
-                                /** @description Strategy parameters, as text: rollout, stickiness, groupId, userIds, IPs, hostNames… */
-                                parameters: {
-                                    [key: string]: string;
-                                };
-                                /** @description All must match */
-                                constraints: {
-                                    /** @description The context field compared: userId, sessionId, remoteAddress, currentTime, or a property name */
-                                    contextName: string;
-                                    /** @description IN, NOT_IN, STR_CONTAINS, STR_STARTS_WITH, STR_ENDS_WITH, NUM_EQ, NUM_GT, NUM_GTE, NUM_LT, NUM_LTE, DATE_AFTER, DATE_BEFORE, SEMVER_EQ, SEMVER_GT, SEMVER_LT, REGEX or IN_CIDR */
-                                    operator: string;
-                                    /** @description For the list operators */
-                                    values?: string[];
-                                    /** @description For the single-value operators */
-                                    value?: string;
-                                    /** @description Negates the result */
-                                    inverted?: boolean;
-                                    /** @description For the STR_* operators and REGEX */
-                                    caseInsensitive?: boolean;
-                                }[];
-                                /** @description Names of segments that must all match */
-                                segments: string[];
-                                /** @description Strategy variants */
-                                variants: {
-                                    /** @description The variant name SDKs return */
-                                    name: string;
-                                    /** @description Share of the total weight (weights of a flag usually add up to 1000) */
-                                    weight: number;
-                                    /** @description 'variable' or 'fix' */
-                                    weightType?: string;
-                                    /** @description Context field that keeps a user on one variant */
-                                    stickiness?: string | null;
-                                    /** @description Data SDKs hand to the code along with the variant */
-                                    payload?: {
-                                        /** @description string, json, csv or number */
-                                        type: string;
-                                        /** @description The payload, as text */
-                                        value: string;
-                                    };
-                                    /** @description Context values that always get this variant */
-                                    overrides?: {
-                                        /** @description The context field compared */
-                                        contextName: string;
-                                        /** @description Values that get this variant */
-                                        values: string[];
-                                    }[];
-                                }[];
-                            }[];
-                        }[];
-                        /**
-                         * Format: date-time
-                         * @description When the flag was first put
-                         */
-                        createdAt: string;
-                        /**
-                         * Format: date-time
-                         * @description When the flag last changed
-                         */
-                        updatedAt: string;
-                    };
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            200: components["responses"]["Flag"];
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
         };
     };
     putFlag: {
         parameters: {
-            query?: never;
             header?: {
-                /** @description Makes a retry safe: the same key and body return the first answer instead of doing the work twice; the same key with another body is a 409. Keys are kept per token. */
-                "idempotency-key"?: string;
+                "idempotency-key"?: components["parameters"]["IdempotencyKey"];
             };
             path: {
-                /** @description The flag name SDKs ask for: letters, digits and . _ ~ - (100 at most) */
-                key: string;
+                key: components["parameters"]["Key"];
             };
-            cookie?: never;
         };
         /** @description The whole flag definition; fields left out take their defaults */
         requestBody: {
@@ -9822,10 +3242,7 @@ export interface operations {
                     project?: string;
                     /** @description What the flag is for */
                     description?: string;
-                    /**
-                     * @description What kind of flag this is (as in Unleash)
-                     * @enum {string}
-                     */
+                    /** @description What kind of flag this is (as in Unleash) */
                     type?: "release" | "experiment" | "operational" | "kill-switch" | "permission";
                     /** @description Who to ask about the flag */
                     owner?: string | null;
@@ -9836,607 +3253,47 @@ export interface operations {
                     /** @description Marked for removal from code */
                     stale?: boolean;
                     /** @description Flag variants, split by weight */
-                    variants?: {
-                        /** @description The variant name SDKs return */
-                        name: string;
-                        /** @description Share of the total weight (weights of a flag usually add up to 1000) */
-                        weight: number;
-                        /** @description 'variable' or 'fix' */
-                        weightType?: string;
-                        /** @description Context field that keeps a user on one variant */
-                        stickiness?: string | null;
-                        /** @description Data SDKs hand to the code along with the variant */
-                        payload?: {
-                            /** @description string, json, csv or number */
-                            type: string;
-                            /** @description The payload, as text */
-                            value: string;
-                        };
-                        /** @description Context values that always get this variant */
-                        overrides?: {
-                            /** @description The context field compared */
-                            contextName: string;
-                            /** @description Values that get this variant */
-                            values: string[];
-                        }[];
-                    }[];
+                    variants?: components["schemas"]["Variant"][];
                     /** @description Parent flags (one level deep) that must be on, or off, for this one */
-                    dependencies?: {
-                        /** @description The parent flag */
-                        feature: string;
-                        /** @description Whether the parent must be on (default) or off */
-                        enabled?: boolean;
-                        /** @description The parent must have one of these variants */
-                        variants?: string[];
-                    }[];
+                    dependencies?: components["schemas"]["FlagDependency"][];
                     /** @description State per ring; rings named here are replaced, rings left out keep their state */
                     rings?: {
                         [key: string]: {
                             /** @description Off means off for everyone in this ring */
                             enabled: boolean;
                             /** @description Tried in order; empty or left out means on for everyone */
-                            strategies?: {
-                                /** @description default, userWithId, gradualRolloutUserId, gradualRolloutSessionId, gradualRolloutRandom, flexibleRollout, remoteAddress or applicationHostname */
-                                name: string;
-                                /** @description Strategy parameters, as text: rollout, stickiness, groupId, userIds, IPs, hostNames… */
-                                parameters?: {
-                                    [key: string]: string;
-                                };
-                                /** @description All must match */
-                                constraints?: {
-                                    /** @description The context field compared: userId, sessionId, remoteAddress, currentTime, or a property name */
-                                    contextName: string;
-                                    /** @description IN, NOT_IN, STR_CONTAINS, STR_STARTS_WITH, STR_ENDS_WITH, NUM_EQ, NUM_GT, NUM_GTE, NUM_LT, NUM_LTE, DATE_AFTER, DATE_BEFORE, SEMVER_EQ, SEMVER_GT, SEMVER_LT, REGEX or IN_CIDR */
-                                    operator: string;
-                                    /** @description For the list operators */
-                                    values?: string[];
-                                    /** @description For the single-value operators */
-                                    value?: string;
-                                    /** @description Negates the result */
-                                    inverted?: boolean;
-                                    /** @description For the STR_* operators and REGEX */
-                                    caseInsensitive?: boolean;
-                                }[];
-                                /** @description Names of segments that must all match */
-                                segments?: string[];
-                                /** @description Strategy variants, served before the flag variants */
-                                variants?: {
-                                    /** @description The variant name SDKs return */
-                                    name: string;
-                                    /** @description Share of the total weight (weights of a flag usually add up to 1000) */
-                                    weight: number;
-                                    /** @description 'variable' or 'fix' */
-                                    weightType?: string;
-                                    /** @description Context field that keeps a user on one variant */
-                                    stickiness?: string | null;
-                                    /** @description Data SDKs hand to the code along with the variant */
-                                    payload?: {
-                                        /** @description string, json, csv or number */
-                                        type: string;
-                                        /** @description The payload, as text */
-                                        value: string;
-                                    };
-                                    /** @description Context values that always get this variant */
-                                    overrides?: {
-                                        /** @description The context field compared */
-                                        contextName: string;
-                                        /** @description Values that get this variant */
-                                        values: string[];
-                                    }[];
-                                }[];
-                            }[];
+                            strategies?: components["schemas"]["StrategyInput"][];
                         };
                     };
                 };
             };
         };
         responses: {
-            /** @description A feature flag and its state in each ring */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        /** @description The flag name SDKs ask for: letters, digits and . _ ~ - (100 at most) */
-                        key: string;
-                        /** @description Unleash project; SDKs can filter on it */
-                        project: string;
-                        /** @description What the flag is for */
-                        description: string;
-                        /**
-                         * @description What kind of flag this is (as in Unleash)
-                         * @enum {string}
-                         */
-                        type: "release" | "experiment" | "operational" | "kill-switch" | "permission";
-                        /** @description Who to ask about the flag */
-                        owner: string | null;
-                        /** @description Free-form tags to find flags by */
-                        tags: string[];
-                        /** @description Whether SDKs emit impression events */
-                        impressionData: boolean;
-                        /** @description Marked for removal from code */
-                        stale: boolean;
-                        /** @description Archived flags are gone from every SDK answer */
-                        archived: boolean;
-                        /** @description Flag variants, split by weight */
-                        variants: {
-                            /** @description The variant name SDKs return */
-                            name: string;
-                            /** @description Share of the total weight (weights of a flag usually add up to 1000) */
-                            weight: number;
-                            /** @description 'variable' or 'fix' */
-                            weightType?: string;
-                            /** @description Context field that keeps a user on one variant */
-                            stickiness?: string | null;
-                            /** @description Data SDKs hand to the code along with the variant */
-                            payload?: {
-                                /** @description string, json, csv or number */
-                                type: string;
-                                /** @description The payload, as text */
-                                value: string;
-                            };
-                            /** @description Context values that always get this variant */
-                            overrides?: {
-                                /** @description The context field compared */
-                                contextName: string;
-                                /** @description Values that get this variant */
-                                values: string[];
-                            }[];
-                        }[];
-                        /** @description Parent flags that must be on (or off) for this one to be on */
-                        dependencies: {
-                            /** @description The parent flag */
-                            feature: string;
-                            /** @description Whether the parent must be on (default) or off */
-                            enabled?: boolean;
-                            /** @description The parent must have one of these variants */
-                            variants?: string[];
-                        }[];
-                        /** @description Configured rings; any other ring sees the flag disabled */
-                        rings: {
-                            /** @description The ring (Unleash environment) */
-                            ring: string;
-                            /** @description Off means off for everyone in this ring */
-                            enabled: boolean;
-                            /** @description Any one matching strategy turns the flag on; an empty list means on for all */
-                            strategies: {
-                                /** @description The strategy */
-                                name: string;
-                                /** @description Strategy parameters, as text: rollout, stickiness, groupId, userIds, IPs, hostNames… */
-                                parameters: {
-                                    [key: string]: string;
-                                };
-                                /** @description All must match */
-                                constraints: {
-                                    /** @description The context field compared: userId, sessionId, remoteAddress, currentTime, or a property name */
-                                    contextName: string;
-                                    /** @description IN, NOT_IN, STR_CONTAINS, STR_STARTS_WITH, STR_ENDS_WITH, NUM_EQ, NUM_GT, NUM_GTE, NUM_LT, NUM_LTE, DATE_AFTER, DATE_BEFORE, SEMVER_EQ, SEMVER_GT, SEMVER_LT, REGEX or IN_CIDR */
-                                    operator: string;
-                                    /** @description For the list operators */
-                                    values?: string[];
-                                    /** @description For the single-value operators */
-                                    value?: string;
-                                    /** @description Negates the result */
-                                    inverted?: boolean;
-                                    /** @description For the STR_* operators and REGEX */
-                                    caseInsensitive?: boolean;
-                                }[];
-                                /** @description Names of segments that must all match */
-                                segments: string[];
-                                /** @description Strategy variants */
-                                variants: {
-                                    /** @description The variant name SDKs return */
-                                    name: string;
-                                    /** @description Share of the total weight (weights of a flag usually add up to 1000) */
-                                    weight: number;
-                                    /** @description 'variable' or 'fix' */
-                                    weightType?: string;
-                                    /** @description Context field that keeps a user on one variant */
-                                    stickiness?: string | null;
-                                    /** @description Data SDKs hand to the code along with the variant */
-                                    payload?: {
-                                        /** @description string, json, csv or number */
-                                        type: string;
-                                        /** @description The payload, as text */
-                                        value: string;
-                                    };
-                                    /** @description Context values that always get this variant */
-                                    overrides?: {
-                                        /** @description The context field compared */
-                                        contextName: string;
-                                        /** @description Values that get this variant */
-                                        values: string[];
-                                    }[];
-                                }[];
-                            }[];
-                        }[];
-                        /**
-                         * Format: date-time
-                         * @description When the flag was first put
-                         */
-                        createdAt: string;
-                        /**
-                         * Format: date-time
-                         * @description When the flag last changed
-                         */
-                        updatedAt: string;
-                    };
-                };
-            };
-            /** @description A feature flag and its state in each ring */
-            201: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        /** @description The flag name SDKs ask for: letters, digits and . _ ~ - (100 at most) */
-                        key: string;
-                        /** @description Unleash project; SDKs can filter on it */
-                        project: string;
-                        /** @description What the flag is for */
-                        description: string;
-                        /**
-                         * @description What kind of flag this is (as in Unleash)
-                         * @enum {string}
-                         */
-                        type: "release" | "experiment" | "operational" | "kill-switch" | "permission";
-                        /** @description Who to ask about the flag */
-                        owner: string | null;
-                        /** @description Free-form tags to find flags by */
-                        tags: string[];
-                        /** @description Whether SDKs emit impression events */
-                        impressionData: boolean;
-                        /** @description Marked for removal from code */
-                        stale: boolean;
-                        /** @description Archived flags are gone from every SDK answer */
-                        archived: boolean;
-                        /** @description Flag variants, split by weight */
-                        variants: {
-                            /** @description The variant name SDKs return */
-                            name: string;
-                            /** @description Share of the total weight (weights of a flag usually add up to 1000) */
-                            weight: number;
-                            /** @description 'variable' or 'fix' */
-                            weightType?: string;
-                            /** @description Context field that keeps a user on one variant */
-                            stickiness?: string | null;
-                            /** @description Data SDKs hand to the code along with the variant */
-                            payload?: {
-                                /** @description string, json, csv or number */
-                                type: string;
-                                /** @description The payload, as text */
-                                value: string;
-                            };
-                            /** @description Context values that always get this variant */
-                            overrides?: {
-                                /** @description The context field compared */
-                                contextName: string;
-                                /** @description Values that get this variant */
-                                values: string[];
-                            }[];
-                        }[];
-                        /** @description Parent flags that must be on (or off) for this one to be on */
-                        dependencies: {
-                            /** @description The parent flag */
-                            feature: string;
-                            /** @description Whether the parent must be on (default) or off */
-                            enabled?: boolean;
-                            /** @description The parent must have one of these variants */
-                            variants?: string[];
-                        }[];
-                        /** @description Configured rings; any other ring sees the flag disabled */
-                        rings: {
-                            /** @description The ring (Unleash environment) */
-                            ring: string;
-                            /** @description Off means off for everyone in this ring */
-                            enabled: boolean;
-                            /** @description Any one matching strategy turns the flag on; an empty list means on for all */
-                            strategies: {
-                                /** @description The strategy */
-                                name: string;
-                                /** @description Strategy parameters, as text: rollout, stickiness, groupId, userIds, IPs, hostNames… */
-                                parameters: {
-                                    [key: string]: string;
-                                };
-                                /** @description All must match */
-                                constraints: {
-                                    /** @description The context field compared: userId, sessionId, remoteAddress, currentTime, or a property name */
-                                    contextName: string;
-                                    /** @description IN, NOT_IN, STR_CONTAINS, STR_STARTS_WITH, STR_ENDS_WITH, NUM_EQ, NUM_GT, NUM_GTE, NUM_LT, NUM_LTE, DATE_AFTER, DATE_BEFORE, SEMVER_EQ, SEMVER_GT, SEMVER_LT, REGEX or IN_CIDR */
-                                    operator: string;
-                                    /** @description For the list operators */
-                                    values?: string[];
-                                    /** @description For the single-value operators */
-                                    value?: string;
-                                    /** @description Negates the result */
-                                    inverted?: boolean;
-                                    /** @description For the STR_* operators and REGEX */
-                                    caseInsensitive?: boolean;
-                                }[];
-                                /** @description Names of segments that must all match */
-                                segments: string[];
-                                /** @description Strategy variants */
-                                variants: {
-                                    /** @description The variant name SDKs return */
-                                    name: string;
-                                    /** @description Share of the total weight (weights of a flag usually add up to 1000) */
-                                    weight: number;
-                                    /** @description 'variable' or 'fix' */
-                                    weightType?: string;
-                                    /** @description Context field that keeps a user on one variant */
-                                    stickiness?: string | null;
-                                    /** @description Data SDKs hand to the code along with the variant */
-                                    payload?: {
-                                        /** @description string, json, csv or number */
-                                        type: string;
-                                        /** @description The payload, as text */
-                                        value: string;
-                                    };
-                                    /** @description Context values that always get this variant */
-                                    overrides?: {
-                                        /** @description The context field compared */
-                                        contextName: string;
-                                        /** @description Values that get this variant */
-                                        values: string[];
-                                    }[];
-                                }[];
-                            }[];
-                        }[];
-                        /**
-                         * Format: date-time
-                         * @description When the flag was first put
-                         */
-                        createdAt: string;
-                        /**
-                         * Format: date-time
-                         * @description When the flag last changed
-                         */
-                        updatedAt: string;
-                    };
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            200: components["responses"]["Flag"];
+            201: components["responses"]["Flag"];
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            409: components["responses"]["Problem"];
         };
     };
     archiveFlag: {
         parameters: {
-            query?: never;
             header?: {
-                /** @description Makes a retry safe: the same key and body return the first answer instead of doing the work twice; the same key with another body is a 409. Keys are kept per token. */
-                "idempotency-key"?: string;
+                "idempotency-key"?: components["parameters"]["IdempotencyKey"];
             };
             path: {
-                /** @description The flag name SDKs ask for: letters, digits and . _ ~ - (100 at most) */
-                key: string;
+                key: components["parameters"]["Key"];
             };
-            cookie?: never;
         };
-        requestBody?: never;
         responses: {
-            /** @description A feature flag and its state in each ring */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        /** @description The flag name SDKs ask for: letters, digits and . _ ~ - (100 at most) */
-                        key: string;
-                        /** @description Unleash project; SDKs can filter on it */
-                        project: string;
-                        /** @description What the flag is for */
-                        description: string;
-                        /**
-                         * @description What kind of flag this is (as in Unleash)
-                         * @enum {string}
-                         */
-                        type: "release" | "experiment" | "operational" | "kill-switch" | "permission";
-                        /** @description Who to ask about the flag */
-                        owner: string | null;
-                        /** @description Free-form tags to find flags by */
-                        tags: string[];
-                        /** @description Whether SDKs emit impression events */
-                        impressionData: boolean;
-                        /** @description Marked for removal from code */
-                        stale: boolean;
-                        /** @description Archived flags are gone from every SDK answer */
-                        archived: boolean;
-                        /** @description Flag variants, split by weight */
-                        variants: {
-                            /** @description The variant name SDKs return */
-                            name: string;
-                            /** @description Share of the total weight (weights of a flag usually add up to 1000) */
-                            weight: number;
-                            /** @description 'variable' or 'fix' */
-                            weightType?: string;
-                            /** @description Context field that keeps a user on one variant */
-                            stickiness?: string | null;
-                            /** @description Data SDKs hand to the code along with the variant */
-                            payload?: {
-                                /** @description string, json, csv or number */
-                                type: string;
-                                /** @description The payload, as text */
-                                value: string;
-                            };
-                            /** @description Context values that always get this variant */
-                            overrides?: {
-                                /** @description The context field compared */
-                                contextName: string;
-                                /** @description Values that get this variant */
-                                values: string[];
-                            }[];
-                        }[];
-                        /** @description Parent flags that must be on (or off) for this one to be on */
-                        dependencies: {
-                            /** @description The parent flag */
-                            feature: string;
-                            /** @description Whether the parent must be on (default) or off */
-                            enabled?: boolean;
-                            /** @description The parent must have one of these variants */
-                            variants?: string[];
-                        }[];
-                        /** @description Configured rings; any other ring sees the flag disabled */
-                        rings: {
-                            /** @description The ring (Unleash environment) */
-                            ring: string;
-                            /** @description Off means off for everyone in this ring */
-                            enabled: boolean;
-                            /** @description Any one matching strategy turns the flag on; an empty list means on for all */
-                            strategies: {
-                                /** @description The strategy */
-                                name: string;
-                                /** @description Strategy parameters, as text: rollout, stickiness, groupId, userIds, IPs, hostNames… */
-                                parameters: {
-                                    [key: string]: string;
-                                };
-                                /** @description All must match */
-                                constraints: {
-                                    /** @description The context field compared: userId, sessionId, remoteAddress, currentTime, or a property name */
-                                    contextName: string;
-                                    /** @description IN, NOT_IN, STR_CONTAINS, STR_STARTS_WITH, STR_ENDS_WITH, NUM_EQ, NUM_GT, NUM_GTE, NUM_LT, NUM_LTE, DATE_AFTER, DATE_BEFORE, SEMVER_EQ, SEMVER_GT, SEMVER_LT, REGEX or IN_CIDR */
-                                    operator: string;
-                                    /** @description For the list operators */
-                                    values?: string[];
-                                    /** @description For the single-value operators */
-                                    value?: string;
-                                    /** @description Negates the result */
-                                    inverted?: boolean;
-                                    /** @description For the STR_* operators and REGEX */
-                                    caseInsensitive?: boolean;
-                                }[];
-                                /** @description Names of segments that must all match */
-                                segments: string[];
-                                /** @description Strategy variants */
-                                variants: {
-                                    /** @description The variant name SDKs return */
-                                    name: string;
-                                    /** @description Share of the total weight (weights of a flag usually add up to 1000) */
-                                    weight: number;
-                                    /** @description 'variable' or 'fix' */
-                                    weightType?: string;
-                                    /** @description Context field that keeps a user on one variant */
-                                    stickiness?: string | null;
-                                    /** @description Data SDKs hand to the code along with the variant */
-                                    payload?: {
-                                        /** @description string, json, csv or number */
-                                        type: string;
-                                        /** @description The payload, as text */
-                                        value: string;
-                                    };
-                                    /** @description Context values that always get this variant */
-                                    overrides?: {
-                                        /** @description The context field compared */
-                                        contextName: string;
-                                        /** @description Values that get this variant */
-                                        values: string[];
-                                    }[];
-                                }[];
-                            }[];
-                        }[];
-                        /**
-                         * Format: date-time
-                         * @description When the flag was first put
-                         */
-                        createdAt: string;
-                        /**
-                         * Format: date-time
-                         * @description When the flag last changed
-                         */
-                        updatedAt: string;
-                    };
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            200: components["responses"]["Flag"];
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            409: components["responses"]["Problem"];
         };
     };
     listFlags: {
@@ -10455,191 +3312,28 @@ export interface operations {
                 /** @description Include archived flags */
                 archived?: boolean;
             };
-            header?: never;
-            path?: never;
-            cookie?: never;
         };
-        requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description Flags */
             200: {
-                headers: {
-                    [name: string]: unknown;
-                };
                 content: {
-                    "application/json": {
-                        /** @description Ordered by key */
-                        flags: {
-                            /** @description The flag name SDKs ask for: letters, digits and . _ ~ - (100 at most) */
-                            key: string;
-                            /** @description Unleash project; SDKs can filter on it */
-                            project: string;
-                            /** @description What the flag is for */
-                            description: string;
-                            /**
-                             * @description What kind of flag this is (as in Unleash)
-                             * @enum {string}
-                             */
-                            type: "release" | "experiment" | "operational" | "kill-switch" | "permission";
-                            /** @description Who to ask about the flag */
-                            owner: string | null;
-                            /** @description Free-form tags to find flags by */
-                            tags: string[];
-                            /** @description Whether SDKs emit impression events */
-                            impressionData: boolean;
-                            /** @description Marked for removal from code */
-                            stale: boolean;
-                            /** @description Archived flags are gone from every SDK answer */
-                            archived: boolean;
-                            /** @description Flag variants, split by weight */
-                            variants: {
-                                /** @description The variant name SDKs return */
-                                name: string;
-                                /** @description Share of the total weight (weights of a flag usually add up to 1000) */
-                                weight: number;
-                                /** @description 'variable' or 'fix' */
-                                weightType?: string;
-                                /** @description Context field that keeps a user on one variant */
-                                stickiness?: string | null;
-                                /** @description Data SDKs hand to the code along with the variant */
-                                payload?: {
-                                    /** @description string, json, csv or number */
-                                    type: string;
-                                    /** @description The payload, as text */
-                                    value: string;
-                                };
-                                /** @description Context values that always get this variant */
-                                overrides?: {
-                                    /** @description The context field compared */
-                                    contextName: string;
-                                    /** @description Values that get this variant */
-                                    values: string[];
-                                }[];
-                            }[];
-                            /** @description Parent flags that must be on (or off) for this one to be on */
-                            dependencies: {
-                                /** @description The parent flag */
-                                feature: string;
-                                /** @description Whether the parent must be on (default) or off */
-                                enabled?: boolean;
-                                /** @description The parent must have one of these variants */
-                                variants?: string[];
-                            }[];
-                            /** @description Configured rings; any other ring sees the flag disabled */
-                            rings: {
-                                /** @description The ring (Unleash environment) */
-                                ring: string;
-                                /** @description Off means off for everyone in this ring */
-                                enabled: boolean;
-                                /** @description Any one matching strategy turns the flag on; an empty list means on for all */
-                                strategies: {
-                                    /** @description The strategy */
-                                    name: string;
-                                    /** @description Strategy parameters, as text: rollout, stickiness, groupId, userIds, IPs, hostNames… */
-                                    parameters: {
-                                        [key: string]: string;
-                                    };
-                                    /** @description All must match */
-                                    constraints: {
-                                        /** @description The context field compared: userId, sessionId, remoteAddress, currentTime, or a property name */
-                                        contextName: string;
-                                        /** @description IN, NOT_IN, STR_CONTAINS, STR_STARTS_WITH, STR_ENDS_WITH, NUM_EQ, NUM_GT, NUM_GTE, NUM_LT, NUM_LTE, DATE_AFTER, DATE_BEFORE, SEMVER_EQ, SEMVER_GT, SEMVER_LT, REGEX or IN_CIDR */
-                                        operator: string;
-                                        /** @description For the list operators */
-                                        values?: string[];
-                                        /** @description For the single-value operators */
-                                        value?: string;
-                                        /** @description Negates the result */
-                                        inverted?: boolean;
-                                        /** @description For the STR_* operators and REGEX */
-                                        caseInsensitive?: boolean;
-                                    }[];
-                                    /** @description Names of segments that must all match */
-                                    segments: string[];
-                                    /** @description Strategy variants */
-                                    variants: {
-                                        /** @description The variant name SDKs return */
-                                        name: string;
-                                        /** @description Share of the total weight (weights of a flag usually add up to 1000) */
-                                        weight: number;
-                                        /** @description 'variable' or 'fix' */
-                                        weightType?: string;
-                                        /** @description Context field that keeps a user on one variant */
-                                        stickiness?: string | null;
-                                        /** @description Data SDKs hand to the code along with the variant */
-                                        payload?: {
-                                            /** @description string, json, csv or number */
-                                            type: string;
-                                            /** @description The payload, as text */
-                                            value: string;
-                                        };
-                                        /** @description Context values that always get this variant */
-                                        overrides?: {
-                                            /** @description The context field compared */
-                                            contextName: string;
-                                            /** @description Values that get this variant */
-                                            values: string[];
-                                        }[];
-                                    }[];
-                                }[];
-                            }[];
-                            /**
-                             * Format: date-time
-                             * @description When the flag was first put
-                             */
-                            createdAt: string;
-                            /**
-                             * Format: date-time
-                             * @description When the flag last changed
-                             */
-                            updatedAt: string;
-                        }[];
-                    };
+                    "application/json": components["schemas"]["FlagList"];
                 };
             };
-            /** @description A problem (RFC 9457) */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
         };
     };
     setFlagRingEnabled: {
         parameters: {
-            query?: never;
             header?: {
-                /** @description Makes a retry safe: the same key and body return the first answer instead of doing the work twice; the same key with another body is a 409. Keys are kept per token. */
-                "idempotency-key"?: string;
+                "idempotency-key"?: components["parameters"]["IdempotencyKey"];
             };
             path: {
-                /** @description The flag name SDKs ask for: letters, digits and . _ ~ - (100 at most) */
-                key: string;
-                /** @description The ring */
-                ring: string;
+                key: components["parameters"]["Key"];
+                ring: components["parameters"]["FlagsRing"];
             };
-            cookie?: never;
         };
         requestBody: {
             content: {
@@ -10650,448 +3344,46 @@ export interface operations {
             };
         };
         responses: {
-            /** @description A feature flag and its state in each ring */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        /** @description The flag name SDKs ask for: letters, digits and . _ ~ - (100 at most) */
-                        key: string;
-                        /** @description Unleash project; SDKs can filter on it */
-                        project: string;
-                        /** @description What the flag is for */
-                        description: string;
-                        /**
-                         * @description What kind of flag this is (as in Unleash)
-                         * @enum {string}
-                         */
-                        type: "release" | "experiment" | "operational" | "kill-switch" | "permission";
-                        /** @description Who to ask about the flag */
-                        owner: string | null;
-                        /** @description Free-form tags to find flags by */
-                        tags: string[];
-                        /** @description Whether SDKs emit impression events */
-                        impressionData: boolean;
-                        /** @description Marked for removal from code */
-                        stale: boolean;
-                        /** @description Archived flags are gone from every SDK answer */
-                        archived: boolean;
-                        /** @description Flag variants, split by weight */
-                        variants: {
-                            /** @description The variant name SDKs return */
-                            name: string;
-                            /** @description Share of the total weight (weights of a flag usually add up to 1000) */
-                            weight: number;
-                            /** @description 'variable' or 'fix' */
-                            weightType?: string;
-                            /** @description Context field that keeps a user on one variant */
-                            stickiness?: string | null;
-                            /** @description Data SDKs hand to the code along with the variant */
-                            payload?: {
-                                /** @description string, json, csv or number */
-                                type: string;
-                                /** @description The payload, as text */
-                                value: string;
-                            };
-                            /** @description Context values that always get this variant */
-                            overrides?: {
-                                /** @description The context field compared */
-                                contextName: string;
-                                /** @description Values that get this variant */
-                                values: string[];
-                            }[];
-                        }[];
-                        /** @description Parent flags that must be on (or off) for this one to be on */
-                        dependencies: {
-                            /** @description The parent flag */
-                            feature: string;
-                            /** @description Whether the parent must be on (default) or off */
-                            enabled?: boolean;
-                            /** @description The parent must have one of these variants */
-                            variants?: string[];
-                        }[];
-                        /** @description Configured rings; any other ring sees the flag disabled */
-                        rings: {
-                            /** @description The ring (Unleash environment) */
-                            ring: string;
-                            /** @description Off means off for everyone in this ring */
-                            enabled: boolean;
-                            /** @description Any one matching strategy turns the flag on; an empty list means on for all */
-                            strategies: {
-                                /** @description The strategy */
-                                name: string;
-                                /** @description Strategy parameters, as text: rollout, stickiness, groupId, userIds, IPs, hostNames… */
-                                parameters: {
-                                    [key: string]: string;
-                                };
-                                /** @description All must match */
-                                constraints: {
-                                    /** @description The context field compared: userId, sessionId, remoteAddress, currentTime, or a property name */
-                                    contextName: string;
-                                    /** @description IN, NOT_IN, STR_CONTAINS, STR_STARTS_WITH, STR_ENDS_WITH, NUM_EQ, NUM_GT, NUM_GTE, NUM_LT, NUM_LTE, DATE_AFTER, DATE_BEFORE, SEMVER_EQ, SEMVER_GT, SEMVER_LT, REGEX or IN_CIDR */
-                                    operator: string;
-                                    /** @description For the list operators */
-                                    values?: string[];
-                                    /** @description For the single-value operators */
-                                    value?: string;
-                                    /** @description Negates the result */
-                                    inverted?: boolean;
-                                    /** @description For the STR_* operators and REGEX */
-                                    caseInsensitive?: boolean;
-                                }[];
-                                /** @description Names of segments that must all match */
-                                segments: string[];
-                                /** @description Strategy variants */
-                                variants: {
-                                    /** @description The variant name SDKs return */
-                                    name: string;
-                                    /** @description Share of the total weight (weights of a flag usually add up to 1000) */
-                                    weight: number;
-                                    /** @description 'variable' or 'fix' */
-                                    weightType?: string;
-                                    /** @description Context field that keeps a user on one variant */
-                                    stickiness?: string | null;
-                                    /** @description Data SDKs hand to the code along with the variant */
-                                    payload?: {
-                                        /** @description string, json, csv or number */
-                                        type: string;
-                                        /** @description The payload, as text */
-                                        value: string;
-                                    };
-                                    /** @description Context values that always get this variant */
-                                    overrides?: {
-                                        /** @description The context field compared */
-                                        contextName: string;
-                                        /** @description Values that get this variant */
-                                        values: string[];
-                                    }[];
-                                }[];
-                            }[];
-                        }[];
-                        /**
-                         * Format: date-time
-                         * @description When the flag was first put
-                         */
-                        createdAt: string;
-                        /**
-                         * Format: date-time
-                         * @description When the flag last changed
-                         */
-                        updatedAt: string;
-                    };
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            200: components["responses"]["Flag"];
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            409: components["responses"]["Problem"];
         };
     };
     putFlagRingStrategies: {
         parameters: {
-            query?: never;
             header?: {
-                /** @description Makes a retry safe: the same key and body return the first answer instead of doing the work twice; the same key with another body is a 409. Keys are kept per token. */
-                "idempotency-key"?: string;
+                "idempotency-key"?: components["parameters"]["IdempotencyKey"];
             };
             path: {
-                /** @description The flag name SDKs ask for: letters, digits and . _ ~ - (100 at most) */
-                key: string;
-                /** @description The ring */
-                ring: string;
+                key: components["parameters"]["Key"];
+                ring: components["parameters"]["FlagsRing"];
             };
-            cookie?: never;
         };
         requestBody: {
             content: {
                 "application/json": {
                     /** @description Tried in order; any match turns the flag on; empty means on for everyone */
-                    strategies: {
-                        /** @description default, userWithId, gradualRolloutUserId, gradualRolloutSessionId, gradualRolloutRandom, flexibleRollout, remoteAddress or applicationHostname */
-                        name: string;
-                        /** @description Strategy parameters, as text: rollout, stickiness, groupId, userIds, IPs, hostNames… */
-                        parameters?: {
-                            [key: string]: string;
-                        };
-                        /** @description All must match */
-                        constraints?: {
-                            /** @description The context field compared: userId, sessionId, remoteAddress, currentTime, or a property name */
-                            contextName: string;
-                            /** @description IN, NOT_IN, STR_CONTAINS, STR_STARTS_WITH, STR_ENDS_WITH, NUM_EQ, NUM_GT, NUM_GTE, NUM_LT, NUM_LTE, DATE_AFTER, DATE_BEFORE, SEMVER_EQ, SEMVER_GT, SEMVER_LT, REGEX or IN_CIDR */
-                            operator: string;
-                            /** @description For the list operators */
-                            values?: string[];
-                            /** @description For the single-value operators */
-                            value?: string;
-                            /** @description Negates the result */
-                            inverted?: boolean;
-                            /** @description For the STR_* operators and REGEX */
-                            caseInsensitive?: boolean;
-                        }[];
-                        /** @description Names of segments that must all match */
-                        segments?: string[];
-                        /** @description Strategy variants, served before the flag variants */
-                        variants?: {
-                            /** @description The variant name SDKs return */
-                            name: string;
-                            /** @description Share of the total weight (weights of a flag usually add up to 1000) */
-                            weight: number;
-                            /** @description 'variable' or 'fix' */
-                            weightType?: string;
-                            /** @description Context field that keeps a user on one variant */
-                            stickiness?: string | null;
-                            /** @description Data SDKs hand to the code along with the variant */
-                            payload?: {
-                                /** @description string, json, csv or number */
-                                type: string;
-                                /** @description The payload, as text */
-                                value: string;
-                            };
-                            /** @description Context values that always get this variant */
-                            overrides?: {
-                                /** @description The context field compared */
-                                contextName: string;
-                                /** @description Values that get this variant */
-                                values: string[];
-                            }[];
-                        }[];
-                    }[];
+                    strategies: components["schemas"]["StrategyInput"][];
                 };
             };
         };
         responses: {
-            /** @description A feature flag and its state in each ring */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        /** @description The flag name SDKs ask for: letters, digits and . _ ~ - (100 at most) */
-                        key: string;
-                        /** @description Unleash project; SDKs can filter on it */
-                        project: string;
-                        /** @description What the flag is for */
-                        description: string;
-                        /**
-                         * @description What kind of flag this is (as in Unleash)
-                         * @enum {string}
-                         */
-                        type: "release" | "experiment" | "operational" | "kill-switch" | "permission";
-                        /** @description Who to ask about the flag */
-                        owner: string | null;
-                        /** @description Free-form tags to find flags by */
-                        tags: string[];
-                        /** @description Whether SDKs emit impression events */
-                        impressionData: boolean;
-                        /** @description Marked for removal from code */
-                        stale: boolean;
-                        /** @description Archived flags are gone from every SDK answer */
-                        archived: boolean;
-                        /** @description Flag variants, split by weight */
-                        variants: {
-                            /** @description The variant name SDKs return */
-                            name: string;
-                            /** @description Share of the total weight (weights of a flag usually add up to 1000) */
-                            weight: number;
-                            /** @description 'variable' or 'fix' */
-                            weightType?: string;
-                            /** @description Context field that keeps a user on one variant */
-                            stickiness?: string | null;
-                            /** @description Data SDKs hand to the code along with the variant */
-                            payload?: {
-                                /** @description string, json, csv or number */
-                                type: string;
-                                /** @description The payload, as text */
-                                value: string;
-                            };
-                            /** @description Context values that always get this variant */
-                            overrides?: {
-                                /** @description The context field compared */
-                                contextName: string;
-                                /** @description Values that get this variant */
-                                values: string[];
-                            }[];
-                        }[];
-                        /** @description Parent flags that must be on (or off) for this one to be on */
-                        dependencies: {
-                            /** @description The parent flag */
-                            feature: string;
-                            /** @description Whether the parent must be on (default) or off */
-                            enabled?: boolean;
-                            /** @description The parent must have one of these variants */
-                            variants?: string[];
-                        }[];
-                        /** @description Configured rings; any other ring sees the flag disabled */
-                        rings: {
-                            /** @description The ring (Unleash environment) */
-                            ring: string;
-                            /** @description Off means off for everyone in this ring */
-                            enabled: boolean;
-                            /** @description Any one matching strategy turns the flag on; an empty list means on for all */
-                            strategies: {
-                                /** @description The strategy */
-                                name: string;
-                                /** @description Strategy parameters, as text: rollout, stickiness, groupId, userIds, IPs, hostNames… */
-                                parameters: {
-                                    [key: string]: string;
-                                };
-                                /** @description All must match */
-                                constraints: {
-                                    /** @description The context field compared: userId, sessionId, remoteAddress, currentTime, or a property name */
-                                    contextName: string;
-                                    /** @description IN, NOT_IN, STR_CONTAINS, STR_STARTS_WITH, STR_ENDS_WITH, NUM_EQ, NUM_GT, NUM_GTE, NUM_LT, NUM_LTE, DATE_AFTER, DATE_BEFORE, SEMVER_EQ, SEMVER_GT, SEMVER_LT, REGEX or IN_CIDR */
-                                    operator: string;
-                                    /** @description For the list operators */
-                                    values?: string[];
-                                    /** @description For the single-value operators */
-                                    value?: string;
-                                    /** @description Negates the result */
-                                    inverted?: boolean;
-                                    /** @description For the STR_* operators and REGEX */
-                                    caseInsensitive?: boolean;
-                                }[];
-                                /** @description Names of segments that must all match */
-                                segments: string[];
-                                /** @description Strategy variants */
-                                variants: {
-                                    /** @description The variant name SDKs return */
-                                    name: string;
-                                    /** @description Share of the total weight (weights of a flag usually add up to 1000) */
-                                    weight: number;
-                                    /** @description 'variable' or 'fix' */
-                                    weightType?: string;
-                                    /** @description Context field that keeps a user on one variant */
-                                    stickiness?: string | null;
-                                    /** @description Data SDKs hand to the code along with the variant */
-                                    payload?: {
-                                        /** @description string, json, csv or number */
-                                        type: string;
-                                        /** @description The payload, as text */
-                                        value: string;
-                                    };
-                                    /** @description Context values that always get this variant */
-                                    overrides?: {
-                                        /** @description The context field compared */
-                                        contextName: string;
-                                        /** @description Values that get this variant */
-                                        values: string[];
-                                    }[];
-                                }[];
-                            }[];
-                        }[];
-                        /**
-                         * Format: date-time
-                         * @description When the flag was first put
-                         */
-                        createdAt: string;
-                        /**
-                         * Format: date-time
-                         * @description When the flag last changed
-                         */
-                        updatedAt: string;
-                    };
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            200: components["responses"]["Flag"];
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            409: components["responses"]["Problem"];
         };
     };
     importFlags: {
         parameters: {
-            query?: never;
             header?: {
-                /** @description Makes a retry safe: the same key and body return the first answer instead of doing the work twice; the same key with another body is a 409. Keys are kept per token. */
-                "idempotency-key"?: string;
+                "idempotency-key"?: components["parameters"]["IdempotencyKey"];
             };
-            path?: never;
-            cookie?: never;
         };
         /** @description The body of Unleash's GET /api/client/features plus the ring it is for; fields we do not keep are ignored */
         requestBody: {
@@ -11102,327 +3394,50 @@ export interface operations {
                     /** @description Unleash's format version; ignored */
                     version?: number;
                     /** @description Unleash features */
-                    features: ({
-                        /** @description The flag name SDKs ask for: letters, digits and . _ ~ - (100 at most) */
-                        name: string;
-                        /** @description The flag is on in the ring */
-                        enabled: boolean;
-                        /** @description Unleash project; default "default" */
-                        project?: string;
-                        /** @description What the flag is for */
-                        description?: string | null;
-                        /** @description Unleash flag type; unknown types become release */
-                        type?: string;
-                        /** @description Marked for removal from code */
-                        stale?: boolean;
-                        /** @description Whether SDKs emit impression events */
-                        impressionData?: boolean;
-                        /** @description The flag strategies in the ring */
-                        strategies?: ({
-                            /** @description The strategy */
-                            name: string;
-                            /** @description Strategy parameters; numbers are stored as text */
-                            parameters?: {
-                                [key: string]: string | number;
-                            };
-                            /** @description All must match */
-                            constraints?: ({
-                                /** @description The context field compared: userId, sessionId, remoteAddress, currentTime, or a property name */
-                                contextName: string;
-                                /** @description IN, NOT_IN, STR_CONTAINS, STR_STARTS_WITH, STR_ENDS_WITH, NUM_EQ, NUM_GT, NUM_GTE, NUM_LT, NUM_LTE, DATE_AFTER, DATE_BEFORE, SEMVER_EQ, SEMVER_GT, SEMVER_LT, REGEX or IN_CIDR */
-                                operator: string;
-                                /** @description For the list operators */
-                                values?: string[];
-                                /** @description For the single-value operators */
-                                value?: string;
-                                /** @description Negates the result */
-                                inverted?: boolean;
-                                /** @description For the STR_* operators and REGEX */
-                                caseInsensitive?: boolean;
-                            } & {
-                                [key: string]: unknown;
-                            })[] | null;
-                            /** @description Ids of segments in the `segments` list */
-                            segments?: number[] | null;
-                            /** @description Variants, as Unleash sends them */
-                            variants?: ({
-                                /** @description The variant name SDKs return */
-                                name: string;
-                                /** @description Share of the total weight (weights of a flag usually add up to 1000) */
-                                weight: number;
-                                /** @description 'variable' or 'fix' */
-                                weightType?: string;
-                                /** @description Context field that keeps a user on one variant */
-                                stickiness?: string | null;
-                                /** @description Data SDKs hand to the code along with the variant */
-                                payload?: {
-                                    /** @description string, json, csv or number */
-                                    type: string;
-                                    /** @description The payload, as text */
-                                    value: string;
-                                } & {
-                                    [key: string]: unknown;
-                                };
-                                /** @description Context values that always get this variant */
-                                overrides?: ({
-                                    /** @description The context field compared */
-                                    contextName: string;
-                                    /** @description Values that get this variant */
-                                    values: string[];
-                                } & {
-                                    [key: string]: unknown;
-                                })[];
-                            } & {
-                                [key: string]: unknown;
-                            })[] | null;
-                        } & {
-                            [key: string]: unknown;
-                        })[];
-                        /** @description Variants, as Unleash sends them */
-                        variants?: ({
-                            /** @description The variant name SDKs return */
-                            name: string;
-                            /** @description Share of the total weight (weights of a flag usually add up to 1000) */
-                            weight: number;
-                            /** @description 'variable' or 'fix' */
-                            weightType?: string;
-                            /** @description Context field that keeps a user on one variant */
-                            stickiness?: string | null;
-                            /** @description Data SDKs hand to the code along with the variant */
-                            payload?: {
-                                /** @description string, json, csv or number */
-                                type: string;
-                                /** @description The payload, as text */
-                                value: string;
-                            } & {
-                                [key: string]: unknown;
-                            };
-                            /** @description Context values that always get this variant */
-                            overrides?: ({
-                                /** @description The context field compared */
-                                contextName: string;
-                                /** @description Values that get this variant */
-                                values: string[];
-                            } & {
-                                [key: string]: unknown;
-                            })[];
-                        } & {
-                            [key: string]: unknown;
-                        })[] | null;
-                        /** @description Parent flags */
-                        dependencies?: ({
-                            /** @description The parent flag */
-                            feature: string;
-                            /** @description Whether the parent must be on (default) or off */
-                            enabled?: boolean;
-                            /** @description The parent must have one of these variants */
-                            variants?: string[];
-                        } & {
-                            [key: string]: unknown;
-                        })[] | null;
-                    } & {
-                        [key: string]: unknown;
-                    })[];
+                    features: components["schemas"]["ImportedFlag"][];
                     /** @description Unleash segments */
-                    segments?: ({
-                        /** @description The id strategies of this body refer to */
-                        id: number;
-                        /** @description The segment name strategies refer to (no leading or trailing spaces, no /) */
-                        name?: string;
-                        /** @description All must match */
-                        constraints?: ({
-                            /** @description The context field compared: userId, sessionId, remoteAddress, currentTime, or a property name */
-                            contextName: string;
-                            /** @description IN, NOT_IN, STR_CONTAINS, STR_STARTS_WITH, STR_ENDS_WITH, NUM_EQ, NUM_GT, NUM_GTE, NUM_LT, NUM_LTE, DATE_AFTER, DATE_BEFORE, SEMVER_EQ, SEMVER_GT, SEMVER_LT, REGEX or IN_CIDR */
-                            operator: string;
-                            /** @description For the list operators */
-                            values?: string[];
-                            /** @description For the single-value operators */
-                            value?: string;
-                            /** @description Negates the result */
-                            inverted?: boolean;
-                            /** @description For the STR_* operators and REGEX */
-                            caseInsensitive?: boolean;
-                        } & {
-                            [key: string]: unknown;
-                        })[];
-                    } & {
-                        [key: string]: unknown;
-                    })[];
+                    segments?: components["schemas"]["ImportedSegment"][];
                 } & {
                     [key: string]: unknown;
                 };
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description What an import changed */
             200: {
-                headers: {
-                    [name: string]: unknown;
-                };
                 content: {
-                    "application/json": {
-                        /** @description The ring imported into */
-                        ring: string;
-                        /** @description Flags created or changed */
-                        flags: string[];
-                        /** @description Segments created or changed */
-                        segments: string[];
-                        /** @description The ring's flag revision after the import */
-                        revision: number;
-                    };
+                    "application/json": components["schemas"]["ImportOutcome"];
                 };
             };
-            /** @description A problem (RFC 9457) */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            409: components["responses"]["Problem"];
         };
     };
     getSegment: {
         parameters: {
-            query?: never;
-            header?: never;
             path: {
-                /** @description The segment name strategies refer to (no leading or trailing spaces, no /) */
-                name: string;
+                name: components["parameters"]["SegmentsName"];
             };
-            cookie?: never;
         };
-        requestBody?: never;
         responses: {
-            /** @description A shared set of constraints */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        /** @description The id SDKs see in strategies[].segments */
-                        id: number;
-                        /** @description The name strategies refer to */
-                        name: string;
-                        /** @description What the segment is */
-                        description: string;
-                        /** @description All must match */
-                        constraints: {
-                            /** @description The context field compared: userId, sessionId, remoteAddress, currentTime, or a property name */
-                            contextName: string;
-                            /** @description IN, NOT_IN, STR_CONTAINS, STR_STARTS_WITH, STR_ENDS_WITH, NUM_EQ, NUM_GT, NUM_GTE, NUM_LT, NUM_LTE, DATE_AFTER, DATE_BEFORE, SEMVER_EQ, SEMVER_GT, SEMVER_LT, REGEX or IN_CIDR */
-                            operator: string;
-                            /** @description For the list operators */
-                            values?: string[];
-                            /** @description For the single-value operators */
-                            value?: string;
-                            /** @description Negates the result */
-                            inverted?: boolean;
-                            /** @description For the STR_* operators and REGEX */
-                            caseInsensitive?: boolean;
-                        }[];
-                        /**
-                         * Format: date-time
-                         * @description When the segment was created
-                         */
-                        createdAt: string;
-                        /**
-                         * Format: date-time
-                         * @description When the segment last changed
-                         */
-                        updatedAt: string;
-                    };
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            200: components["responses"]["Segment"];
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
         };
     };
     putSegment: {
         parameters: {
-            query?: never;
             header?: {
-                /** @description Makes a retry safe: the same key and body return the first answer instead of doing the work twice; the same key with another body is a 409. Keys are kept per token. */
-                "idempotency-key"?: string;
+                "idempotency-key"?: components["parameters"]["IdempotencyKey"];
             };
             path: {
-                /** @description The segment name strategies refer to (no leading or trailing spaces, no /) */
-                name: string;
+                name: components["parameters"]["SegmentsName"];
             };
-            cookie?: never;
         };
         requestBody: {
             content: {
@@ -11430,284 +3445,49 @@ export interface operations {
                     /** @description What the segment is */
                     description?: string;
                     /** @description All must match */
-                    constraints: {
-                        /** @description The context field compared: userId, sessionId, remoteAddress, currentTime, or a property name */
-                        contextName: string;
-                        /** @description IN, NOT_IN, STR_CONTAINS, STR_STARTS_WITH, STR_ENDS_WITH, NUM_EQ, NUM_GT, NUM_GTE, NUM_LT, NUM_LTE, DATE_AFTER, DATE_BEFORE, SEMVER_EQ, SEMVER_GT, SEMVER_LT, REGEX or IN_CIDR */
-                        operator: string;
-                        /** @description For the list operators */
-                        values?: string[];
-                        /** @description For the single-value operators */
-                        value?: string;
-                        /** @description Negates the result */
-                        inverted?: boolean;
-                        /** @description For the STR_* operators and REGEX */
-                        caseInsensitive?: boolean;
-                    }[];
+                    constraints: components["schemas"]["Constraint"][];
                 };
             };
         };
         responses: {
-            /** @description A shared set of constraints */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        /** @description The id SDKs see in strategies[].segments */
-                        id: number;
-                        /** @description The name strategies refer to */
-                        name: string;
-                        /** @description What the segment is */
-                        description: string;
-                        /** @description All must match */
-                        constraints: {
-                            /** @description The context field compared: userId, sessionId, remoteAddress, currentTime, or a property name */
-                            contextName: string;
-                            /** @description IN, NOT_IN, STR_CONTAINS, STR_STARTS_WITH, STR_ENDS_WITH, NUM_EQ, NUM_GT, NUM_GTE, NUM_LT, NUM_LTE, DATE_AFTER, DATE_BEFORE, SEMVER_EQ, SEMVER_GT, SEMVER_LT, REGEX or IN_CIDR */
-                            operator: string;
-                            /** @description For the list operators */
-                            values?: string[];
-                            /** @description For the single-value operators */
-                            value?: string;
-                            /** @description Negates the result */
-                            inverted?: boolean;
-                            /** @description For the STR_* operators and REGEX */
-                            caseInsensitive?: boolean;
-                        }[];
-                        /**
-                         * Format: date-time
-                         * @description When the segment was created
-                         */
-                        createdAt: string;
-                        /**
-                         * Format: date-time
-                         * @description When the segment last changed
-                         */
-                        updatedAt: string;
-                    };
-                };
-            };
-            /** @description A shared set of constraints */
-            201: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        /** @description The id SDKs see in strategies[].segments */
-                        id: number;
-                        /** @description The name strategies refer to */
-                        name: string;
-                        /** @description What the segment is */
-                        description: string;
-                        /** @description All must match */
-                        constraints: {
-                            /** @description The context field compared: userId, sessionId, remoteAddress, currentTime, or a property name */
-                            contextName: string;
-                            /** @description IN, NOT_IN, STR_CONTAINS, STR_STARTS_WITH, STR_ENDS_WITH, NUM_EQ, NUM_GT, NUM_GTE, NUM_LT, NUM_LTE, DATE_AFTER, DATE_BEFORE, SEMVER_EQ, SEMVER_GT, SEMVER_LT, REGEX or IN_CIDR */
-                            operator: string;
-                            /** @description For the list operators */
-                            values?: string[];
-                            /** @description For the single-value operators */
-                            value?: string;
-                            /** @description Negates the result */
-                            inverted?: boolean;
-                            /** @description For the STR_* operators and REGEX */
-                            caseInsensitive?: boolean;
-                        }[];
-                        /**
-                         * Format: date-time
-                         * @description When the segment was created
-                         */
-                        createdAt: string;
-                        /**
-                         * Format: date-time
-                         * @description When the segment last changed
-                         */
-                        updatedAt: string;
-                    };
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            200: components["responses"]["Segment"];
+            201: components["responses"]["Segment"];
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            409: components["responses"]["Problem"];
         };
     };
     deleteSegment: {
         parameters: {
-            query?: never;
             header?: {
-                /** @description Makes a retry safe: the same key and body return the first answer instead of doing the work twice; the same key with another body is a 409. Keys are kept per token. */
-                "idempotency-key"?: string;
+                "idempotency-key"?: components["parameters"]["IdempotencyKey"];
             };
             path: {
-                /** @description The segment name strategies refer to (no leading or trailing spaces, no /) */
-                name: string;
+                name: components["parameters"]["SegmentsName"];
             };
-            cookie?: never;
         };
-        requestBody?: never;
         responses: {
             /** @description Deleted */
-            204: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description A problem (RFC 9457) */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            204: NoContent;
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            409: components["responses"]["Problem"];
         };
     };
     listSegments: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
+        parameters: NoParameters;
         responses: {
-            /** @description Default Response */
+            /** @description Segments */
             200: {
-                headers: {
-                    [name: string]: unknown;
-                };
                 content: {
-                    "application/json": {
-                        /** @description Ordered by name */
-                        segments: {
-                            /** @description The id SDKs see in strategies[].segments */
-                            id: number;
-                            /** @description The name strategies refer to */
-                            name: string;
-                            /** @description What the segment is */
-                            description: string;
-                            /** @description All must match */
-                            constraints: {
-                                /** @description The context field compared: userId, sessionId, remoteAddress, currentTime, or a property name */
-                                contextName: string;
-                                /** @description IN, NOT_IN, STR_CONTAINS, STR_STARTS_WITH, STR_ENDS_WITH, NUM_EQ, NUM_GT, NUM_GTE, NUM_LT, NUM_LTE, DATE_AFTER, DATE_BEFORE, SEMVER_EQ, SEMVER_GT, SEMVER_LT, REGEX or IN_CIDR */
-                                operator: string;
-                                /** @description For the list operators */
-                                values?: string[];
-                                /** @description For the single-value operators */
-                                value?: string;
-                                /** @description Negates the result */
-                                inverted?: boolean;
-                                /** @description For the STR_* operators and REGEX */
-                                caseInsensitive?: boolean;
-                            }[];
-                            /**
-                             * Format: date-time
-                             * @description When the segment was created
-                             */
-                            createdAt: string;
-                            /**
-                             * Format: date-time
-                             * @description When the segment last changed
-                             */
-                            updatedAt: string;
-                        }[];
-                    };
+                    "application/json": components["schemas"]["SegmentList"];
                 };
             };
-            /** @description A problem (RFC 9457) */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
         };
     };
     getFlagMetrics: {
@@ -11720,44 +3500,28 @@ export interface operations {
                 /** @description Default: now */
                 to?: string;
             };
-            header?: never;
             path: {
-                /** @description The flag name SDKs ask for: letters, digits and . _ ~ - (100 at most) */
-                key: string;
+                key: components["parameters"]["Key"];
             };
-            cookie?: never;
         };
-        requestBody?: never;
         responses: {
             /** @description Default Response */
             200: {
-                headers: {
-                    [name: string]: unknown;
-                };
                 content: {
                     "application/json": {
                         /** @description The flag */
                         flag: string;
                         /** @description The ring asked for; null for every ring */
                         ring: string | null;
-                        /**
-                         * Format: date-time
-                         * @description Start of the range (inclusive)
-                         */
+                        /** Format: date-time @description Start of the range (inclusive) */
                         from: string;
-                        /**
-                         * Format: date-time
-                         * @description End of the range (exclusive)
-                         */
+                        /** Format: date-time @description End of the range (exclusive) */
                         to: string;
                         /** @description One per ring and hour with counts, oldest first */
                         buckets: {
                             /** @description The ring */
                             ring: string;
-                            /**
-                             * Format: date-time
-                             * @description Start of the hour
-                             */
+                            /** Format: date-time @description Start of the hour */
                             hour: string;
                             /** @description Evaluations that answered on */
                             yes: number;
@@ -11782,51 +3546,14 @@ export interface operations {
                     };
                 };
             };
-            /** @description A problem (RFC 9457) */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
         };
     };
     evaluateFlags: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
+        parameters: NoParameters;
         requestBody: {
             content: {
                 "application/json": {
@@ -11859,1061 +3586,166 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description Flag answers for a context, with the reasons */
             200: {
-                headers: {
-                    [name: string]: unknown;
-                };
                 content: {
-                    "application/json": {
-                        /** @description The ring */
-                        ring: string;
-                        /** @description The ring's flag revision the answers are for */
-                        revision: number;
-                        /** @description The context as evaluated */
-                        context: {
-                            [key: string]: unknown;
-                        };
-                        /** @description One per flag, in the order asked */
-                        results: {
-                            /** @description The flag */
-                            flag: string;
-                            /** @description Whether the flag is on for the context */
-                            enabled: boolean;
-                            /** @description The variant, as getVariant answers */
-                            variant: {
-                                /** @description The variant, or 'disabled' when none applies */
-                                name: string;
-                                /** @description Whether a variant applies */
-                                enabled: boolean;
-                                /** @description The variant's payload */
-                                payload?: {
-                                    /** @description string, json, csv or number */
-                                    type: string;
-                                    /** @description The payload, as text */
-                                    value: string;
-                                };
-                                /** @description Whether the flag is on (older name) */
-                                feature_enabled: boolean;
-                                /** @description Whether the flag is on */
-                                featureEnabled: boolean;
-                            };
-                            /** @description What settled it: STRATEGY_MATCHED (with the strategy), NO_STRATEGY_MATCHED, FLAG_DISABLED, DEPENDENCY_UNMET (with the parent and cause), NO_STRATEGIES, FLAG_NOT_FOUND; more fields depend on the code */
-                            decision: {
-                                /** @description What happened, as a stable code */
-                                code: string;
-                            } & {
-                                [key: string]: unknown;
-                            };
-                            /** @description Where the variant came from: STRATEGY_VARIANT, FEATURE_VARIANT, NO_VARIANTS, FLAG_OFF; more fields depend on the code */
-                            variantSource: {
-                                /** @description What happened, as a stable code */
-                                code: string;
-                            } & {
-                                [key: string]: unknown;
-                            };
-                            /** @description Every strategy looked at, in order, up to the one that matched */
-                            strategies: ({
-                                /** @description The strategy's position in the ring */
-                                strategyIndex: number;
-                                /** @description The strategy */
-                                strategyName: string;
-                                /** @description Whether it turned the flag on */
-                                matched: boolean;
-                                /** @description Why the strategy did not match: CONSTRAINT_FAILED (with the constraint, its origin and the context value seen), ROLLOUT_NOT_REACHED (with bucket and rollout), USER_NOT_LISTED, SEGMENT_NOT_FOUND, UNKNOWN_STRATEGY, …; more fields depend on the code */
-                                failure?: {
-                                    /** @description What happened, as a stable code */
-                                    code: string;
-                                } & {
-                                    [key: string]: unknown;
-                                };
-                                /** @description For a rollout that matched: the bucket */
-                                bucket?: number;
-                                /** @description For a rollout that matched: its % */
-                                rollout?: number;
-                            } & {
-                                [key: string]: unknown;
-                            })[];
-                            /** @description The same, in one sentence */
-                            message: string;
-                        }[];
-                    };
+                    "application/json": components["schemas"]["EvaluateResponse"];
                 };
             };
-            /** @description A problem (RFC 9457) */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            503: components["responses"]["Problem"];
         };
     };
     getClientFeatures: {
         parameters: {
             query?: {
-                /** @description Only flags of these projects (repeatable) */
-                project?: string[];
-                /** @description Only flags whose name starts with this */
-                namePrefix?: string;
-                /** @description Only flags with any of these tags, as `type:value` or `value` (repeatable) */
-                tag?: string[];
+                project?: components["parameters"]["Project"];
+                namePrefix?: components["parameters"]["NamePrefix"];
+                tag?: components["parameters"]["Tag"];
             };
             header?: {
-                /** @description The ETag of the answer the SDK has: 304 when it is current */
-                "if-none-match"?: string;
-                /** @description The client specification the SDK implements; 4.2.0 and later get segments as a separate list, older ones get segment constraints inlined in each strategy */
-                "unleash-client-spec"?: string;
-                /** @description The application name */
-                "unleash-appname"?: string;
-                /** @description The SDK instance */
-                "unleash-instanceid"?: string;
-                /** @description The SDK connection */
-                "unleash-connection-id"?: string;
-                /** @description SDK name and version */
-                "unleash-sdk"?: string;
-                /** @description The SDK refresh interval in ms, as sent (some SDKs send "undefined") */
-                "unleash-interval"?: string;
+                "if-none-match"?: components["parameters"]["ClientApiIfNoneMatch"];
+                "unleash-client-spec"?: components["parameters"]["UnleashClientSpec"];
+                "unleash-appname"?: components["parameters"]["ClientApiUnleashAppname"];
+                "unleash-instanceid"?: components["parameters"]["UnleashInstanceid"];
+                "unleash-connection-id"?: components["parameters"]["UnleashConnectionId"];
+                "unleash-sdk"?: components["parameters"]["UnleashSdk"];
+                "unleash-interval"?: components["parameters"]["UnleashInterval"];
             };
-            path?: never;
-            cookie?: never;
         };
-        requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description The ring's flags, as Unleash's client features API answers */
             200: {
-                headers: {
-                    [name: string]: unknown;
-                };
                 content: {
-                    "application/json": {
-                        /** @description The format version, 2 */
-                        version: number;
-                        /** @description The ring's flags, in name order */
-                        features: ({
-                            /** @description The flag name */
-                            name: string;
-                            /** @description release, experiment, operational, kill-switch, permission */
-                            type: string;
-                            /** @description What the flag is for */
-                            description: string | null;
-                            /** @description The Unleash project */
-                            project: string;
-                            /** @description Whether the flag is on in the ring */
-                            enabled: boolean;
-                            /** @description Marked for removal from code */
-                            stale: boolean;
-                            /** @description Whether SDKs emit impression events */
-                            impressionData: boolean;
-                            /** @description The ring's strategies, in order; an empty list means on for everyone */
-                            strategies: ({
-                                /** @description The strategy: default, flexibleRollout, userWithId, … */
-                                name: string;
-                                /** @description Strategy parameters, as text (rollout, stickiness, groupId, userIds, …) */
-                                parameters: {
-                                    [key: string]: string;
-                                };
-                                /** @description All must hold (segment constraints are appended when inlined) */
-                                constraints: {
-                                    /** @description The context field compared: userId, sessionId, remoteAddress, currentTime, or a property name */
-                                    contextName: string;
-                                    /** @description IN, NOT_IN, STR_CONTAINS, STR_STARTS_WITH, STR_ENDS_WITH, NUM_EQ, NUM_GT, NUM_GTE, NUM_LT, NUM_LTE, DATE_AFTER, DATE_BEFORE, SEMVER_EQ, SEMVER_GT, SEMVER_LT, REGEX or IN_CIDR */
-                                    operator: string;
-                                    /** @description For the list operators */
-                                    values?: string[];
-                                    /** @description For the single-value operators */
-                                    value?: string;
-                                    /** @description Negates the result */
-                                    inverted?: boolean;
-                                    /** @description For the STR_* operators and REGEX */
-                                    caseInsensitive?: boolean;
-                                }[];
-                                /** @description Ids of segments in `segments` (absent when segments are inlined) */
-                                segments?: number[];
-                                /** @description Strategy variants, served first */
-                                variants: {
-                                    /** @description The variant name SDKs return */
-                                    name: string;
-                                    /** @description Share of the total weight (weights of a flag usually add up to 1000) */
-                                    weight: number;
-                                    /** @description 'variable' or 'fix' */
-                                    weightType?: string;
-                                    /** @description Context field that keeps a user on one variant */
-                                    stickiness?: string | null;
-                                    /** @description Data SDKs hand to the code along with the variant */
-                                    payload?: {
-                                        /** @description string, json, csv or number */
-                                        type: string;
-                                        /** @description The payload, as text */
-                                        value: string;
-                                    };
-                                    /** @description Context values that always get this variant */
-                                    overrides?: {
-                                        /** @description The context field compared */
-                                        contextName: string;
-                                        /** @description Values that get this variant */
-                                        values: string[];
-                                    }[];
-                                }[];
-                            } & {
-                                [key: string]: unknown;
-                            })[];
-                            /** @description Flag variants */
-                            variants: {
-                                /** @description The variant name SDKs return */
-                                name: string;
-                                /** @description Share of the total weight (weights of a flag usually add up to 1000) */
-                                weight: number;
-                                /** @description 'variable' or 'fix' */
-                                weightType?: string;
-                                /** @description Context field that keeps a user on one variant */
-                                stickiness?: string | null;
-                                /** @description Data SDKs hand to the code along with the variant */
-                                payload?: {
-                                    /** @description string, json, csv or number */
-                                    type: string;
-                                    /** @description The payload, as text */
-                                    value: string;
-                                };
-                                /** @description Context values that always get this variant */
-                                overrides?: {
-                                    /** @description The context field compared */
-                                    contextName: string;
-                                    /** @description Values that get this variant */
-                                    values: string[];
-                                }[];
-                            }[];
-                            /** @description Parents that must be on (or off) */
-                            dependencies?: ({
-                                /** @description The parent flag */
-                                feature: string;
-                                /** @description Whether the parent must be on (default) or off */
-                                enabled?: boolean;
-                                /** @description The parent must have one of these variants */
-                                variants?: string[];
-                            } & {
-                                [key: string]: unknown;
-                            })[];
-                        } & {
-                            [key: string]: unknown;
-                        })[];
-                        /** @description Only for Unleash-Client-Spec 4.2.0 and later */
-                        segments?: ({
-                            /** @description The id strategies refer to */
-                            id: number;
-                            /** @description The segment name */
-                            name: string;
-                            /** @description All must hold */
-                            constraints: {
-                                /** @description The context field compared: userId, sessionId, remoteAddress, currentTime, or a property name */
-                                contextName: string;
-                                /** @description IN, NOT_IN, STR_CONTAINS, STR_STARTS_WITH, STR_ENDS_WITH, NUM_EQ, NUM_GT, NUM_GTE, NUM_LT, NUM_LTE, DATE_AFTER, DATE_BEFORE, SEMVER_EQ, SEMVER_GT, SEMVER_LT, REGEX or IN_CIDR */
-                                operator: string;
-                                /** @description For the list operators */
-                                values?: string[];
-                                /** @description For the single-value operators */
-                                value?: string;
-                                /** @description Negates the result */
-                                inverted?: boolean;
-                                /** @description For the STR_* operators and REGEX */
-                                caseInsensitive?: boolean;
-                            }[];
-                        } & {
-                            [key: string]: unknown;
-                        })[];
-                        /** @description What the answer is for */
-                        query: {
-                            /** @description The projects asked for */
-                            project?: string[];
-                            /** @description The name prefix asked for */
-                            namePrefix?: string;
-                            /** @description The tags asked for */
-                            tag?: string[];
-                            /** @description The ring */
-                            environment: string;
-                            /** @description Whether segment constraints are inlined in the strategies */
-                            inlineSegmentConstraints: boolean;
-                        } & {
-                            [key: string]: unknown;
-                        };
-                        /** @description Revision and cache keys */
-                        meta: {
-                            /** @description The ring's flag revision */
-                            revisionId: number;
-                            /** @description The ETag of this answer */
-                            etag: string;
-                            /** @description Names the query (ring, shape and filters) */
-                            queryHash: string;
-                        } & {
-                            [key: string]: unknown;
-                        };
-                    } & {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["ClientFeatures"];
                 };
             };
             /** @description Not modified: the ETag in If-None-Match still names the current answer */
-            304: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description A problem (RFC 9457) */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            304: NoContent;
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            503: components["responses"]["Problem"];
         };
     };
     getClientFeaturesDelta: {
         parameters: {
             query?: {
-                /** @description Only flags of these projects (repeatable) */
-                project?: string[];
-                /** @description Only flags whose name starts with this */
-                namePrefix?: string;
-                /** @description Only flags with any of these tags, as `type:value` or `value` (repeatable) */
-                tag?: string[];
+                project?: components["parameters"]["Project"];
+                namePrefix?: components["parameters"]["NamePrefix"];
+                tag?: components["parameters"]["Tag"];
             };
             header?: {
-                /** @description The ETag of the answer the SDK has: 304 when it is current */
-                "if-none-match"?: string;
-                /** @description The client specification the SDK implements; 4.2.0 and later get segments as a separate list, older ones get segment constraints inlined in each strategy */
-                "unleash-client-spec"?: string;
-                /** @description The application name */
-                "unleash-appname"?: string;
-                /** @description The SDK instance */
-                "unleash-instanceid"?: string;
-                /** @description The SDK connection */
-                "unleash-connection-id"?: string;
-                /** @description SDK name and version */
-                "unleash-sdk"?: string;
-                /** @description The SDK refresh interval in ms, as sent (some SDKs send "undefined") */
-                "unleash-interval"?: string;
+                "if-none-match"?: components["parameters"]["ClientApiIfNoneMatch"];
+                "unleash-client-spec"?: components["parameters"]["UnleashClientSpec"];
+                "unleash-appname"?: components["parameters"]["ClientApiUnleashAppname"];
+                "unleash-instanceid"?: components["parameters"]["UnleashInstanceid"];
+                "unleash-connection-id"?: components["parameters"]["UnleashConnectionId"];
+                "unleash-sdk"?: components["parameters"]["UnleashSdk"];
+                "unleash-interval"?: components["parameters"]["UnleashInterval"];
             };
-            path?: never;
-            cookie?: never;
         };
-        requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description Changes since the SDK's revision, as Unleash's delta API answers */
             200: {
-                headers: {
-                    [name: string]: unknown;
-                };
                 content: {
-                    "application/json": {
-                        /** @description A hydration (everything) for a client with no revision or one too far behind, else each changed flag and segment once, as it is now */
-                        events: ({
-                            /**
-                             * @description Replace everything with this
-                             * @enum {string}
-                             */
-                            type: "hydration";
-                            /** @description The ring revision of the change */
-                            eventId: number;
-                            /** @description Every flag */
-                            features: ({
-                                /** @description The flag name */
-                                name: string;
-                                /** @description release, experiment, operational, kill-switch, permission */
-                                type: string;
-                                /** @description What the flag is for */
-                                description: string | null;
-                                /** @description The Unleash project */
-                                project: string;
-                                /** @description Whether the flag is on in the ring */
-                                enabled: boolean;
-                                /** @description Marked for removal from code */
-                                stale: boolean;
-                                /** @description Whether SDKs emit impression events */
-                                impressionData: boolean;
-                                /** @description The ring's strategies, in order; an empty list means on for everyone */
-                                strategies: ({
-                                    /** @description The strategy: default, flexibleRollout, userWithId, … */
-                                    name: string;
-                                    /** @description Strategy parameters, as text (rollout, stickiness, groupId, userIds, …) */
-                                    parameters: {
-                                        [key: string]: string;
-                                    };
-                                    /** @description All must hold (segment constraints are appended when inlined) */
-                                    constraints: {
-                                        /** @description The context field compared: userId, sessionId, remoteAddress, currentTime, or a property name */
-                                        contextName: string;
-                                        /** @description IN, NOT_IN, STR_CONTAINS, STR_STARTS_WITH, STR_ENDS_WITH, NUM_EQ, NUM_GT, NUM_GTE, NUM_LT, NUM_LTE, DATE_AFTER, DATE_BEFORE, SEMVER_EQ, SEMVER_GT, SEMVER_LT, REGEX or IN_CIDR */
-                                        operator: string;
-                                        /** @description For the list operators */
-                                        values?: string[];
-                                        /** @description For the single-value operators */
-                                        value?: string;
-                                        /** @description Negates the result */
-                                        inverted?: boolean;
-                                        /** @description For the STR_* operators and REGEX */
-                                        caseInsensitive?: boolean;
-                                    }[];
-                                    /** @description Ids of segments in `segments` (absent when segments are inlined) */
-                                    segments?: number[];
-                                    /** @description Strategy variants, served first */
-                                    variants: {
-                                        /** @description The variant name SDKs return */
-                                        name: string;
-                                        /** @description Share of the total weight (weights of a flag usually add up to 1000) */
-                                        weight: number;
-                                        /** @description 'variable' or 'fix' */
-                                        weightType?: string;
-                                        /** @description Context field that keeps a user on one variant */
-                                        stickiness?: string | null;
-                                        /** @description Data SDKs hand to the code along with the variant */
-                                        payload?: {
-                                            /** @description string, json, csv or number */
-                                            type: string;
-                                            /** @description The payload, as text */
-                                            value: string;
-                                        };
-                                        /** @description Context values that always get this variant */
-                                        overrides?: {
-                                            /** @description The context field compared */
-                                            contextName: string;
-                                            /** @description Values that get this variant */
-                                            values: string[];
-                                        }[];
-                                    }[];
-                                } & {
-                                    [key: string]: unknown;
-                                })[];
-                                /** @description Flag variants */
-                                variants: {
-                                    /** @description The variant name SDKs return */
-                                    name: string;
-                                    /** @description Share of the total weight (weights of a flag usually add up to 1000) */
-                                    weight: number;
-                                    /** @description 'variable' or 'fix' */
-                                    weightType?: string;
-                                    /** @description Context field that keeps a user on one variant */
-                                    stickiness?: string | null;
-                                    /** @description Data SDKs hand to the code along with the variant */
-                                    payload?: {
-                                        /** @description string, json, csv or number */
-                                        type: string;
-                                        /** @description The payload, as text */
-                                        value: string;
-                                    };
-                                    /** @description Context values that always get this variant */
-                                    overrides?: {
-                                        /** @description The context field compared */
-                                        contextName: string;
-                                        /** @description Values that get this variant */
-                                        values: string[];
-                                    }[];
-                                }[];
-                                /** @description Parents that must be on (or off) */
-                                dependencies?: ({
-                                    /** @description The parent flag */
-                                    feature: string;
-                                    /** @description Whether the parent must be on (default) or off */
-                                    enabled?: boolean;
-                                    /** @description The parent must have one of these variants */
-                                    variants?: string[];
-                                } & {
-                                    [key: string]: unknown;
-                                })[];
-                            } & {
-                                [key: string]: unknown;
-                            })[];
-                            /** @description Every segment */
-                            segments: ({
-                                /** @description The id strategies refer to */
-                                id: number;
-                                /** @description The segment name */
-                                name: string;
-                                /** @description All must hold */
-                                constraints: {
-                                    /** @description The context field compared: userId, sessionId, remoteAddress, currentTime, or a property name */
-                                    contextName: string;
-                                    /** @description IN, NOT_IN, STR_CONTAINS, STR_STARTS_WITH, STR_ENDS_WITH, NUM_EQ, NUM_GT, NUM_GTE, NUM_LT, NUM_LTE, DATE_AFTER, DATE_BEFORE, SEMVER_EQ, SEMVER_GT, SEMVER_LT, REGEX or IN_CIDR */
-                                    operator: string;
-                                    /** @description For the list operators */
-                                    values?: string[];
-                                    /** @description For the single-value operators */
-                                    value?: string;
-                                    /** @description Negates the result */
-                                    inverted?: boolean;
-                                    /** @description For the STR_* operators and REGEX */
-                                    caseInsensitive?: boolean;
-                                }[];
-                            } & {
-                                [key: string]: unknown;
-                            })[];
-                        } | {
-                            /**
-                             * @description A flag was created or changed
-                             * @enum {string}
-                             */
-                            type: "feature-updated";
-                            /** @description The ring revision of the change */
-                            eventId: number;
-                            /** @description A flag as Unleash SDKs read it */
-                            feature: {
-                                /** @description The flag name */
-                                name: string;
-                                /** @description release, experiment, operational, kill-switch, permission */
-                                type: string;
-                                /** @description What the flag is for */
-                                description: string | null;
-                                /** @description The Unleash project */
-                                project: string;
-                                /** @description Whether the flag is on in the ring */
-                                enabled: boolean;
-                                /** @description Marked for removal from code */
-                                stale: boolean;
-                                /** @description Whether SDKs emit impression events */
-                                impressionData: boolean;
-                                /** @description The ring's strategies, in order; an empty list means on for everyone */
-                                strategies: ({
-                                    /** @description The strategy: default, flexibleRollout, userWithId, … */
-                                    name: string;
-                                    /** @description Strategy parameters, as text (rollout, stickiness, groupId, userIds, …) */
-                                    parameters: {
-                                        [key: string]: string;
-                                    };
-                                    /** @description All must hold (segment constraints are appended when inlined) */
-                                    constraints: {
-                                        /** @description The context field compared: userId, sessionId, remoteAddress, currentTime, or a property name */
-                                        contextName: string;
-                                        /** @description IN, NOT_IN, STR_CONTAINS, STR_STARTS_WITH, STR_ENDS_WITH, NUM_EQ, NUM_GT, NUM_GTE, NUM_LT, NUM_LTE, DATE_AFTER, DATE_BEFORE, SEMVER_EQ, SEMVER_GT, SEMVER_LT, REGEX or IN_CIDR */
-                                        operator: string;
-                                        /** @description For the list operators */
-                                        values?: string[];
-                                        /** @description For the single-value operators */
-                                        value?: string;
-                                        /** @description Negates the result */
-                                        inverted?: boolean;
-                                        /** @description For the STR_* operators and REGEX */
-                                        caseInsensitive?: boolean;
-                                    }[];
-                                    /** @description Ids of segments in `segments` (absent when segments are inlined) */
-                                    segments?: number[];
-                                    /** @description Strategy variants, served first */
-                                    variants: {
-                                        /** @description The variant name SDKs return */
-                                        name: string;
-                                        /** @description Share of the total weight (weights of a flag usually add up to 1000) */
-                                        weight: number;
-                                        /** @description 'variable' or 'fix' */
-                                        weightType?: string;
-                                        /** @description Context field that keeps a user on one variant */
-                                        stickiness?: string | null;
-                                        /** @description Data SDKs hand to the code along with the variant */
-                                        payload?: {
-                                            /** @description string, json, csv or number */
-                                            type: string;
-                                            /** @description The payload, as text */
-                                            value: string;
-                                        };
-                                        /** @description Context values that always get this variant */
-                                        overrides?: {
-                                            /** @description The context field compared */
-                                            contextName: string;
-                                            /** @description Values that get this variant */
-                                            values: string[];
-                                        }[];
-                                    }[];
-                                } & {
-                                    [key: string]: unknown;
-                                })[];
-                                /** @description Flag variants */
-                                variants: {
-                                    /** @description The variant name SDKs return */
-                                    name: string;
-                                    /** @description Share of the total weight (weights of a flag usually add up to 1000) */
-                                    weight: number;
-                                    /** @description 'variable' or 'fix' */
-                                    weightType?: string;
-                                    /** @description Context field that keeps a user on one variant */
-                                    stickiness?: string | null;
-                                    /** @description Data SDKs hand to the code along with the variant */
-                                    payload?: {
-                                        /** @description string, json, csv or number */
-                                        type: string;
-                                        /** @description The payload, as text */
-                                        value: string;
-                                    };
-                                    /** @description Context values that always get this variant */
-                                    overrides?: {
-                                        /** @description The context field compared */
-                                        contextName: string;
-                                        /** @description Values that get this variant */
-                                        values: string[];
-                                    }[];
-                                }[];
-                                /** @description Parents that must be on (or off) */
-                                dependencies?: ({
-                                    /** @description The parent flag */
-                                    feature: string;
-                                    /** @description Whether the parent must be on (default) or off */
-                                    enabled?: boolean;
-                                    /** @description The parent must have one of these variants */
-                                    variants?: string[];
-                                } & {
-                                    [key: string]: unknown;
-                                })[];
-                            } & {
-                                [key: string]: unknown;
-                            };
-                        } | {
-                            /**
-                             * @description A flag is gone (or filtered out)
-                             * @enum {string}
-                             */
-                            type: "feature-removed";
-                            /** @description The ring revision of the change */
-                            eventId: number;
-                            /** @description The flag to drop */
-                            featureName: string;
-                            /** @description Its project */
-                            project?: string;
-                        } | {
-                            /**
-                             * @description A segment was created or changed
-                             * @enum {string}
-                             */
-                            type: "segment-updated";
-                            /** @description The ring revision of the change */
-                            eventId: number;
-                            /** @description A shared set of constraints */
-                            segment: {
-                                /** @description The id strategies refer to */
-                                id: number;
-                                /** @description The segment name */
-                                name: string;
-                                /** @description All must hold */
-                                constraints: {
-                                    /** @description The context field compared: userId, sessionId, remoteAddress, currentTime, or a property name */
-                                    contextName: string;
-                                    /** @description IN, NOT_IN, STR_CONTAINS, STR_STARTS_WITH, STR_ENDS_WITH, NUM_EQ, NUM_GT, NUM_GTE, NUM_LT, NUM_LTE, DATE_AFTER, DATE_BEFORE, SEMVER_EQ, SEMVER_GT, SEMVER_LT, REGEX or IN_CIDR */
-                                    operator: string;
-                                    /** @description For the list operators */
-                                    values?: string[];
-                                    /** @description For the single-value operators */
-                                    value?: string;
-                                    /** @description Negates the result */
-                                    inverted?: boolean;
-                                    /** @description For the STR_* operators and REGEX */
-                                    caseInsensitive?: boolean;
-                                }[];
-                            } & {
-                                [key: string]: unknown;
-                            };
-                        } | {
-                            /**
-                             * @description A segment is gone
-                             * @enum {string}
-                             */
-                            type: "segment-removed";
-                            /** @description The ring revision of the change */
-                            eventId: number;
-                            /** @description The segment to drop */
-                            segmentId: number;
-                        })[];
-                    };
+                    "application/json": components["schemas"]["ClientFeaturesDelta"];
                 };
             };
             /** @description Not modified: the ETag in If-None-Match still names the current answer */
-            304: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description A problem (RFC 9457) */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            304: NoContent;
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            503: components["responses"]["Problem"];
         };
     };
     registerClient: {
         parameters: {
-            query?: never;
             header?: {
-                /** @description The ETag of the answer the SDK has: 304 when it is current */
-                "if-none-match"?: string;
-                /** @description The client specification the SDK implements; 4.2.0 and later get segments as a separate list, older ones get segment constraints inlined in each strategy */
-                "unleash-client-spec"?: string;
-                /** @description The application name */
-                "unleash-appname"?: string;
-                /** @description The SDK instance */
-                "unleash-instanceid"?: string;
-                /** @description The SDK connection */
-                "unleash-connection-id"?: string;
-                /** @description SDK name and version */
-                "unleash-sdk"?: string;
-                /** @description The SDK refresh interval in ms, as sent (some SDKs send "undefined") */
-                "unleash-interval"?: string;
+                "if-none-match"?: components["parameters"]["ClientApiIfNoneMatch"];
+                "unleash-client-spec"?: components["parameters"]["UnleashClientSpec"];
+                "unleash-appname"?: components["parameters"]["ClientApiUnleashAppname"];
+                "unleash-instanceid"?: components["parameters"]["UnleashInstanceid"];
+                "unleash-connection-id"?: components["parameters"]["UnleashConnectionId"];
+                "unleash-sdk"?: components["parameters"]["UnleashSdk"];
+                "unleash-interval"?: components["parameters"]["UnleashInterval"];
             };
-            path?: never;
-            cookie?: never;
         };
-        /** @description What an SDK says when it starts; other fields SDKs send are accepted and ignored */
         requestBody: {
             content: {
-                "application/json": {
-                    /** @description The application */
-                    appName: string;
-                    /** @description The SDK instance (default: the header) */
-                    instanceId?: string;
-                    /** @description SDK name and version */
-                    sdkVersion?: string | null;
-                    /** @description Strategies the SDK implements */
-                    strategies?: string[];
-                    /** @description When the SDK started */
-                    started?: string | number;
-                    /** @description Metrics interval in ms */
-                    interval?: number | string;
-                } & {
-                    [key: string]: unknown;
-                };
+                "application/json": components["schemas"]["SdkRegistration"];
             };
         };
         responses: {
             /** @description Accepted */
-            202: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description A problem (RFC 9457) */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            202: NoContent;
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            415: components["responses"]["Problem"];
         };
     };
     postClientMetrics: {
         parameters: {
-            query?: never;
             header?: {
-                /** @description The ETag of the answer the SDK has: 304 when it is current */
-                "if-none-match"?: string;
-                /** @description The client specification the SDK implements; 4.2.0 and later get segments as a separate list, older ones get segment constraints inlined in each strategy */
-                "unleash-client-spec"?: string;
-                /** @description The application name */
-                "unleash-appname"?: string;
-                /** @description The SDK instance */
-                "unleash-instanceid"?: string;
-                /** @description The SDK connection */
-                "unleash-connection-id"?: string;
-                /** @description SDK name and version */
-                "unleash-sdk"?: string;
-                /** @description The SDK refresh interval in ms, as sent (some SDKs send "undefined") */
-                "unleash-interval"?: string;
+                "if-none-match"?: components["parameters"]["ClientApiIfNoneMatch"];
+                "unleash-client-spec"?: components["parameters"]["UnleashClientSpec"];
+                "unleash-appname"?: components["parameters"]["ClientApiUnleashAppname"];
+                "unleash-instanceid"?: components["parameters"]["UnleashInstanceid"];
+                "unleash-connection-id"?: components["parameters"]["UnleashConnectionId"];
+                "unleash-sdk"?: components["parameters"]["UnleashSdk"];
+                "unleash-interval"?: components["parameters"]["UnleashInterval"];
             };
-            path?: never;
-            cookie?: never;
         };
-        /** @description Evaluation counts an SDK collected; counts of flags the ring does not have are dropped */
         requestBody: {
             content: {
-                "application/json": {
-                    /** @description The application */
-                    appName: string;
-                    /** @description The SDK instance */
-                    instanceId?: string;
-                    /** @description The counting period and its counts */
-                    bucket: {
-                        /** @description Start of the counting period; sets the hour */
-                        start: string;
-                        /** @description End of the counting period */
-                        stop?: string;
-                        /** @description Per flag: evaluations on (yes), off (no), and per variant */
-                        toggles: {
-                            [key: string]: {
-                                /** @description Evaluations that answered on */
-                                yes?: number;
-                                /** @description Evaluations that answered off */
-                                no?: number;
-                                /** @description Evaluations per variant name */
-                                variants?: {
-                                    [key: string]: number;
-                                };
-                            } & {
-                                [key: string]: unknown;
-                            };
-                        };
-                    } & {
-                        [key: string]: unknown;
-                    };
-                } & {
-                    [key: string]: unknown;
-                };
+                "application/json": components["schemas"]["SdkMetrics"];
             };
         };
         responses: {
             /** @description Accepted */
-            202: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description A problem (RFC 9457) */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            202: NoContent;
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            415: components["responses"]["Problem"];
+            503: components["responses"]["Problem"];
         };
     };
     streamClientFeatures: {
         parameters: {
             query?: {
-                /** @description Only flags of these projects (repeatable) */
-                project?: string[];
-                /** @description Only flags whose name starts with this */
-                namePrefix?: string;
-                /** @description Only flags with any of these tags, as `type:value` or `value` (repeatable) */
-                tag?: string[];
+                project?: components["parameters"]["Project"];
+                namePrefix?: components["parameters"]["NamePrefix"];
+                tag?: components["parameters"]["Tag"];
             };
             header?: {
-                /** @description The ETag of the answer the SDK has: 304 when it is current */
-                "if-none-match"?: string;
-                /** @description The client specification the SDK implements; 4.2.0 and later get segments as a separate list, older ones get segment constraints inlined in each strategy */
-                "unleash-client-spec"?: string;
-                /** @description The application name */
-                "unleash-appname"?: string;
-                /** @description The SDK instance */
-                "unleash-instanceid"?: string;
-                /** @description The SDK connection */
-                "unleash-connection-id"?: string;
-                /** @description SDK name and version */
-                "unleash-sdk"?: string;
-                /** @description The SDK refresh interval in ms, as sent (some SDKs send "undefined") */
-                "unleash-interval"?: string;
+                "if-none-match"?: components["parameters"]["ClientApiIfNoneMatch"];
+                "unleash-client-spec"?: components["parameters"]["UnleashClientSpec"];
+                "unleash-appname"?: components["parameters"]["ClientApiUnleashAppname"];
+                "unleash-instanceid"?: components["parameters"]["UnleashInstanceid"];
+                "unleash-connection-id"?: components["parameters"]["UnleashConnectionId"];
+                "unleash-sdk"?: components["parameters"]["UnleashSdk"];
+                "unleash-interval"?: components["parameters"]["UnleashInterval"];
                 /** @description Sent by the event source when it reconnects: the revision it has; only later changes are sent */
                 "last-event-id"?: string;
             };
-            path?: never;
-            cookie?: never;
         };
-        requestBody?: never;
         responses: {
             /** @description The stream; it stays open until the client disconnects */
             200: {
-                headers: {
-                    [name: string]: unknown;
-                };
                 content: {
                     "text/event-stream": string;
                 };
             };
-            /** @description A problem (RFC 9457) */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            503: components["responses"]["Problem"];
         };
     };
     getFrontendToggles: {
@@ -12933,120 +3765,30 @@ export interface operations {
                 currentTime?: string;
             };
             header?: {
-                /** @description The ETag of the answer the client has: 304 when it still holds */
-                "if-none-match"?: string;
-                /** @description The application */
-                "unleash-appname"?: string;
-                /** @description SDK name and version */
-                "unleash-sdk"?: string;
-                /** @description The SDK connection */
-                "unleash-connection-id"?: string;
+                "if-none-match"?: components["parameters"]["FrontendApiIfNoneMatch"];
+                "unleash-appname"?: components["parameters"]["FrontendApiUnleashAppname"];
+                "unleash-sdk"?: components["parameters"]["UnleashSdk"];
+                "unleash-connection-id"?: components["parameters"]["UnleashConnectionId"];
             };
-            path?: never;
-            cookie?: never;
         };
-        requestBody?: never;
         responses: {
-            /** @description Default Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        /** @description Only the flags that are on for the context, in name order */
-                        toggles: {
-                            /** @description The flag name */
-                            name: string;
-                            /**
-                             * @description Always true: off flags are not listed
-                             * @enum {boolean}
-                             */
-                            enabled: true;
-                            /** @description The variant for this context */
-                            variant: {
-                                /** @description The variant, or 'disabled' when none applies */
-                                name: string;
-                                /** @description Whether a variant applies */
-                                enabled: boolean;
-                                /** @description The variant's payload */
-                                payload?: {
-                                    /** @description string, json, csv or number */
-                                    type: string;
-                                    /** @description The payload, as text */
-                                    value: string;
-                                };
-                                /** @description Whether the flag is on (older name) */
-                                feature_enabled: boolean;
-                                /** @description Whether the flag is on */
-                                featureEnabled: boolean;
-                            };
-                            /** @description Whether to emit impression events */
-                            impressionData: boolean;
-                        }[];
-                    };
-                };
-            };
+            200: components["responses"]["FrontendToggles"];
             /** @description Not modified: the ETag in If-None-Match still names the current answer */
-            304: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description A problem (RFC 9457) */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            304: NoContent;
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            503: components["responses"]["Problem"];
         };
     };
     postFrontendToggles: {
         parameters: {
-            query?: never;
             header?: {
-                /** @description The ETag of the answer the client has: 304 when it still holds */
-                "if-none-match"?: string;
-                /** @description The application */
-                "unleash-appname"?: string;
-                /** @description SDK name and version */
-                "unleash-sdk"?: string;
-                /** @description The SDK connection */
-                "unleash-connection-id"?: string;
+                "if-none-match"?: components["parameters"]["FrontendApiIfNoneMatch"];
+                "unleash-appname"?: components["parameters"]["FrontendApiUnleashAppname"];
+                "unleash-sdk"?: components["parameters"]["UnleashSdk"];
+                "unleash-connection-id"?: components["parameters"]["UnleashConnectionId"];
             };
-            path?: never;
-            cookie?: never;
         };
         requestBody: {
             content: {
@@ -13078,572 +3820,155 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        /** @description Only the flags that are on for the context, in name order */
-                        toggles: {
-                            /** @description The flag name */
-                            name: string;
-                            /**
-                             * @description Always true: off flags are not listed
-                             * @enum {boolean}
-                             */
-                            enabled: true;
-                            /** @description The variant for this context */
-                            variant: {
-                                /** @description The variant, or 'disabled' when none applies */
-                                name: string;
-                                /** @description Whether a variant applies */
-                                enabled: boolean;
-                                /** @description The variant's payload */
-                                payload?: {
-                                    /** @description string, json, csv or number */
-                                    type: string;
-                                    /** @description The payload, as text */
-                                    value: string;
-                                };
-                                /** @description Whether the flag is on (older name) */
-                                feature_enabled: boolean;
-                                /** @description Whether the flag is on */
-                                featureEnabled: boolean;
-                            };
-                            /** @description Whether to emit impression events */
-                            impressionData: boolean;
-                        }[];
-                    };
-                };
-            };
+            200: components["responses"]["FrontendToggles"];
             /** @description Not modified: the ETag in If-None-Match still names the current answer */
-            304: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description A problem (RFC 9457) */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            304: NoContent;
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            415: components["responses"]["Problem"];
+            503: components["responses"]["Problem"];
         };
     };
     postFrontendMetrics: {
         parameters: {
-            query?: never;
             header?: {
-                /** @description The ETag of the answer the client has: 304 when it still holds */
-                "if-none-match"?: string;
-                /** @description The application */
-                "unleash-appname"?: string;
-                /** @description SDK name and version */
-                "unleash-sdk"?: string;
-                /** @description The SDK connection */
-                "unleash-connection-id"?: string;
+                "if-none-match"?: components["parameters"]["FrontendApiIfNoneMatch"];
+                "unleash-appname"?: components["parameters"]["FrontendApiUnleashAppname"];
+                "unleash-sdk"?: components["parameters"]["UnleashSdk"];
+                "unleash-connection-id"?: components["parameters"]["UnleashConnectionId"];
             };
-            path?: never;
-            cookie?: never;
         };
-        /** @description Evaluation counts an SDK collected; counts of flags the ring does not have are dropped */
         requestBody: {
             content: {
-                "application/json": {
-                    /** @description The application */
-                    appName: string;
-                    /** @description The SDK instance */
-                    instanceId?: string;
-                    /** @description The counting period and its counts */
-                    bucket: {
-                        /** @description Start of the counting period; sets the hour */
-                        start: string;
-                        /** @description End of the counting period */
-                        stop?: string;
-                        /** @description Per flag: evaluations on (yes), off (no), and per variant */
-                        toggles: {
-                            [key: string]: {
-                                /** @description Evaluations that answered on */
-                                yes?: number;
-                                /** @description Evaluations that answered off */
-                                no?: number;
-                                /** @description Evaluations per variant name */
-                                variants?: {
-                                    [key: string]: number;
-                                };
-                            } & {
-                                [key: string]: unknown;
-                            };
-                        };
-                    } & {
-                        [key: string]: unknown;
-                    };
-                } & {
-                    [key: string]: unknown;
-                };
+                "application/json": components["schemas"]["SdkMetrics"];
             };
         };
         responses: {
             /** @description Accepted */
-            202: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description A problem (RFC 9457) */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            202: NoContent;
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            415: components["responses"]["Problem"];
+            503: components["responses"]["Problem"];
         };
     };
     registerFrontendClient: {
         parameters: {
-            query?: never;
             header?: {
-                /** @description The ETag of the answer the client has: 304 when it still holds */
-                "if-none-match"?: string;
-                /** @description The application */
-                "unleash-appname"?: string;
-                /** @description SDK name and version */
-                "unleash-sdk"?: string;
-                /** @description The SDK connection */
-                "unleash-connection-id"?: string;
+                "if-none-match"?: components["parameters"]["FrontendApiIfNoneMatch"];
+                "unleash-appname"?: components["parameters"]["FrontendApiUnleashAppname"];
+                "unleash-sdk"?: components["parameters"]["UnleashSdk"];
+                "unleash-connection-id"?: components["parameters"]["UnleashConnectionId"];
             };
-            path?: never;
-            cookie?: never;
         };
-        /** @description What an SDK says when it starts; other fields SDKs send are accepted and ignored */
         requestBody: {
             content: {
-                "application/json": {
-                    /** @description The application */
-                    appName: string;
-                    /** @description The SDK instance (default: the header) */
-                    instanceId?: string;
-                    /** @description SDK name and version */
-                    sdkVersion?: string | null;
-                    /** @description Strategies the SDK implements */
-                    strategies?: string[];
-                    /** @description When the SDK started */
-                    started?: string | number;
-                    /** @description Metrics interval in ms */
-                    interval?: number | string;
-                } & {
-                    [key: string]: unknown;
-                };
+                "application/json": components["schemas"]["SdkRegistration"];
             };
         };
         responses: {
             /** @description Accepted */
-            202: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description A problem (RFC 9457) */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            202: NoContent;
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            415: components["responses"]["Problem"];
         };
     };
     ofrepEvaluateFlag: {
         parameters: {
-            query?: never;
-            header?: never;
             path: {
                 /** @description The flag name */
                 key: string;
             };
-            cookie?: never;
         };
         requestBody: {
             content: {
-                "application/json": {
-                    /** @description The evaluation context. sessionId, remoteAddress, environment, appName and currentTime are the Unleash fields of those names; every other attribute (text, number or boolean) is an Unleash context property */
-                    context?: {
-                        /** @description Who is evaluating: the Unleash userId */
-                        targetingKey?: string;
-                    } & {
-                        [key: string]: unknown;
-                    };
-                } & {
-                    [key: string]: unknown;
-                };
+                "application/json": components["schemas"]["OfrepRequest"];
             };
         };
         responses: {
             /** @description The evaluation */
             200: {
-                headers: {
-                    [name: string]: unknown;
-                };
                 content: {
-                    "application/json": {
-                        /** @description The flag name */
-                        key: string;
-                        /** @description STATIC (on for everyone), TARGETING_MATCH (a constraint, user list or variant override decided), SPLIT (a percentage rollout or weighted variant decided), DISABLED (off in the ring), DEFAULT (no strategy matched) */
-                        reason: string;
-                        /** @description 'on' or 'off' for flags without variants; else the variant name or 'disabled' */
-                        variant: string;
-                        /** @description A flag without variants: true or false. A flag with variants: the variant's payload (json parsed, number as a number, string and csv as text; the variant name when it has none). Absent when the flag has variants and none applies (off, or on without a variant): use the code default */
-                        value?: unknown;
-                        /** @description featureEnabled: whether the flag is on for the context; strategy: the strategy that matched */
-                        metadata: {
-                            [key: string]: string | number | boolean;
-                        };
-                    };
+                    "application/json": components["schemas"]["OfrepSuccess"];
                 };
             };
             /** @description PARSE_ERROR, INVALID_CONTEXT or TARGETING_KEY_MISSING */
             400: {
-                headers: {
-                    [name: string]: unknown;
-                };
                 content: {
-                    "application/json": {
-                        /** @description The flag name */
-                        key: string;
-                        /** @description FLAG_NOT_FOUND, PARSE_ERROR, TARGETING_KEY_MISSING, INVALID_CONTEXT or GENERAL */
-                        errorCode: string;
-                        /** @description What went wrong, for logs and people */
-                        errorDetails: string;
-                    };
+                    "application/json": components["schemas"]["OfrepFailure"];
                 };
             };
-            /** @description A problem (RFC 9457) */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
             /** @description FLAG_NOT_FOUND */
             404: {
-                headers: {
-                    [name: string]: unknown;
-                };
                 content: {
-                    "application/json": {
-                        /** @description The flag name */
-                        key: string;
-                        /** @description FLAG_NOT_FOUND, PARSE_ERROR, TARGETING_KEY_MISSING, INVALID_CONTEXT or GENERAL */
-                        errorCode: string;
-                        /** @description What went wrong, for logs and people */
-                        errorDetails: string;
-                    };
+                    "application/json": components["schemas"]["OfrepFailure"];
                 };
             };
-            /** @description A problem (RFC 9457) */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The evaluation failed */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        /** @description What went wrong, for logs and people */
-                        errorDetails: string;
-                    };
-                };
-            };
+            413: components["responses"]["Problem"];
+            415: components["responses"]["Problem"];
+            500: components["responses"]["OfrepGeneralError"];
             /** @description The ring's flags cannot be read right now */
             503: {
-                headers: {
-                    [name: string]: unknown;
-                };
                 content: {
-                    "application/json": {
-                        /** @description What went wrong, for logs and people */
-                        errorDetails: string;
-                    };
+                    "application/json": components["schemas"]["OfrepGeneralError"];
                 };
             };
         };
     };
     ofrepEvaluateFlags: {
         parameters: {
-            query?: never;
             header?: {
                 /** @description The ETag of the bulk answer the provider has */
                 "if-none-match"?: string;
             };
-            path?: never;
-            cookie?: never;
         };
         requestBody: {
             content: {
-                "application/json": {
-                    /** @description The evaluation context. sessionId, remoteAddress, environment, appName and currentTime are the Unleash fields of those names; every other attribute (text, number or boolean) is an Unleash context property */
-                    context?: {
-                        /** @description Who is evaluating: the Unleash userId */
-                        targetingKey?: string;
-                    } & {
-                        [key: string]: unknown;
-                    };
-                } & {
-                    [key: string]: unknown;
-                };
+                "application/json": components["schemas"]["OfrepRequest"];
             };
         };
         responses: {
             /** @description Every flag of the ring */
             200: {
-                headers: {
-                    [name: string]: unknown;
-                };
                 content: {
-                    "application/json": {
-                        /** @description Every flag of the ring, in name order */
-                        flags: ({
-                            /** @description The flag name */
-                            key: string;
-                            /** @description STATIC (on for everyone), TARGETING_MATCH (a constraint, user list or variant override decided), SPLIT (a percentage rollout or weighted variant decided), DISABLED (off in the ring), DEFAULT (no strategy matched) */
-                            reason: string;
-                            /** @description 'on' or 'off' for flags without variants; else the variant name or 'disabled' */
-                            variant: string;
-                            /** @description A flag without variants: true or false. A flag with variants: the variant's payload (json parsed, number as a number, string and csv as text; the variant name when it has none). Absent when the flag has variants and none applies (off, or on without a variant): use the code default */
-                            value?: unknown;
-                            /** @description featureEnabled: whether the flag is on for the context; strategy: the strategy that matched */
-                            metadata: {
-                                [key: string]: string | number | boolean;
-                            };
-                        } | {
-                            /** @description The flag name */
-                            key: string;
-                            /** @description FLAG_NOT_FOUND, PARSE_ERROR, TARGETING_KEY_MISSING, INVALID_CONTEXT or GENERAL */
-                            errorCode: string;
-                            /** @description What went wrong, for logs and people */
-                            errorDetails: string;
-                        })[];
-                    };
+                    "application/json": components["schemas"]["OfrepBulkSuccess"];
                 };
             };
             /** @description Not modified: the ETag still names the answer */
-            304: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
+            304: NoContent;
             /** @description PARSE_ERROR or INVALID_CONTEXT */
             400: {
-                headers: {
-                    [name: string]: unknown;
-                };
                 content: {
-                    "application/json": {
-                        /** @description PARSE_ERROR, INVALID_CONTEXT or GENERAL */
-                        errorCode: string;
-                        /** @description What went wrong, for logs and people */
-                        errorDetails: string;
-                    };
+                    "application/json": components["schemas"]["OfrepBulkFailure"];
                 };
             };
-            /** @description A problem (RFC 9457) */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A problem (RFC 9457) */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The evaluation failed */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        /** @description What went wrong, for logs and people */
-                        errorDetails: string;
-                    };
-                };
-            };
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            413: components["responses"]["Problem"];
+            415: components["responses"]["Problem"];
+            500: components["responses"]["OfrepGeneralError"];
             /** @description The ring's flags cannot be read right now */
             503: {
-                headers: {
-                    [name: string]: unknown;
-                };
                 content: {
-                    "application/json": {
-                        /** @description What went wrong, for logs and people */
-                        errorDetails: string;
-                    };
+                    "application/json": components["schemas"]["OfrepGeneralError"];
                 };
             };
         };
     };
 }
+
+/** A path's operations; the methods it lacks are `never`, as openapi-fetch expects. */
+type PathItem<Operations> = Operations & { [Method in Exclude<"get" | "put" | "post" | "delete" | "options" | "head" | "patch" | "trace", keyof Operations>]?: never };
+/** A response without a body. */
+type NoContent = { content?: never };
+/** The parameters of an operation that takes none. */
+type NoParameters = { query?: never; header?: never; path?: never; cookie?: never };
+
+/** What a ring created without a policy gets (the default of POST /v1/rings `policy`). */
+export const defaultRingPolicy: components["schemas"]["RingPolicy"] = {"preApproval":null,"postApproval":null,"bakeMinutes":0,"maxParallel":1,"manualPromotion":false,"autoRollback":true,"health":{}};

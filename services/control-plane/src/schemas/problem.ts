@@ -36,7 +36,7 @@ export type Problem = Static<typeof Problem>
 
 export const problemRef = Type.Unsafe<Problem>(Type.Ref('Problem'))
 
-const problemResponse = {
+export const problemResponse = {
   description: 'A problem (RFC 9457)',
   content: { 'application/problem+json': { schema: problemRef } },
 }

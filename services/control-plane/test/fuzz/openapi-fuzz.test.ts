@@ -52,17 +52,32 @@ interface Operation {
   responses: Json
 }
 
+/** A components entry for a `$ref` (#/components/<section>/<name>), or the item itself. */
+function component(item: Json): Json {
+  const ref = item?.$ref
+  if (typeof ref !== 'string') return item
+  const [, , section, name] = ref.split('/')
+  return openapi.components[section!][name!]
+}
+
 const operations: Operation[] = Object.entries(openapi.paths as Record<string, Json>).flatMap(
   ([path, byMethod]) =>
-    Object.entries(byMethod as Record<string, Json>).map(([method, operation]) => ({
-      id: operation.operationId,
-      method: method.toUpperCase(),
-      path,
-      parameters: operation.parameters ?? [],
-      body: operation.requestBody?.content?.['application/json']?.schema,
-      streams: JSON.stringify(operation.responses).includes('text/event-stream'),
-      responses: operation.responses ?? {},
-    })),
+    Object.entries(byMethod as Record<string, Json>).map(([method, operation]) => {
+      const responses = Object.fromEntries(
+        Object.entries((operation.responses ?? {}) as Record<string, Json>).map(
+          ([status, response]) => [status, component(response)],
+        ),
+      )
+      return {
+        id: operation.operationId,
+        method: method.toUpperCase(),
+        path,
+        parameters: (operation.parameters ?? []).map(component),
+        body: operation.requestBody?.content?.['application/json']?.schema,
+        streams: JSON.stringify(responses).includes('text/event-stream'),
+        responses,
+      }
+    }),
 )
 
 /** A number JSON.stringify cannot write (1e309 parses to Infinity); written into the text as is. */
@@ -119,11 +134,10 @@ const hostileTextNumbers = [
   '',
 ]
 
+/** The schema itself: references followed, and a model wrapped to add a default unwrapped. */
 function resolve(schema: Json): Json {
-  if (schema?.$ref) {
-    const name = String(schema.$ref).split('/').pop()!
-    return openapi.components.schemas[name]
-  }
+  if (schema?.$ref) return resolve(component(schema))
+  if (schema?.allOf?.length === 1) return resolve(schema.allOf[0])
   return schema
 }
 

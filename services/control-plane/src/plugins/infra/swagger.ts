@@ -2,8 +2,9 @@ import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
-import { Problem } from '../../schemas/problem.js'
+import { problemResponse } from '../../schemas/problem.js'
 import type { RouteAccess } from './auth.js'
+import { hoistRepeatedComponents } from './openapi-components.js'
 
 export const apiVersion = '0.1.0'
 
@@ -13,7 +14,6 @@ export const apiVersion = '0.1.0'
  */
 export const swaggerPlugin = fp(
   async (fastify: FastifyInstance) => {
-    fastify.addSchema(Problem)
     await fastify.register(swagger, {
       openapi: {
         openapi: '3.1.0',
@@ -23,6 +23,7 @@ export const swaggerPlugin = fp(
           description:
             'Deployment rings, scale units and the services released through them. Errors are RFC 9457 problem details (application/problem+json). Authenticate with `Authorization: Bearer <token>`.',
         },
+        security: [{ bearerToken: [] }],
         components: {
           securitySchemes: {
             bearerToken: {
@@ -87,6 +88,13 @@ export const swaggerPlugin = fp(
       refResolver: {
         buildLocalReference: (json, _baseUri, _fragment, i) => String(json.$id ?? `def-${i}`),
       },
+      transformObject: (documentObject) =>
+        hoistRepeatedComponents((documentObject as { openapiObject: unknown }).openapiObject, {
+          description: problemResponse.description,
+          content: {
+            'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } },
+          },
+        }),
       transform: ({ schema, url, route }) => {
         const access = route.config?.access as RouteAccess | undefined
         if (!schema || access === undefined) return { schema, url }
@@ -97,7 +105,8 @@ export const swaggerPlugin = fp(
           schema: {
             ...schema,
             description: [schema.description, rolesLine].filter(Boolean).join('\n\n'),
-            ...(access !== 'public' && { security: [{ bearerToken: [] }] }),
+            // Every operation needs a token (the document's `security`) unless it says otherwise.
+            ...(access === 'public' && { security: [] }),
           },
         }
       },

@@ -77,6 +77,18 @@ export const validationPlugin = fp(
     const textParts = addFormats(new Ajv({ ...shared, coerceTypes: 'array' }))
     // The API speaks JSON only: a text/plain body is a 415, not a string that fails validation.
     fastify.removeContentTypeParser('text/plain')
+    // Route schemas refer to the API models (api-models.ts) by $id. Fastify hands a custom
+    // compiler only the route's own schema, so the models are taught to both instances, once,
+    // with the same integer bounds as a route schema gets.
+    const known = new Set<string>()
+    const learnModels = () => {
+      for (const [id, model] of Object.entries(fastify.getSchemas())) {
+        if (known.has(id)) continue
+        known.add(id)
+        bodies.addSchema(withSafeIntegers(model as object), id)
+        textParts.addSchema(withSafeIntegers(model as object), id)
+      }
+    }
     fastify.setValidatorCompiler<FastifySchema>(({ schema, httpPart }) => {
       if (httpPart === 'headers' && acceptsAnyHeaders(schema)) return acceptAll
       const [ajv, compiled] =
@@ -85,6 +97,7 @@ export const validationPlugin = fp(
           : [textParts, compiledValidators.text]
       let validate = compiled.get(schema)
       if (validate === undefined) {
+        learnModels()
         validate = ajv.compile(withSafeIntegers(schema as object))
         compiled.set(schema, validate)
       }

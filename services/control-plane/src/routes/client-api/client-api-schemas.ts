@@ -53,7 +53,7 @@ export const ClientFeaturesQuery = lenient({
   ),
 })
 
-const SdkStrategy = Type.Object(
+export const SdkStrategy = Type.Object(
   {
     name: Type.String({ description: 'The strategy: default, flexibleRollout, userWithId, …' }),
     parameters: Type.Record(Type.String(), Type.String(), {
@@ -69,10 +69,14 @@ const SdkStrategy = Type.Object(
     ),
     variants: Type.Array(Variant, { description: 'Strategy variants, served first' }),
   },
-  { additionalProperties: true, description: 'Any one matching strategy turns the flag on' },
+  {
+    $id: 'SdkStrategy',
+    additionalProperties: true,
+    description: 'Any one matching strategy turns the flag on',
+  },
 )
 
-const SdkDependency = Type.Object(
+export const SdkDependency = Type.Object(
   {
     feature: Type.String({ description: 'The parent flag' }),
     enabled: Type.Optional(
@@ -82,7 +86,11 @@ const SdkDependency = Type.Object(
       Type.Array(Type.String(), { description: 'The parent must have one of these variants' }),
     ),
   },
-  { additionalProperties: true, description: 'A parent flag this one depends on' },
+  {
+    $id: 'SdkDependency',
+    additionalProperties: true,
+    description: 'A parent flag this one depends on',
+  },
 )
 
 export const SdkFeature = Type.Object(
@@ -102,7 +110,7 @@ export const SdkFeature = Type.Object(
       Type.Array(SdkDependency, { description: 'Parents that must be on (or off)' }),
     ),
   },
-  { additionalProperties: true, description: 'A flag as Unleash SDKs read it' },
+  { $id: 'SdkFeature', additionalProperties: true, description: 'A flag as Unleash SDKs read it' },
 )
 
 export const SdkSegment = Type.Object(
@@ -111,7 +119,7 @@ export const SdkSegment = Type.Object(
     name: Type.String({ description: 'The segment name' }),
     constraints: Type.Array(Constraint, { description: 'All must hold' }),
   },
-  { additionalProperties: true, description: 'A shared set of constraints' },
+  { $id: 'SdkSegment', additionalProperties: true, description: 'A shared set of constraints' },
 )
 
 export const ClientFeatures = Type.Object(
@@ -144,12 +152,16 @@ export const ClientFeatures = Type.Object(
       { additionalProperties: true, description: 'Revision and cache keys' },
     ),
   },
-  { additionalProperties: true },
+  {
+    $id: 'ClientFeatures',
+    description: "The ring's flags, as Unleash's client features API answers",
+    additionalProperties: true,
+  },
 )
 
 const eventId = Type.Integer({ description: 'The ring revision of the change' })
 
-const DeltaEvent = Type.Union(
+export const DeltaEvent = Type.Union(
   [
     Type.Object(
       {
@@ -194,7 +206,7 @@ const DeltaEvent = Type.Union(
       { description: 'A segment to drop' },
     ),
   ],
-  { description: '`eventId` is the revision of the change' },
+  { $id: 'ClientDeltaEvent', description: '`eventId` is the revision of the change' },
 )
 
 export const ClientFeaturesDelta = Type.Object(
@@ -204,7 +216,11 @@ export const ClientFeaturesDelta = Type.Object(
         'A hydration (everything) for a client with no revision or one too far behind, else each changed flag and segment once, as it is now',
     }),
   },
-  { additionalProperties: false },
+  {
+    $id: 'ClientFeaturesDelta',
+    description: "Changes since the SDK's revision, as Unleash's delta API answers",
+    additionalProperties: false,
+  },
 )
 
 /**
@@ -229,8 +245,9 @@ const SdkText = (description: string, minLength = 0) =>
 
 const Timestamp = (description: string) => Type.String({ maxLength: 64, description })
 
-const bounded = <T extends Record<string, TSchema>>(fields: T, description: string) =>
+const bounded = <T extends Record<string, TSchema>>(fields: T, description: string, $id?: string) =>
   Type.Object(fields, {
+    ...($id && { $id }),
     additionalProperties: true,
     maxProperties: sdkBodyLimits.fieldsPerBody,
     description,
@@ -266,6 +283,7 @@ export const RegisterBody = bounded(
     ),
   },
   'What an SDK says when it starts; other fields SDKs send are accepted and ignored',
+  'SdkRegistration',
 )
 
 const ToggleCounts = bounded(
@@ -301,6 +319,7 @@ export const MetricsBody = bounded(
     ),
   },
   'Evaluation counts an SDK collected; counts of flags the ring does not have are dropped',
+  'SdkMetrics',
 )
 
 export const Accepted = Type.Null({ description: 'Accepted' })

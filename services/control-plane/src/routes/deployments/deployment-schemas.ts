@@ -30,7 +30,11 @@ export const Deployment = Type.Object(
     startedAt: Nullable(Timestamp('When an executor started it')),
     finishedAt: Nullable(Timestamp('When it finished')),
   },
-  { additionalProperties: false },
+  {
+    $id: 'Deployment',
+    description: 'Work for an executor: deploy (or roll back) one service on one scale unit',
+    additionalProperties: false,
+  },
 )
 
 export const DeploymentParams = Type.Object(
@@ -61,7 +65,11 @@ export const DesiredState = Type.Object(
       description: 'Open work for this scale unit, oldest first',
     }),
   },
-  { additionalProperties: false },
+  {
+    $id: 'DesiredState',
+    description: 'What should run on a scale unit, and the open work to get there',
+    additionalProperties: false,
+  },
 )
 
 export const ScaleUnitNameParams = Type.Object(
@@ -121,5 +129,10 @@ export const HealthReportResult = Type.Object(
       { description: 'One per release deploying or baking this service on this scale unit' },
     ),
   },
-  { additionalProperties: false },
+  {
+    $id: 'HealthReportResult',
+    description:
+      'The stored health report and what it did to the health gates it was checked against',
+    additionalProperties: false,
+  },
 )

@@ -44,7 +44,7 @@ const Code = (description: string) =>
     { additionalProperties: true, description: `${description}; more fields depend on the code` },
   )
 
-const StrategyOutcome = Type.Object(
+export const StrategyOutcome = Type.Object(
   {
     strategyIndex: Type.Integer({ description: "The strategy's position in the ring" }),
     strategyName: Type.String({ description: 'The strategy' }),
@@ -57,10 +57,10 @@ const StrategyOutcome = Type.Object(
     bucket: Type.Optional(Type.Integer({ description: 'For a rollout that matched: the bucket' })),
     rollout: Type.Optional(Type.Number({ description: 'For a rollout that matched: its %' })),
   },
-  { additionalProperties: true, description: 'One strategy looked at' },
+  { $id: 'StrategyOutcome', additionalProperties: true, description: 'One strategy looked at' },
 )
 
-const Variant = Type.Object(
+export const EvaluatedVariant = Type.Object(
   {
     name: Type.String({ description: "The variant, or 'disabled' when none applies" }),
     enabled: Type.Boolean({ description: 'Whether a variant applies' }),
@@ -76,14 +76,18 @@ const Variant = Type.Object(
     feature_enabled: Type.Boolean({ description: 'Whether the flag is on (older name)' }),
     featureEnabled: Type.Boolean({ description: 'Whether the flag is on' }),
   },
-  { additionalProperties: false, description: 'The variant, as getVariant answers' },
+  {
+    $id: 'EvaluatedVariant',
+    additionalProperties: false,
+    description: 'The variant, as getVariant answers',
+  },
 )
 
 export const Evaluation = Type.Object(
   {
     flag: Type.String({ description: 'The flag' }),
     enabled: Type.Boolean({ description: 'Whether the flag is on for the context' }),
-    variant: Variant,
+    variant: EvaluatedVariant,
     decision: Code(
       'What settled it: STRATEGY_MATCHED (with the strategy), NO_STRATEGY_MATCHED, FLAG_DISABLED, DEPENDENCY_UNMET (with the parent and cause), NO_STRATEGIES, FLAG_NOT_FOUND',
     ),
@@ -95,7 +99,11 @@ export const Evaluation = Type.Object(
     }),
     message: Type.String({ description: 'The same, in one sentence' }),
   },
-  { additionalProperties: false, description: 'One flag, answered and explained' },
+  {
+    $id: 'Evaluation',
+    additionalProperties: false,
+    description: 'One flag, answered and explained',
+  },
 )
 
 export const EvaluateResponse = Type.Object(
@@ -108,5 +116,9 @@ export const EvaluateResponse = Type.Object(
     ),
     results: Type.Array(Evaluation, { description: 'One per flag, in the order asked' }),
   },
-  { additionalProperties: false },
+  {
+    $id: 'EvaluateResponse',
+    description: 'Flag answers for a context, with the reasons',
+    additionalProperties: false,
+  },
 )

@@ -4,7 +4,7 @@ import { Type } from 'typebox'
 import { Timestamp } from '../../schemas/common.js'
 import { problemResponses } from '../../schemas/problem.js'
 
-const AuditEvent = Type.Object(
+export const AuditEvent = Type.Object(
   {
     id: Type.Integer({ description: 'Increases with every change; pass it as `after` to page on' }),
     at: Timestamp('When the change committed'),
@@ -18,17 +18,21 @@ const AuditEvent = Type.Object(
       description: 'The request that made the change',
     }),
   },
-  { additionalProperties: false },
+  {
+    $id: 'AuditEvent',
+    description: 'One recorded change: who did what to what, and when',
+    additionalProperties: false,
+  },
 )
 
-const EventPage = Type.Object(
+export const EventPage = Type.Object(
   {
     events: Type.Array(AuditEvent, { description: 'Oldest first' }),
     nextAfter: Type.Integer({
       description: 'Pass as `after` for the next page; unchanged when there is nothing newer',
     }),
   },
-  { additionalProperties: false },
+  { $id: 'AuditEventPage', description: 'A page of the audit trail', additionalProperties: false },
 )
 
 const EventQuery = Type.Object(

@@ -70,10 +70,18 @@ const variantFields = (strict: boolean) => ({
   ),
 })
 
-export const Constraint = Type.Object(constraintFields, { additionalProperties: false })
-export const Variant = Type.Object(variantFields(true), { additionalProperties: false })
+export const Constraint = Type.Object(constraintFields, {
+  $id: 'Constraint',
+  description: 'A condition on one context field',
+  additionalProperties: false,
+})
+export const Variant = Type.Object(variantFields(true), {
+  $id: 'Variant',
+  description: 'A variant of a flag or of a strategy',
+  additionalProperties: false,
+})
 
-const Dependency = Type.Object(
+export const Dependency = Type.Object(
   {
     feature: Type.String({ minLength: 1, description: 'The parent flag' }),
     enabled: Type.Optional(
@@ -83,7 +91,11 @@ const Dependency = Type.Object(
       Type.Array(Type.String(), { description: 'The parent must have one of these variants' }),
     ),
   },
-  { additionalProperties: false },
+  {
+    $id: 'FlagDependency',
+    description: 'A parent flag this one depends on',
+    additionalProperties: false,
+  },
 )
 
 const Parameters = Type.Record(Type.String(), Type.String(), {
@@ -108,10 +120,10 @@ export const StrategyInput = Type.Object(
       Type.Array(Variant, { description: 'Strategy variants, served before the flag variants' }),
     ),
   },
-  { additionalProperties: false },
+  { $id: 'StrategyInput', description: 'A strategy as you send it', additionalProperties: false },
 )
 
-const Strategy = Type.Object(
+export const Strategy = Type.Object(
   {
     name: Type.String({ description: 'The strategy' }),
     parameters: Parameters,
@@ -119,10 +131,14 @@ const Strategy = Type.Object(
     segments: Type.Array(Type.String(), { description: 'Names of segments that must all match' }),
     variants: Type.Array(Variant, { description: 'Strategy variants' }),
   },
-  { additionalProperties: false },
+  {
+    $id: 'Strategy',
+    description: 'A strategy: when it turns the flag on, and for whom',
+    additionalProperties: false,
+  },
 )
 
-const RingState = Type.Object(
+export const RingState = Type.Object(
   {
     ring: Type.String({ description: 'The ring (Unleash environment)' }),
     enabled: Type.Boolean({ description: 'Off means off for everyone in this ring' }),
@@ -130,7 +146,7 @@ const RingState = Type.Object(
       description: 'Any one matching strategy turns the flag on; an empty list means on for all',
     }),
   },
-  { additionalProperties: false },
+  { $id: 'FlagRingState', description: 'A flag in one ring', additionalProperties: false },
 )
 
 const FlagType = StringEnum(flagTypes, 'What kind of flag this is (as in Unleash)')
@@ -156,12 +172,16 @@ export const Flag = Type.Object(
     createdAt: Timestamp('When the flag was first put'),
     updatedAt: Timestamp('When the flag last changed'),
   },
-  { additionalProperties: false, description: 'A feature flag and its state in each ring' },
+  {
+    $id: 'Flag',
+    additionalProperties: false,
+    description: 'A feature flag and its state in each ring',
+  },
 )
 
 export const FlagList = Type.Object(
   { flags: Type.Array(Flag, { description: 'Ordered by key' }) },
-  { additionalProperties: false },
+  { $id: 'FlagList', description: 'Flags', additionalProperties: false },
 )
 
 export const PutFlagBody = Type.Object(
@@ -266,12 +286,12 @@ export const Segment = Type.Object(
     createdAt: Timestamp('When the segment was created'),
     updatedAt: Timestamp('When the segment last changed'),
   },
-  { additionalProperties: false, description: 'A shared set of constraints' },
+  { $id: 'Segment', additionalProperties: false, description: 'A shared set of constraints' },
 )
 
 export const SegmentList = Type.Object(
   { segments: Type.Array(Segment, { description: 'Ordered by name' }) },
-  { additionalProperties: false },
+  { $id: 'SegmentList', description: 'Segments', additionalProperties: false },
 )
 
 export const SegmentParams = Type.Object({ name: SegmentName }, { additionalProperties: false })
@@ -287,16 +307,26 @@ export const PutSegmentBody = Type.Object(
 )
 
 /** Unleash bodies carry fields we do not keep (ids, sort orders, titles); they are ignored. */
-const loose = <T extends Record<string, TSchema>>(fields: T, description?: string) =>
-  Type.Object(fields, { additionalProperties: true, ...(description && { description }) })
+const loose = <T extends Record<string, TSchema>>(fields: T, description: string, $id?: string) =>
+  Type.Object(fields, { ...($id && { $id }), additionalProperties: true, description })
 
-const ImportedVariants = Type.Optional(
-  Nullable(
-    Type.Array(loose(variantFields(false)), { description: 'Variants, as Unleash sends them' }),
-  ),
+export const ImportedConstraint = loose(
+  constraintFields,
+  'A constraint as Unleash sends it',
+  'ImportedConstraint',
 )
 
-const ImportedStrategy = loose(
+export const ImportedVariant = loose(
+  variantFields(false),
+  'A variant as Unleash sends it',
+  'ImportedVariant',
+)
+
+const ImportedVariants = Type.Optional(
+  Nullable(Type.Array(ImportedVariant, { description: 'Variants, as Unleash sends them' })),
+)
+
+export const ImportedStrategy = loose(
   {
     name: Type.String({ description: 'The strategy' }),
     parameters: Type.Optional(
@@ -305,7 +335,7 @@ const ImportedStrategy = loose(
       }),
     ),
     constraints: Type.Optional(
-      Nullable(Type.Array(loose(constraintFields), { description: 'All must match' })),
+      Nullable(Type.Array(ImportedConstraint, { description: 'All must match' })),
     ),
     segments: Type.Optional(
       Nullable(
@@ -315,57 +345,54 @@ const ImportedStrategy = loose(
     variants: ImportedVariants,
   },
   'A strategy as Unleash sends it',
+  'ImportedStrategy',
+)
+
+export const ImportedFlag = loose(
+  {
+    name: FlagKey,
+    enabled: Type.Boolean({ description: 'The flag is on in the ring' }),
+    project: Type.Optional(Type.String({ description: 'Unleash project; default "default"' })),
+    description: Type.Optional(Nullable(Type.String({ description: 'What the flag is for' }))),
+    type: Type.Optional(
+      Type.String({ description: 'Unleash flag type; unknown types become release' }),
+    ),
+    stale: Type.Optional(Type.Boolean({ description: 'Marked for removal from code' })),
+    impressionData: Type.Optional(
+      Type.Boolean({ description: 'Whether SDKs emit impression events' }),
+    ),
+    strategies: Type.Optional(
+      Type.Array(ImportedStrategy, { description: 'The flag strategies in the ring' }),
+    ),
+    variants: ImportedVariants,
+    dependencies: Type.Optional(
+      Nullable(
+        Type.Array(loose(Dependency.properties, 'A parent flag, as Unleash sends it'), {
+          description: 'Parent flags',
+        }),
+      ),
+    ),
+  },
+  'A flag as Unleash sends it',
+  'ImportedFlag',
+)
+
+export const ImportedSegment = loose(
+  {
+    id: Type.Integer({ description: 'The id strategies of this body refer to' }),
+    name: Type.Optional(SegmentName),
+    constraints: Type.Optional(Type.Array(ImportedConstraint, { description: 'All must match' })),
+  },
+  'A segment as Unleash sends it; matched to ours by name',
+  'ImportedSegment',
 )
 
 export const ImportFlagsBody = Type.Object(
   {
     ring: Name('The ring whose state the features describe'),
     version: Type.Optional(Type.Integer({ description: "Unleash's format version; ignored" })),
-    features: Type.Array(
-      loose(
-        {
-          name: FlagKey,
-          enabled: Type.Boolean({ description: 'The flag is on in the ring' }),
-          project: Type.Optional(
-            Type.String({ description: 'Unleash project; default "default"' }),
-          ),
-          description: Type.Optional(
-            Nullable(Type.String({ description: 'What the flag is for' })),
-          ),
-          type: Type.Optional(
-            Type.String({ description: 'Unleash flag type; unknown types become release' }),
-          ),
-          stale: Type.Optional(Type.Boolean({ description: 'Marked for removal from code' })),
-          impressionData: Type.Optional(
-            Type.Boolean({ description: 'Whether SDKs emit impression events' }),
-          ),
-          strategies: Type.Optional(
-            Type.Array(ImportedStrategy, { description: 'The flag strategies in the ring' }),
-          ),
-          variants: ImportedVariants,
-          dependencies: Type.Optional(
-            Nullable(Type.Array(loose(Dependency.properties), { description: 'Parent flags' })),
-          ),
-        },
-        'A flag as Unleash sends it',
-      ),
-      { maxItems: 5000, description: 'Unleash features' },
-    ),
-    segments: Type.Optional(
-      Type.Array(
-        loose(
-          {
-            id: Type.Integer({ description: 'The id strategies of this body refer to' }),
-            name: Type.Optional(SegmentName),
-            constraints: Type.Optional(
-              Type.Array(loose(constraintFields), { description: 'All must match' }),
-            ),
-          },
-          'A segment as Unleash sends it; matched to ours by name',
-        ),
-        { description: 'Unleash segments' },
-      ),
-    ),
+    features: Type.Array(ImportedFlag, { maxItems: 5000, description: 'Unleash features' }),
+    segments: Type.Optional(Type.Array(ImportedSegment, { description: 'Unleash segments' })),
   },
   {
     additionalProperties: true,
@@ -381,5 +408,5 @@ export const ImportOutcome = Type.Object(
     segments: Type.Array(Type.String(), { description: 'Segments created or changed' }),
     revision: Type.Integer({ description: "The ring's flag revision after the import" }),
   },
-  { additionalProperties: false },
+  { $id: 'ImportOutcome', description: 'What an import changed', additionalProperties: false },
 )

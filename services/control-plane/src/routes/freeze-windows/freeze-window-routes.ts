@@ -5,7 +5,7 @@ import { IdempotencyHeaders, Name, Nullable, StringEnum, Timestamp } from '../..
 import { problemResponses } from '../../schemas/problem.js'
 import { Reason } from '../releases/release-schemas.js'
 
-const WeeklySchedule = Type.Object(
+export const WeeklySchedule = Type.Object(
   {
     daysOfWeek: Type.Array(
       Type.Integer({ minimum: 0, maximum: 6, description: '0 = Sunday … 6 = Saturday' }),
@@ -26,10 +26,14 @@ const WeeklySchedule = Type.Object(
       description: 'How long each occurrence lasts',
     }),
   },
-  { additionalProperties: false, description: 'A weekly recurring window, in UTC' },
+  {
+    $id: 'WeeklySchedule',
+    additionalProperties: false,
+    description: 'A weekly recurring window, in UTC',
+  },
 )
 
-const FreezeWindow = Type.Object(
+export const FreezeWindow = Type.Object(
   {
     id: Type.Integer({ description: 'The freeze window id' }),
     name: Type.String({ description: 'A name people recognise, e.g. black friday' }),
@@ -45,7 +49,11 @@ const FreezeWindow = Type.Object(
       Timestamp('When the window is in force now, when it ends; otherwise null'),
     ),
   },
-  { additionalProperties: false },
+  {
+    $id: 'FreezeWindow',
+    description: 'A planned period when promotions into the rings it covers wait',
+    additionalProperties: false,
+  },
 )
 
 const CreateFreezeWindowBody = Type.Object(

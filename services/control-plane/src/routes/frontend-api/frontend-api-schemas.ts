@@ -34,7 +34,11 @@ export const FrontendToggles = Type.Object(
       { description: 'Only the flags that are on for the context, in name order' },
     ),
   },
-  { additionalProperties: false },
+  {
+    $id: 'FrontendToggles',
+    description: 'The flags that are on for the context, as the Unleash frontend API answers',
+    additionalProperties: false,
+  },
 )
 
 export const FrontendQuery = Type.Object(

@@ -22,7 +22,11 @@ export const Halt = Type.Object(
       }),
     ),
   },
-  { additionalProperties: false },
+  {
+    $id: 'Halt',
+    description: 'A stop of the line: no new wave starts where it holds',
+    additionalProperties: false,
+  },
 )
 
 const CreateHaltBody = Type.Object(

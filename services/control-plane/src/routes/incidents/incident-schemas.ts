@@ -55,7 +55,11 @@ export const Incident = Type.Object(
     createdAt: Timestamp('When it was declared here'),
     updatedAt: Timestamp('When it last changed'),
   },
-  { additionalProperties: false },
+  {
+    $id: 'Incident',
+    description: 'An incident: when it was detected, mitigated and resolved, and what it blames',
+    additionalProperties: false,
+  },
 )
 
 export const CreateIncidentBody = Type.Object(
@@ -143,5 +147,5 @@ export const IncidentList = Type.Object(
       Type.Integer({ description: 'Pass as `before` for the next page; null on the last page' }),
     ),
   },
-  { additionalProperties: false },
+  { $id: 'IncidentList', description: 'Incidents', additionalProperties: false },
 )

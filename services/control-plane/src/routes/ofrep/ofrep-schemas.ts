@@ -24,7 +24,11 @@ export const OfrepRequest = Type.Object(
       ),
     ),
   },
-  { additionalProperties: true },
+  {
+    $id: 'OfrepRequest',
+    additionalProperties: true,
+    description: 'What to evaluate the flags for',
+  },
 )
 
 export const OfrepHeaders = Type.Object(
@@ -66,7 +70,7 @@ export const OfrepSuccess = Type.Object(
       },
     ),
   },
-  { additionalProperties: false, description: 'A flag evaluated' },
+  { $id: 'OfrepSuccess', additionalProperties: false, description: 'A flag evaluated' },
 )
 
 export const OfrepFailure = Type.Object(
@@ -77,7 +81,11 @@ export const OfrepFailure = Type.Object(
     }),
     errorDetails,
   },
-  { additionalProperties: false, description: 'A flag that could not be evaluated' },
+  {
+    $id: 'OfrepFailure',
+    additionalProperties: false,
+    description: 'A flag that could not be evaluated',
+  },
 )
 
 export const OfrepBulkSuccess = Type.Object(
@@ -86,7 +94,11 @@ export const OfrepBulkSuccess = Type.Object(
       description: 'Every flag of the ring, in name order',
     }),
   },
-  { additionalProperties: false },
+  {
+    $id: 'OfrepBulkSuccess',
+    description: 'Every flag evaluated for the context',
+    additionalProperties: false,
+  },
 )
 
 export const OfrepBulkFailure = Type.Object(
@@ -94,10 +106,21 @@ export const OfrepBulkFailure = Type.Object(
     errorCode: Type.String({ description: 'PARSE_ERROR, INVALID_CONTEXT or GENERAL' }),
     errorDetails,
   },
-  { additionalProperties: false },
+  {
+    $id: 'OfrepBulkFailure',
+    description: 'The bulk evaluation failed',
+    additionalProperties: false,
+  },
 )
 
-export const OfrepGeneralError = Type.Object({ errorDetails }, { additionalProperties: false })
+export const OfrepGeneralError = Type.Object(
+  { errorDetails },
+  {
+    $id: 'OfrepGeneralError',
+    description: 'The request failed before any flag was evaluated',
+    additionalProperties: false,
+  },
+)
 
 export const ofrepJson = (schema: object, description: string) => ({
   description,

@@ -73,7 +73,7 @@ export const CreateReleaseBody = Type.Object(
   { additionalProperties: false },
 )
 
-const ReleaseHalt = Type.Object(
+export const ReleaseHalt = Type.Object(
   {
     by: Type.String({ description: 'Who stopped it (a subject, "system" or "health gate")' }),
     reason: Type.String({ description: 'Why' }),
@@ -81,7 +81,11 @@ const ReleaseHalt = Type.Object(
     at: Timestamp('When it stopped'),
     resumeTo: StringEnum(['queued', 'in_progress'], 'The state a resume returns it to'),
   },
-  { additionalProperties: false, description: 'Why the release is halted; null when it is not' },
+  {
+    $id: 'ReleaseHalt',
+    additionalProperties: false,
+    description: 'Why the release is halted; null when it is not',
+  },
 )
 
 const releaseFields = {
@@ -118,7 +122,11 @@ const releaseFields = {
   finishedAt: Nullable(Timestamp('When it reached a final state')),
 }
 
-export const Release = Type.Object(releaseFields, { additionalProperties: false })
+export const Release = Type.Object(releaseFields, {
+  $id: 'Release',
+  description: 'A release walking the rings, without its stages',
+  additionalProperties: false,
+})
 
 export const Approval = Type.Object(
   {
@@ -133,10 +141,10 @@ export const Approval = Type.Object(
     comment: Type.String({ description: 'What they said' }),
     at: Timestamp('When they decided; approvals expire ttlHours later'),
   },
-  { additionalProperties: false },
+  { $id: 'Approval', description: 'One approval decision at a gate', additionalProperties: false },
 )
 
-const Stage = Type.Object(
+export const Stage = Type.Object(
   {
     id: Type.Integer({ description: 'The stage id' }),
     releaseId: Type.Integer({ description: 'The release it belongs to' }),
@@ -185,7 +193,11 @@ const Stage = Type.Object(
       description: 'Approval decisions for the ring, oldest first',
     }),
   },
-  { additionalProperties: false },
+  {
+    $id: 'Stage',
+    description: 'A release in one ring: its waves, deployments, approvals and timing',
+    additionalProperties: false,
+  },
 )
 
 export const HoldingHalt = Type.Object(
@@ -208,7 +220,7 @@ export const HoldingHalt = Type.Object(
     since: Timestamp('When it was stopped'),
     incidentId: Nullable(Type.Integer({ description: 'The incident that stopped the line' })),
   },
-  { additionalProperties: false, description: 'A halt that holds the release' },
+  { $id: 'HoldingHalt', additionalProperties: false, description: 'A halt that holds the release' },
 )
 
 export const BlockedBy = Type.Object(
@@ -223,7 +235,7 @@ export const BlockedBy = Type.Object(
     until: Type.Optional(Timestamp('When the wait ends by itself, if it does')),
     halt: Type.Optional(HoldingHalt),
   },
-  { additionalProperties: false },
+  { $id: 'BlockedBy', description: 'One thing the release waits for', additionalProperties: false },
 )
 
 export const ReleaseDetail = Type.Object(
@@ -234,7 +246,11 @@ export const ReleaseDetail = Type.Object(
       description: 'Why the release is not moving right now; empty when it is moving or done',
     }),
   },
-  { additionalProperties: false },
+  {
+    $id: 'ReleaseDetail',
+    description: 'A release with its stages and what it waits for',
+    additionalProperties: false,
+  },
 )
 
 export const ReleaseList = Type.Object(
@@ -244,7 +260,7 @@ export const ReleaseList = Type.Object(
       Type.Integer({ description: 'Pass as `before` for the next page; null on the last page' }),
     ),
   },
-  { additionalProperties: false },
+  { $id: 'ReleaseList', description: 'A page of releases', additionalProperties: false },
 )
 
 export const ReleaseQuery = Type.Object(
@@ -289,10 +305,7 @@ export const ApprovalBody = Type.Object(
 
 export const ApprovalResult = Type.Object(
   {
-    approval: Type.Object(Approval.properties, {
-      additionalProperties: false,
-      description: 'The decision as recorded',
-    }),
+    approval: Approval,
     gate: Type.Object(
       {
         name: StringEnum(['pre', 'post'], 'The gate decided on'),
@@ -307,10 +320,11 @@ export const ApprovalResult = Type.Object(
       },
       { additionalProperties: false, description: 'The gate after this decision' },
     ),
-    release: Type.Object(releaseFields, {
-      additionalProperties: false,
-      description: 'The release after the decision (a rejection fails it)',
-    }),
+    release: Release,
   },
-  { additionalProperties: false },
+  {
+    $id: 'ApprovalResult',
+    description: 'An approval decision, the gate after it and the release after it',
+    additionalProperties: false,
+  },
 )

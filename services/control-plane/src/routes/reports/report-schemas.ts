@@ -105,6 +105,7 @@ export const ReliabilityReport = Type.Object(
     ),
   },
   {
+    $id: 'ReliabilityReport',
     additionalProperties: false,
     description:
       'Reliability over a window. Durations are in seconds, rates are fractions from 0 to 1. Definitions and a worked example: docs/reliability-metrics.md',

@@ -1,8 +1,8 @@
-import { approvalRoles } from '@ringmaster/domain'
-import { Type } from 'typebox'
+import { approvalRoles, defaultRingPolicy } from '@ringmaster/domain'
+import { type Static, Type } from 'typebox'
 import { Name, Nullable, StringEnum, Timestamp } from '../../schemas/common.js'
 
-const ApprovalGate = Type.Object(
+export const ApprovalGate = Type.Object(
   {
     role: StringEnum(approvalRoles, 'The role an approver must have'),
     minApprovals: Type.Integer({
@@ -19,7 +19,7 @@ const ApprovalGate = Type.Object(
   { additionalProperties: false },
 )
 
-const HealthThresholds = Type.Object(
+export const HealthThresholds = Type.Object(
   {
     maxErrorRate: Type.Optional(
       Type.Number({ minimum: 0, maximum: 1, description: 'Highest tolerated error rate (0–1)' }),
@@ -28,7 +28,11 @@ const HealthThresholds = Type.Object(
       Type.Number({ exclusiveMinimum: 0, description: 'Highest tolerated p99 latency in ms' }),
     ),
   },
-  { additionalProperties: false, description: 'Health gate thresholds; {} for none' },
+  {
+    $id: 'HealthThresholds',
+    additionalProperties: false,
+    description: 'Health gate thresholds; {} for none',
+  },
 )
 
 const policyFields = {
@@ -58,11 +62,13 @@ const policyFields = {
 }
 
 export const RingPolicy = Type.Object(policyFields, {
+  $id: 'RingPolicy',
   additionalProperties: false,
   description: 'How a release moves through the ring',
 })
 
 export const RingPolicyInput = Type.Partial(Type.Object(policyFields), {
+  $id: 'RingPolicyInput',
   additionalProperties: false,
   description:
     'How a release moves through the ring. Omitted fields keep their value (defaults on create: no approvals, bake 0, maxParallel 1, automatic promotion, autoRollback true, no health thresholds)',
@@ -78,7 +84,11 @@ export const Ring = Type.Object(
     createdAt: Timestamp('When the ring was created'),
     updatedAt: Timestamp('When the ring last changed'),
   },
-  { additionalProperties: false },
+  {
+    $id: 'Ring',
+    description: 'A deployment ring: who is in it and how releases move through it',
+    additionalProperties: false,
+  },
 )
 
 const order = Type.Integer({
@@ -93,7 +103,14 @@ export const CreateRingBody = Type.Object(
     name: Name('The ring name, e.g. ring-0'),
     order,
     description: Type.Optional(description),
-    policy: Type.Optional(RingPolicyInput),
+    // The default is the domain's, published: the CLI reads it from the document, so a
+    // declarative `topology apply` resets an omitted policy to exactly what the server gives.
+    policy: Type.Optional(
+      Type.Unsafe<Static<typeof RingPolicyInput>>({
+        ...RingPolicyInput,
+        default: structuredClone(defaultRingPolicy),
+      }),
+    ),
   },
   { additionalProperties: false },
 )
@@ -109,7 +126,7 @@ export const UpdateRingBody = Type.Object(
 
 export const RingList = Type.Object(
   { rings: Type.Array(Ring, { description: 'Every ring, in rollout order' }) },
-  { additionalProperties: false },
+  { $id: 'RingList', description: 'Every ring, in rollout order', additionalProperties: false },
 )
 
 export const RingParams = Type.Object(

@@ -17,7 +17,11 @@ export const ScaleUnit = Type.Object(
     createdAt: Timestamp('When the scale unit was created'),
     updatedAt: Timestamp('When the scale unit last changed'),
   },
-  { additionalProperties: false },
+  {
+    $id: 'ScaleUnit',
+    description: 'A deployable stamp: one region, one ring',
+    additionalProperties: false,
+  },
 )
 
 const region = Name('The region, e.g. westeurope')
@@ -69,7 +73,7 @@ export const ScaleUnitQuery = Type.Object(
 
 export const ScaleUnitList = Type.Object(
   { scaleUnits: Type.Array(ScaleUnit, { description: 'Scale units by ring order, then name' }) },
-  { additionalProperties: false },
+  { $id: 'ScaleUnitList', description: 'Scale units', additionalProperties: false },
 )
 
 export const ScaleUnitParams = Type.Object(

@@ -9,7 +9,11 @@ export const Service = Type.Object(
     createdAt: Timestamp('When the service was registered'),
     updatedAt: Timestamp('When the service last changed'),
   },
-  { additionalProperties: false },
+  {
+    $id: 'Service',
+    description: 'A service released through the rings',
+    additionalProperties: false,
+  },
 )
 
 export const CreateServiceBody = Type.Object(
@@ -27,7 +31,7 @@ export const CreateServiceBody = Type.Object(
 
 export const ServiceList = Type.Object(
   { services: Type.Array(Service, { description: 'Every service, by name' }) },
-  { additionalProperties: false },
+  { $id: 'ServiceList', description: 'Every service', additionalProperties: false },
 )
 
 export const ServiceParams = Type.Object(

@@ -28,7 +28,7 @@ export const ApiToken = Type.Object(
     lastUsedAt: Nullable(Timestamp('Last authenticated use, to the minute; null if never used')),
     revokedAt: Nullable(Timestamp('When the token was revoked; null while it works')),
   },
-  { additionalProperties: false, description: 'An API token, without its secret' },
+  { $id: 'Token', additionalProperties: false, description: 'An API token, without its secret' },
 )
 
 export const CreateTokenBody = Type.Object(
@@ -62,12 +62,16 @@ export const IssuedToken = Type.Object(
       description: 'The token itself. It is shown this once and never stored in clear: keep it now',
     }),
   },
-  { additionalProperties: false },
+  {
+    $id: 'IssuedToken',
+    description: 'A new token with its secret; the secret is shown only this once',
+    additionalProperties: false,
+  },
 )
 
 export const TokenList = Type.Object(
   { tokens: Type.Array(ApiToken, { description: 'Every token, revoked ones included' }) },
-  { additionalProperties: false },
+  { $id: 'TokenList', description: 'Every token', additionalProperties: false },
 )
 
 export const TokenParams = Type.Object(

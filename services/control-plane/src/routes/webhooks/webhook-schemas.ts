@@ -24,7 +24,7 @@ export const Webhook = Type.Object(
     createdAt: Timestamp('When it was created'),
     disabledAt: Nullable(Timestamp('When it was disabled; null while it receives deliveries')),
   },
-  { additionalProperties: false, description: 'A webhook, without its secret' },
+  { $id: 'Webhook', additionalProperties: false, description: 'A webhook, without its secret' },
 )
 
 export const CreateWebhookBody = Type.Object(
@@ -56,7 +56,11 @@ export const CreatedWebhook = Type.Object(
         'The key every delivery is signed with (HMAC-SHA256, see x-ringmaster-signature). It is shown this once: keep it now',
     }),
   },
-  { additionalProperties: false },
+  {
+    $id: 'CreatedWebhook',
+    description: 'A new webhook with its signing secret; the secret is shown only this once',
+    additionalProperties: false,
+  },
 )
 
 export const WebhookList = Type.Object(
@@ -65,7 +69,7 @@ export const WebhookList = Type.Object(
       description: 'The webhooks, oldest first, disabled ones included',
     }),
   },
-  { additionalProperties: false },
+  { $id: 'WebhookList', description: 'Webhooks', additionalProperties: false },
 )
 
 export const WebhookQuery = Type.Object(
@@ -108,12 +112,20 @@ export const WebhookDelivery = Type.Object(
     createdAt: Timestamp('When the event was queued'),
     deliveredAt: Nullable(Timestamp('When a 2xx answer came')),
   },
-  { additionalProperties: false },
+  {
+    $id: 'WebhookDelivery',
+    description: 'One delivery of an event to a webhook',
+    additionalProperties: false,
+  },
 )
 
 export const DeliveryList = Type.Object(
   { deliveries: Type.Array(WebhookDelivery, { description: 'The deliveries, newest first' }) },
-  { additionalProperties: false },
+  {
+    $id: 'WebhookDeliveryList',
+    description: 'Deliveries of a webhook',
+    additionalProperties: false,
+  },
 )
 
 export const DeliveryQuery = Type.Object(
