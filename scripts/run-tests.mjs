@@ -3,9 +3,9 @@
 //
 //   node scripts/run-tests.mjs [extra turbo args, e.g. --filter=@ringmaster/db]
 //
-// RINGMASTER_TEST_CONCURRENCY sets how many packages test at once (default 2). Each package's tap
-// runs files in parallel too; on two cores two packages keep the CPU busy while one waits on
-// PostgreSQL or a child process.
+// RINGMASTER_TEST_CONCURRENCY sets how many packages test at once (default 1). Each package's tap
+// runs files in parallel already; on two cores a second package made the run slower (38 min
+// against 32, docs/benchmarks.md "Test suite") and the replica race tests flakier.
 import { spawnSync } from 'node:child_process'
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
 import { join } from 'node:path'
@@ -13,7 +13,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const loader = pathToFileURL(join(root, 'scripts', 'test', 'tsx-for-tap.mjs')).href
-const concurrency = process.env.RINGMASTER_TEST_CONCURRENCY ?? '2'
+const concurrency = process.env.RINGMASTER_TEST_CONCURRENCY ?? '1'
 const started = Date.now()
 
 const result = spawnSync(
