@@ -59,15 +59,6 @@ function strictly(validate: ValidateFunction): RequestValidator {
 }
 
 /**
- * Compiled validators by route schema and by ajv: route schemas are module constants, so a process
- * that builds the app more than once (a test file builds it dozens of times) compiles each once.
- */
-const compiledValidators = {
-  body: new WeakMap<object, ValidateFunction>(),
-  text: new WeakMap<object, ValidateFunction>(),
-}
-
-/**
  * Bodies are validated as sent: a string "3" is not the integer 3. Query strings, path parameters
  * and headers arrive as text, so those are coerced to the declared types.
  */
@@ -91,16 +82,9 @@ export const validationPlugin = fp(
     }
     fastify.setValidatorCompiler<FastifySchema>(({ schema, httpPart }) => {
       if (httpPart === 'headers' && acceptsAnyHeaders(schema)) return acceptAll
-      const [ajv, compiled] =
-        httpPart === 'body'
-          ? [bodies, compiledValidators.body]
-          : [textParts, compiledValidators.text]
-      let validate = compiled.get(schema)
-      if (validate === undefined) {
-        learnModels()
-        validate = ajv.compile(withSafeIntegers(schema as object))
-        compiled.set(schema, validate)
-      }
+      learnModels()
+      const ajv = httpPart === 'body' ? bodies : textParts
+      const validate = ajv.compile(withSafeIntegers(schema as object))
       // Header values cannot carry what the value rules refuse: Node's parser rejects them.
       return httpPart === 'headers' ? validate : strictly(validate)
     })
