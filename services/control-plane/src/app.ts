@@ -5,6 +5,7 @@ import type { Clock } from '@ringmaster/domain'
 import type { RolloutSpanExporter } from '@ringmaster/telemetry'
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import fp from 'fastify-plugin'
+import { buildResponseSerializer } from './http/response-serializers.js'
 import { adminBootstrapPlugin } from './plugins/app/admin-bootstrap.js'
 import { afterCommitPlugin } from './plugins/app/after-commit.js'
 import { domainServicesPlugin } from './plugins/app/domain-services.js'
@@ -177,6 +178,9 @@ export function serverOptions(logging: LoggingOptions | false): FastifyServerOpt
     // Node's parser refuses) are problems like every other error.
     frameworkErrors: sendFrameworkError,
     clientErrorHandler: answerClientError,
+    // Each response serializer is compiled with only the API models it reads, and reused across
+    // apps in one process (http/response-serializers.ts).
+    schemaController: { compilersFactory: { buildSerializer: buildResponseSerializer } },
   }
 }
 
