@@ -7,7 +7,8 @@
 // runs files in parallel already; on two cores a second package made the run slower (38 min
 // against 32, docs/benchmarks.md "Test suite") and the replica race tests flakier.
 import { spawnSync } from 'node:child_process'
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 
@@ -15,6 +16,8 @@ const root = fileURLToPath(new URL('..', import.meta.url))
 const loader = pathToFileURL(join(root, 'scripts', 'test', 'tsx-for-tap.mjs')).href
 const concurrency = process.env.RINGMASTER_TEST_CONCURRENCY ?? '1'
 const started = Date.now()
+// Each package's run-with-databases leaves its failure digest here; they are printed again last.
+const digests = mkdtempSync(join(tmpdir(), 'ringmaster-test-digests-'))
 
 const result = spawnSync(
   'turbo',
@@ -34,12 +37,21 @@ const result = spawnSync(
       ...process.env,
       PATH: `${join(root, 'node_modules', '.bin')}:${process.env.PATH ?? ''}`,
       NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import=${loader}`.trim(),
+      RINGMASTER_TEST_DIGEST_DIR: digests,
     },
   },
 )
 
+printDigests()
 printTimes()
 process.exit(result.status ?? 1)
+
+/** What failed, per package, after all output: the package that failed may not be the last. */
+function printDigests() {
+  const files = readdirSync(digests).sort()
+  for (const file of files) process.stdout.write(`\n${readFileSync(join(digests, file), 'utf8')}`)
+  rmSync(digests, { recursive: true, force: true })
+}
 
 /** Wall time per package from turbo's run summary: the end of a CI log is what people read. */
 function printTimes() {

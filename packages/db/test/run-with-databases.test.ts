@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process'
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -28,14 +28,21 @@ interface Run {
 }
 
 /** Runs the runner on a command that records each pass's RINGMASTER_TEST_DATABASE. */
-async function runRunner(env: Record<string, string | undefined>): Promise<Run> {
+async function runRunner(
+  env: Record<string, string | undefined>,
+  runnerFlags: string[] = [],
+): Promise<Run> {
   const dir = mkdtempSync(join(tmpdir(), 'ringmaster-runner-'))
   try {
     const log = join(dir, 'passes')
     const record = `require('node:fs').appendFileSync(${JSON.stringify(log)}, process.env.RINGMASTER_TEST_DATABASE + '\\n')`
-    const child = spawn(process.execPath, [runner, process.execPath, '-e', record], {
-      env: { ...process.env, CI: undefined, RINGMASTER_TEST_DATABASES: undefined, ...env },
-    })
+    const child = spawn(
+      process.execPath,
+      [runner, ...runnerFlags, process.execPath, '-e', record],
+      {
+        env: { ...process.env, CI: undefined, RINGMASTER_TEST_DATABASES: undefined, ...env },
+      },
+    )
     let stdout = ''
     let stderr = ''
     child.stdout.on('data', (chunk) => {
@@ -123,5 +130,69 @@ t.test(
     t.strictSame(run.passes, ['pglite', 'postgres'])
     t.match(run.stdout, /# databases: pglite: passed in \d+ s; postgres: passed in \d+ s/)
     t.notMatch(run.stderr, 'NOT RUN')
+  },
+)
+
+t.test(
+  '--one-database runs the PostgreSQL pass alone when PostgreSQL answers',
+  { skip: testDatabaseKind === 'pglite' && 'needs PostgreSQL: the server this pass runs on' },
+  async (t) => {
+    const run = await runRunner({ CI: 'true' }, ['--one-database'])
+    t.equal(run.code, 0)
+    t.strictSame(run.passes, ['postgres'])
+    t.match(
+      run.stdout,
+      /# databases: pglite: not run \(--one-database, and PostgreSQL answers\); postgres: passed in \d+ s/,
+    )
+  },
+)
+
+t.test(
+  '--one-database runs PGlite when no PostgreSQL answers (outside CI)',
+  { skip: pglitePassShows },
+  async (t) => {
+    const port = await closedPort()
+    const run = await runRunner(
+      { RINGMASTER_TEST_POSTGRES_URL: `postgres://postgres@127.0.0.1:${port}/postgres` },
+      ['--one-database'],
+    )
+    t.equal(run.code, 0)
+    t.strictSame(run.passes, ['pglite'])
+    t.match(run.stdout, /# databases: pglite: passed in \d+ s; postgres: NOT RUN/)
+  },
+)
+
+t.test(
+  'a failing tap run leaves its digest, named after the package, for the root test command',
+  { skip: pglitePassShows },
+  async (t) => {
+    // Inside this package, so the failing file finds tap the way a package's tests do.
+    const packageDir = mkdtempSync(join(fileURLToPath(new URL('..', import.meta.url)), '.digest-'))
+    t.teardown(() => rmSync(packageDir, { recursive: true, force: true }))
+    const digests = join(packageDir, 'digests')
+    writeFileSync(join(packageDir, 'package.json'), '{"name":"@example/fails","type":"module"}')
+    mkdirSync(join(packageDir, 'test'))
+    writeFileSync(
+      join(packageDir, 'test', 'fails.test.js'),
+      "import t from 'tap'\nt.equal(1, 2, 'one is two')\n",
+    )
+    const tapBin = fileURLToPath(new URL('../node_modules/.bin', import.meta.url))
+    const child = spawn(process.execPath, [runner, 'tap'], {
+      cwd: packageDir,
+      env: {
+        ...process.env,
+        CI: undefined,
+        NODE_OPTIONS: undefined,
+        RINGMASTER_TEST_DATABASES: 'pglite',
+        RINGMASTER_TEST_DIGEST_DIR: digests,
+        PATH: `${tapBin}:${process.env.PATH ?? ''}`,
+      },
+      stdio: 'ignore',
+    })
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve))
+    t.equal(code, 1, 'the run fails')
+    const digest = readFileSync(join(digests, '_example_fails.txt'), 'utf8')
+    t.match(digest, /^@example\/fails\n# failed in the pglite pass/)
+    t.match(digest, '# test/fails.test.js\n# not ok: one is two')
   },
 )

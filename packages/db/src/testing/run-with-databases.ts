@@ -3,17 +3,23 @@
  * Runs a test command (default `tap`) once on PGlite and once more on PostgreSQL when the test
  * server answers. Each pass migrates one template; every test database is a copy of it.
  *
- *   node packages/db/dist/testing/run-with-databases.js [command args…]
+ *   node packages/db/dist/testing/run-with-databases.js [--one-database] [command args…]
+ *
+ * --one-database runs a single pass, on PostgreSQL when it answers and on PGlite otherwise: for a
+ * package whose tests drive the server from outside (the CLI), where the database underneath is
+ * the control plane's concern and its own suite runs on both.
  *
  * RINGMASTER_TEST_POSTGRES_URL picks the server (default postgres://postgres@127.0.0.1:5432/postgres);
- * RINGMASTER_TEST_DATABASES=pglite runs the PGlite pass only.
+ * RINGMASTER_TEST_DATABASES=pglite runs the PGlite pass only. RINGMASTER_TEST_DIGEST_DIR, set by
+ * scripts/run-tests.mjs, also gets the failure digest as <package>.txt, so the root command can say
+ * it again after every other package's output.
  *
  * When the server does not answer, a developer's run goes on with PGlite and says loudly that the
  * PostgreSQL pass did not run; under CI=true it fails before running anything, since the tests
  * that need PostgreSQL (locks, NOTIFY, several replicas) are only skips on PGlite.
  */
 import { spawnSync } from 'node:child_process'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { delimiter, join } from 'node:path'
 import postgres from 'postgres'
@@ -22,7 +28,8 @@ import { migrateDatabase } from '../migrations.js'
 import { failedResults } from './tap-failures.js'
 import { migratedPgliteDump, testPostgresUrl, withDatabase } from './test-database.js'
 
-const [command = 'tap', ...args] = process.argv.slice(2)
+const oneDatabase = process.argv[2] === '--one-database'
+const [command = 'tap', ...args] = process.argv.slice(oneDatabase ? 3 : 2)
 const outcomes: string[] = []
 /** What failed in each pass, said again at the end: a CI log shows its tail only. */
 const failureDigests: string[] = []
@@ -109,9 +116,13 @@ if (unreachable) {
 
 const scratch = mkdtempSync(join(tmpdir(), 'ringmaster-test-'))
 try {
-  const dumpFile = join(scratch, 'pglite-template.tar')
-  writeFileSync(dumpFile, Buffer.from(await (await migratedPgliteDump()).arrayBuffer()))
-  pass('pglite', { RINGMASTER_TEST_PGLITE_DUMP: dumpFile })
+  if (oneDatabase && postgresWanted && !unreachable) {
+    outcomes.push('pglite: not run (--one-database, and PostgreSQL answers)')
+  } else {
+    const dumpFile = join(scratch, 'pglite-template.tar')
+    writeFileSync(dumpFile, Buffer.from(await (await migratedPgliteDump()).arrayBuffer()))
+    pass('pglite', { RINGMASTER_TEST_PGLITE_DUMP: dumpFile })
+  }
 
   if (!postgresWanted) {
     outcomes.push('postgres: not run (RINGMASTER_TEST_DATABASES=pglite)')
@@ -139,6 +150,21 @@ try {
 }
 
 for (const digest of failureDigests) process.stdout.write(`\n${digest}\n`)
+writeDigestFile()
 process.stdout.write(`\n# databases: ${outcomes.join('; ')}\n`)
 if (unreachable) shout([`PostgreSQL pass NOT RUN: ${unreachable}.`])
 process.exit(failed ? 1 : 0)
+
+/** The digest for scripts/run-tests.mjs, named after the package that ran (its package.json). */
+function writeDigestFile(): void {
+  const directory = process.env.RINGMASTER_TEST_DIGEST_DIR
+  if (!directory || failureDigests.length === 0) return
+  const { name } = JSON.parse(readFileSync(join(process.cwd(), 'package.json'), 'utf8')) as {
+    name: string
+  }
+  mkdirSync(directory, { recursive: true })
+  writeFileSync(
+    join(directory, `${name.replace(/[^a-z0-9-]+/gi, '_')}.txt`),
+    `${name}\n${failureDigests.join('\n')}\n`,
+  )
+}
