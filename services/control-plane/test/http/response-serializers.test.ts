@@ -17,7 +17,10 @@ const models = {
 }
 
 t.test('a response reads the models it refers to, and the models those refer to', async (t) => {
-  const serialize = buildResponseSerializer(models, {})({
+  const serialize = buildResponseSerializer(
+    models,
+    {},
+  )({
     schema: { type: 'array', items: { $ref: 'ScaleUnit#' } },
   })
   t.equal(
