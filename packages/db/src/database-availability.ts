@@ -18,8 +18,10 @@ export interface DatabaseTimeouts {
   keepAliveMs: number
   /** How often the database is probed with `select 1` on a connection of its own. */
   probeIntervalMs: number
-  /** A probe not answered within this is a database that is away. */
+  /** A probe not answered within this is a database that is away: new requests get a 503. */
   probeTimeoutMs: number
+  /** A probe still not answered after this cuts every connection, failing work in flight. */
+  probeCutAfterMs: number
 }
 
 export const defaultDatabaseTimeouts: DatabaseTimeouts = {
@@ -28,8 +30,10 @@ export const defaultDatabaseTimeouts: DatabaseTimeouts = {
   idleInTransactionMs: 15_000,
   idleConnectionMs: 60_000,
   keepAliveMs: 10_000,
-  probeIntervalMs: 500,
+  // A query in flight when the database goes silent fails within interval + cut (1.75 s) at worst.
+  probeIntervalMs: 250,
   probeTimeoutMs: 1000,
+  probeCutAfterMs: 1500,
 }
 
 /** Whether the database answers, as this process last saw it. */
@@ -97,6 +101,7 @@ export function isDatabaseUnavailableError(error: unknown): boolean {
 export class DatabaseSockets {
   private readonly open = new Set<Socket>()
   private next = 0
+  private refusing = false
 
   /** For postgres-js's `socket` option: a socket it writes to while it connects. */
   readonly factory = (options: { host: string[]; port: number[]; path?: string | false }) => {
@@ -108,7 +113,17 @@ export class DatabaseSockets {
     Object.assign(socket, { host, port })
     this.open.add(socket)
     socket.once('close', () => this.open.delete(socket))
+    // After the database failed its probe, a query that was waiting for a connection (or whose
+    // connection was cut while it connected) would otherwise be sent out again on a new one and
+    // wait for the connect timeout. Failing the socket with an error fails that query at once;
+    // postgres-js adds its listeners before the next turn of the loop.
+    if (this.refusing) setImmediate(() => socket.destroy(unavailableError()))
     return socket
+  }
+
+  /** From a failed probe until the database answers again, every new connection fails at once. */
+  refuseNewConnections(refusing: boolean): void {
+    this.refusing = refusing
   }
 
   get size(): number {
@@ -120,15 +135,15 @@ export class DatabaseSockets {
    * errors, whereas one merely closed while connecting makes it quietly connect again.
    */
   destroyAll(): void {
-    for (const socket of this.open) {
-      socket.destroy(
-        Object.assign(new Error('the database did not answer its availability probe'), {
-          code: 'DATABASE_UNAVAILABLE',
-        }),
-      )
-    }
+    for (const socket of this.open) socket.destroy(unavailableError())
     this.open.clear()
   }
+}
+
+function unavailableError(): Error {
+  return Object.assign(new Error('the database did not answer its availability probe'), {
+    code: 'DATABASE_UNAVAILABLE',
+  })
 }
 
 export interface AvailabilityMonitorOptions {
@@ -136,31 +151,29 @@ export interface AvailabilityMonitorOptions {
   probe: () => Promise<unknown>
   /** Abandons a probe that timed out (cuts its connection). */
   abandonProbe: () => void
-  /** Runs when a probe errs, or a second one in a row is silent: cut every connection. */
+  /** Runs when a probe errs, or stays silent past `cutAfterMs`: cut every connection. */
   onProbeFailed: () => void
   /** Runs when a probe succeeds after failing, before anyone hears that the database is back. */
   onRecovered?: () => void
   intervalMs: number
+  /** Silent this long: the database is unavailable (new requests are refused). */
   timeoutMs: number
+  /** Silent this long (from the probe's start): the connections are cut. */
+  cutAfterMs: number
   now?: () => number
 }
 
 /** How often a probe's wait starts again because this process, not the database, was slow. */
 const maxDeadlineExtensions = 5
 
-/** Silent probes in a row before the connections are cut (an erring probe cuts them at once). */
-const silentProbesBeforeCut = 2
-
 /**
  * Probes the database on a timer and says whether it answers. Requests that need the database
  * are refused at once while it does not (a 503 rather than a wait), and a failed probe cuts the
  * pool's connections, so a query stuck on a blackholed one fails within about
- * `intervalMs + timeoutMs`. The first probe that succeeds again makes it available.
+ * `intervalMs + cutAfterMs`. The first probe that succeeds again makes it available.
  */
 export class AvailabilityMonitor implements DatabaseAvailability {
   private state = true
-  /** Probes in a row that got no answer in time. */
-  private silentProbes = 0
   private since: number | undefined
   private probing: Promise<boolean> | undefined
   private timer: NodeJS.Timeout | undefined
@@ -203,23 +216,36 @@ export class AvailabilityMonitor implements DatabaseAvailability {
   }
 
   private async runProbe(): Promise<boolean> {
-    const deadline = this.deadline()
+    const { timeoutMs, cutAfterMs } = this.options
     const probed = this.options.probe().then(
       () => 'ok' as const,
       () => 'failed' as const,
     )
-    const outcome = await Promise.race([probed, deadline.reached])
-    deadline.cancel()
-    if (outcome === 'timeout') this.options.abandonProbe()
-    this.set(outcome === 'ok')
-    // A probe that errs found the connections dead: cut them now. One that is only slow may be a
-    // loaded database or machine (six replicas connecting at once did it): new requests are
-    // already refused, but work in flight is cut only when the next probe is silent too.
-    this.silentProbes = outcome === 'timeout' ? this.silentProbes + 1 : 0
-    if (outcome === 'failed' || this.silentProbes >= silentProbesBeforeCut) {
-      this.options.onProbeFailed()
+    let outcome = await this.raceDeadline(probed, timeoutMs)
+    if (outcome === 'timeout') {
+      // Silent: new requests are refused from now on. Work in flight is cut only if the silence
+      // lasts, so a slow moment (six replicas connecting at once on a loaded machine did it)
+      // does not fail every query under way; an answer before then makes it available again.
+      this.set(false)
+      outcome = await this.raceDeadline(probed, Math.max(0, cutAfterMs - timeoutMs))
+      if (outcome === 'timeout') this.options.abandonProbe()
     }
+    this.set(outcome === 'ok')
+    // A probe that errs found the connections dead; one silent past the cut finds them useless.
+    if (outcome !== 'ok') this.options.onProbeFailed()
     return outcome === 'ok'
+  }
+
+  private async raceDeadline(
+    probed: Promise<'ok' | 'failed'>,
+    ms: number,
+  ): Promise<'ok' | 'failed' | 'timeout'> {
+    const deadline = this.deadline(ms)
+    try {
+      return await Promise.race([probed, deadline.reached])
+    } finally {
+      deadline.cancel()
+    }
   }
 
   /**
@@ -228,8 +254,7 @@ export class AvailabilityMonitor implements DatabaseAvailability {
    * machine) must not pass for a silent database: a timer that fires late waits again (a few
    * times at most), and before giving up one more turn of the loop reads what has arrived.
    */
-  private deadline(): { reached: Promise<'timeout'>; cancel: () => void } {
-    const { timeoutMs } = this.options
+  private deadline(timeoutMs: number): { reached: Promise<'timeout'>; cancel: () => void } {
     let timer: NodeJS.Timeout | undefined
     let immediate: NodeJS.Immediate | undefined
     const reached = new Promise<'timeout'>((resolve) => {

@@ -100,7 +100,7 @@ export async function openDatabase(target: DatabaseTarget): Promise<DatabaseConn
     }
     const probeSockets = new DatabaseSockets()
     const probeOptions = driverOptions(
-      { ...timeouts, connectMs: timeouts.probeTimeoutMs },
+      { ...timeouts, connectMs: timeouts.probeCutAfterMs },
       probeSockets,
     )
     const probeClient = postgres(target.url, {
@@ -112,11 +112,15 @@ export async function openDatabase(target: DatabaseTarget): Promise<DatabaseConn
     const availability = new AvailabilityMonitor({
       probe: () => probeClient`select 1`,
       abandonProbe: () => probeSockets.destroyAll(),
-      onProbeFailed: () => sockets.destroyAll(),
+      onProbeFailed: () => {
+        sockets.refuseNewConnections(true)
+        sockets.destroyAll()
+      },
       // postgres-js can leave a transaction's connection in a state where later queries never
       // settle when the connection is lost mid-transaction (porsager/postgres#1216): after an
       // outage the pool is replaced by a fresh one, and the old one ends once it is idle.
       onRecovered: () => {
+        sockets.refuseNewConnections(false)
         const old = pool
         pool = newPool()
         for (const listener of listeners) void listenOn(listener).catch(() => {})
@@ -126,6 +130,7 @@ export async function openDatabase(target: DatabaseTarget): Promise<DatabaseConn
       },
       intervalMs: timeouts.probeIntervalMs,
       timeoutMs: timeouts.probeTimeoutMs,
+      cutAfterMs: timeouts.probeCutAfterMs,
     })
     availability.start()
     return {
