@@ -18,7 +18,10 @@ async function sharedDatabase(t: Test): Promise<DatabaseTarget> {
   if (testDatabaseKind === 'postgres') {
     const database = await createPostgresDatabase(process.env.RINGMASTER_TEST_POSTGRES_TEMPLATE)
     t.teardown(() => database.dispose())
-    return database.target
+    if (database.target.kind !== 'postgres') return database.target
+    // What is tested is the bootstrap lock, not the 2 s connect timeout: six replicas opening
+    // their pools at once on a loaded 2-core CI machine hit that (CONNECT_TIMEOUT) now and then.
+    return { ...database.target, timeouts: { ...database.target.timeouts, connectMs: 15_000 } }
   }
   const dataDir = mkdtempSync(join(tmpdir(), 'ringmaster-bootstrap-'))
   t.teardown(() => rmSync(dataDir, { recursive: true, force: true }))
@@ -91,6 +94,7 @@ t.test(
       Array(replicas).fill('fulfilled'),
       'every replica started',
     )
+    if (outcomes.some((outcome) => outcome.status === 'rejected')) return
     const admins = await liveAdminTokens(apps[0])
     t.equal(admins.length, 1, 'one admin token')
     const printed = lines.filter((line) => line.includes('generated the bootstrap admin token'))
