@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto'
 import createClient, {
   type Client,
   type ClientPathsWithMethod,
@@ -21,8 +20,13 @@ export type { paths } from './generated/control-plane.js'
 export interface RingmasterClientOptions {
   /** Where the control plane listens, e.g. https://ringmaster.example.com */
   baseUrl: string
-  /** An API token (`POST /v1/tokens`); sent as `Authorization: Bearer <token>`. */
-  token: string
+  /**
+   * An API token (`POST /v1/tokens`); sent as `Authorization: Bearer <token>`. Without one, the
+   * browser's session cookie (`POST /v1/session`) is what authenticates, as in the console.
+   */
+  token?: string
+  /** Sent with every request, e.g. the session's `X-CSRF-Token` in a browser. */
+  headers?: Record<string, string>
   /** Defaults to the global fetch. */
   fetch?: typeof globalThis.fetch
   /** Sent as User-Agent, e.g. `ringmaster-cli/1.2.0`. */
@@ -134,18 +138,19 @@ const noRetries: RetryPolicy = { retries: 0 }
 const idempotencyHeader = 'idempotency-key'
 const defaultReconnectMs = 2000
 
-/** A new random Idempotency-Key. */
+/** A new random Idempotency-Key (Web Crypto: Node.js 20+ and browsers alike). */
 export function newIdempotencyKey(): string {
-  return randomUUID()
+  return globalThis.crypto.randomUUID()
 }
 
 export function createRingmasterClient(options: RingmasterClientOptions): RingmasterClient {
   const baseUrl = options.baseUrl.replace(/\/+$/, '')
   const fetchImpl = options.fetch ?? globalThis.fetch
-  const headers = {
-    authorization: `Bearer ${options.token}`,
+  const headers: Record<string, string> = {
+    ...options.headers,
     'user-agent': options.userAgent ?? 'ringmaster-sdk',
   }
+  if (options.token !== undefined) headers.authorization = `Bearer ${options.token}`
   const raw: RawClient = createClient<paths>({
     baseUrl,
     headers,

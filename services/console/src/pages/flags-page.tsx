@@ -1,0 +1,3 @@
+export function FlagsPage() {
+  return <h1>Flags</h1>
+}
