@@ -10,8 +10,8 @@ import { ReleasesPage } from './pages/releases-page.js'
 import { ReportsPage } from './pages/reports-page.js'
 import { SignInPage } from './pages/sign-in-page.js'
 import { TopologyPage } from './pages/topology-page.js'
-import { isUnauthenticated } from './session/session-api.js'
 import { SessionGate, useSession } from './session/session.js'
+import { isUnauthenticated } from './session/session-api.js'
 
 export function createQueryClient(): QueryClient {
   return new QueryClient({
@@ -34,7 +34,9 @@ function SignedIn() {
         <Switch>
           <Route path="/" component={InboxPage} />
           <Route path="/releases" component={ReleasesPage} />
-          <Route path="/releases/:id">{(params) => <ReleaseBoardPage id={Number(params.id)} />}</Route>
+          <Route path="/releases/:id">
+            {(params) => <ReleaseBoardPage id={Number(params.id)} />}
+          </Route>
           <Route path="/topology" component={TopologyPage} />
           <Route path="/flags" component={FlagsPage} />
           <Route path="/incidents" component={IncidentsPage} />

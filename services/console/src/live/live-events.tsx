@@ -1,6 +1,14 @@
 import type { AuditEvent, RingmasterClient } from '@ringmaster/sdk'
 import { type QueryClient, type QueryKey, useQueryClient } from '@tanstack/react-query'
-import { createContext, type ReactNode, useContext, useEffect, useMemo, useRef, useState } from 'react'
+import {
+  createContext,
+  type ReactNode,
+  useContext,
+  useEffect,
+  useMemo,
+  useRef,
+  useState,
+} from 'react'
 import { isUnauthenticated } from '../session/session-api.js'
 
 export type LiveListener = (event: AuditEvent) => void

@@ -20,7 +20,9 @@ export function applyDeploymentEvent(
   event: AuditEvent,
 ): ReleaseDetail | undefined {
   if (!release || !event.action.startsWith('deployment.')) return release
-  const state = (event.action === 'deployment.started' ? 'in_progress' : event.action.slice(11)) as Deployment['state']
+  const state = (
+    event.action === 'deployment.started' ? 'in_progress' : event.action.slice(11)
+  ) as Deployment['state']
   const id = (event.data as { deploymentId?: unknown }).deploymentId
   if (!deploymentStates.has(state) || typeof id !== 'number') return release
   let changed = false

@@ -76,7 +76,9 @@ function ApprovalCard({ item }: { item: InboxApproval }) {
           {item.approvals} of {item.quorum}
         </dd>
         <dt>Expires</dt>
-        <dd>{item.expiresAt ? `${formatTime(item.expiresAt)} (in ${until(item.expiresAt)})` : '—'}</dd>
+        <dd>
+          {item.expiresAt ? `${formatTime(item.expiresAt)} (in ${until(item.expiresAt)})` : '—'}
+        </dd>
       </dl>
       {may(session.role, 'approve') ? (
         <>
@@ -85,7 +87,11 @@ function ApprovalCard({ item }: { item: InboxApproval }) {
             <textarea value={comment} onChange={(e) => setComment(e.target.value)} />
           </label>
           <div className="actions">
-            <button type="button" disabled={decide.isPending} onClick={() => decide.mutate('approve')}>
+            <button
+              type="button"
+              disabled={decide.isPending}
+              onClick={() => decide.mutate('approve')}
+            >
               Approve {label}
             </button>
             <button

@@ -53,7 +53,12 @@ const Cell = memo(function Cell({
   const state: CellState = deployment?.state ?? 'not-started'
   const title = `${scaleUnit}: ${cellWords[state]}${deployment?.message ? ` (${deployment.message})` : ''}`
   return (
-    <li className={`cell state-${state}`} title={title} data-scale-unit={scaleUnit} data-state={state}>
+    <li
+      className={`cell state-${state}`}
+      title={title}
+      data-scale-unit={scaleUnit}
+      data-state={state}
+    >
       <span className="mark" aria-hidden="true">
         {cellMarks[state]}
       </span>
@@ -72,7 +77,9 @@ function BakeCountdown({ stage }: { stage: Stage }) {
   const now = useNow(1000)
   if (stage.state !== 'baking' || !stage.bakeUntil) return null
   const end = Date.parse(stage.bakeUntil)
-  const start = stage.deployedAt ? Date.parse(stage.deployedAt) : end - stage.policy.bakeMinutes * 60_000
+  const start = stage.deployedAt
+    ? Date.parse(stage.deployedAt)
+    : end - stage.policy.bakeMinutes * 60_000
   const total = Math.max(1, end - start)
   const done = Math.min(total, Math.max(0, now - start))
   return (
@@ -115,7 +122,9 @@ const RingRow = memo(function RingRow({
           ? `${stage.gate === 'pre' ? 'Before' : 'After'} deploying: ${approval.minApprovals} approval(s) from ${approval.role}. `
           : ''}
         Bake {policy.bakeMinutes} min, {policy.maxParallel} scale unit(s) at a time
-        {policy.health.maxErrorRate !== undefined ? `, error rate ≤ ${policy.health.maxErrorRate}` : ''}
+        {policy.health.maxErrorRate !== undefined
+          ? `, error rate ≤ ${policy.health.maxErrorRate}`
+          : ''}
         {policy.health.maxP99Ms !== undefined ? `, p99 ≤ ${policy.health.maxP99Ms} ms` : ''}
         {policy.autoRollback ? ', rolls back on failed health' : ''}.
       </p>
@@ -215,9 +224,20 @@ function ReleaseActions({ release }: { release: ReleaseDetail }) {
   const open = ['queued', 'in_progress', 'halted'].includes(release.state)
   const buttons = [
     ['promote', 'Promote', may(role, 'promote') && release.state === 'in_progress'],
-    ['halt', 'Halt release', may(role, 'stop-the-line') && ['queued', 'in_progress'].includes(release.state)],
+    [
+      'halt',
+      'Halt release',
+      may(role, 'stop-the-line') && ['queued', 'in_progress'].includes(release.state),
+    ],
     ['resume', 'Resume', may(role, 'resume') && release.state === 'halted'],
-    ['rollback', 'Roll back', may(role, 'rollback') && release.state !== 'rolled_back' && release.state !== 'cancelled' && release.state !== 'superseded'],
+    [
+      'rollback',
+      'Roll back',
+      may(role, 'rollback') &&
+        release.state !== 'rolled_back' &&
+        release.state !== 'cancelled' &&
+        release.state !== 'superseded',
+    ],
     ['cancel', 'Cancel release', may(role, 'cancel') && open],
   ] as const
   const shown = buttons.filter(([, , allowed]) => allowed)
@@ -233,7 +253,11 @@ function ReleaseActions({ release }: { release: ReleaseDetail }) {
             <textarea value={comment} onChange={(e) => setComment(e.target.value)} />
           </label>
           <div className="actions">
-            <button type="button" disabled={decide.isPending} onClick={() => decide.mutate('approve')}>
+            <button
+              type="button"
+              disabled={decide.isPending}
+              onClick={() => decide.mutate('approve')}
+            >
               Approve {awaiting.ring}
             </button>
             <button
@@ -286,8 +310,8 @@ function Timeline({ events }: { events: AuditEvent[] }) {
           <ul>
             {health.map((event) => (
               <li key={event.id}>
-                {formatTime(event.at)}: {event.action} on {event.subject.split(':').slice(2).join(':')}{' '}
-                {JSON.stringify(event.data)}
+                {formatTime(event.at)}: {event.action} on{' '}
+                {event.subject.split(':').slice(2).join(':')} {JSON.stringify(event.data)}
               </li>
             ))}
           </ul>
@@ -349,7 +373,9 @@ export function ReleaseBoardPage({ id }: { id: number }) {
       </h1>
       <dl className="facts">
         <dt>Release</dt>
-        <dd>#{data.id} ({data.kind})</dd>
+        <dd>
+          #{data.id} ({data.kind})
+        </dd>
         <dt>Commit</dt>
         <dd>{data.commit ?? '—'}</dd>
         <dt>Requested by</dt>

@@ -1,11 +1,22 @@
 import type { RingmasterClient } from '@ringmaster/sdk'
 import { useQueryClient } from '@tanstack/react-query'
-import { createContext, type ReactNode, useCallback, useContext, useEffect, useMemo, useState } from 'react'
+import {
+  createContext,
+  type ReactNode,
+  useCallback,
+  useContext,
+  useEffect,
+  useMemo,
+  useState,
+} from 'react'
 import { createConsoleClient } from '../console-client.js'
 import {
   type ConsoleSession,
+  signOut as closeSession,
   isUnauthenticated,
-  readSession, signIn as openSession, signOut as closeSession } from './session-api.js'
+  signIn as openSession,
+  readSession,
+} from './session-api.js'
 
 export interface SessionState {
   session: ConsoleSession
@@ -64,7 +75,10 @@ export function SessionGate({
 
   useEffect(() => {
     const unsubscribe = queryClient.getQueryCache().subscribe((event) => {
-      if (event.type === 'updated' && isUnauthenticated(event.action.type === 'error' ? event.action.error : undefined)) {
+      if (
+        event.type === 'updated' &&
+        isUnauthenticated(event.action.type === 'error' ? event.action.error : undefined)
+      ) {
         expire()
       }
     })
