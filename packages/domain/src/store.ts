@@ -85,12 +85,15 @@ export interface IdempotencyRepository {
 /** Push delivery to executors: rows written with the change, sent after it commits. */
 export interface WebhookOutbox {
   /**
-   * Queues one signed delivery of `event` to every webhook of `service`, in the current
+   * Queues one signed delivery of `event` to every enabled webhook of `service` that wants it
+   * (`webhookWants`: an empty list, `*`, the event's kind as `kind.*`, or its name), in the current
    * transaction, so a change and its notifications commit (or vanish) together.
    */
   enqueue(service: string, event: string, payload: Record<string, unknown>): Promise<void>
   /** `enqueue` for many payloads of one event in one statement (a wave's deployments). */
   enqueueMany(service: string, event: string, payloads: Record<string, unknown>[]): Promise<void>
+  /** `enqueue` to the webhooks of every service (a halt of the whole line or of a ring). */
+  enqueueForEveryService(event: string, payload: Record<string, unknown>): Promise<void>
 }
 
 /** The repositories as seen from inside one transaction. */
