@@ -40,7 +40,7 @@ export async function startConsole(t: Test): Promise<ConsoleUnderTest | undefine
   if (!existsSync(chromiumPath)) {
     const why = `no Chromium at ${chromiumPath} (apt-get install chromium, or set RINGMASTER_CHROMIUM_PATH)`
     if (process.env.CI === 'true') throw new Error(why)
-    t.skip(why)
+    t.plan(0, why)
     return undefined
   }
   if (!existsSync(join(consoleDir, 'index.html'))) {
