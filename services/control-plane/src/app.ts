@@ -39,6 +39,7 @@ import { freezeWindowRoutes } from './routes/freeze-windows/freeze-window-routes
 import { frontendApiRoutes } from './routes/frontend-api/frontend-api-routes.js'
 import { haltRoutes } from './routes/halts/halt-routes.js'
 import { healthRoutes } from './routes/health/health-routes.js'
+import { inboxRoutes } from './routes/inbox/inbox-routes.js'
 import { incidentRoutes } from './routes/incidents/incident-routes.js'
 import { ofrepRoutes } from './routes/ofrep/ofrep-routes.js'
 import { releaseRoutes } from './routes/releases/release-routes.js'
@@ -63,6 +64,8 @@ export interface AppOptions {
   engineIntervalMs?: number | undefined
   /** How often the webhook sender looks for due deliveries; 0 turns the timer off. */
   webhookIntervalMs?: number | undefined
+  /** Where the console is (RINGMASTER_PUBLIC_URL): webhook deliveries link to it; none without. */
+  consoleUrl?: string | undefined
   /** How often flag snapshots are checked against the database's revisions; 0 turns it off. */
   flagCheckIntervalMs?: number | undefined
   /** How often SDK metrics held in memory are written; 0 writes only on close and on read. */
@@ -105,7 +108,10 @@ export const app = fp(async function ringmaster(fastify: FastifyInstance, option
   await fastify.register(swaggerPlugin)
   await fastify.register(adminBootstrapPlugin, { adminToken: options.adminToken })
   await fastify.register(promotionWorkerPlugin, { intervalMs: options.engineIntervalMs ?? 1000 })
-  await fastify.register(webhookSenderPlugin, { intervalMs: options.webhookIntervalMs ?? 1000 })
+  await fastify.register(webhookSenderPlugin, {
+    intervalMs: options.webhookIntervalMs ?? 1000,
+    consoleUrl: options.consoleUrl,
+  })
   await fastify.register(rolloutSpanExporterPlugin, {
     intervalMs: options.spanExportIntervalMs ?? 1000,
     exporter: options.rolloutSpanExporter,
@@ -123,6 +129,7 @@ export const app = fp(async function ringmaster(fastify: FastifyInstance, option
   await fastify.register(eventRoutes)
   await fastify.register(eventStreamRoutes)
   await fastify.register(releaseRoutes)
+  await fastify.register(inboxRoutes)
   await fastify.register(deploymentRoutes)
   await fastify.register(haltRoutes)
   await fastify.register(freezeWindowRoutes)

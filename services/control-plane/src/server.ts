@@ -32,6 +32,7 @@ try {
         : { kind: 'pglite', dataDir: config.dataDir },
       adminToken: config.adminToken,
       engineIntervalMs: config.engineIntervalMs,
+      consoleUrl: config.consoleUrl,
       spanExportIntervalMs: config.spanExportIntervalMs,
       rolloutSpanExporter: telemetry.rolloutSpanExporter,
     },

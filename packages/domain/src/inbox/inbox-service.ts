@@ -4,7 +4,8 @@ import { ConflictError, ForbiddenError } from '../errors.js'
 import type { Store } from '../store.js'
 import { sameSubject } from '../subject.js'
 import { assertMayDecide, evaluateApprovalGate } from '../release/approval-gate.js'
-import type { Approval, ApprovalGateName, BlockedBy, Release, Stage } from '../release/release.js'
+import type { Approval, ApprovalGateName, BlockedBy, Release } from '../release/release.js'
+import type { ReleaseSummary } from '../release/release-service.js'
 import { situationOf } from '../release/release-operations.js'
 import { activeReleaseStates } from '../release/release-states.js'
 import { currentStage, decideNextStep, openGate } from '../release/release-step.js'
@@ -32,7 +33,7 @@ export interface InboxApproval {
 export interface InboxBlockedRelease {
   release: Release
   /** The ring it is in and the stage's state there; null before the first or after the last. */
-  currentStage: { ring: string; state: Stage['state'] } | null
+  currentStage: ReleaseSummary['currentStage']
   blockedBy: BlockedBy[]
 }
 
@@ -147,7 +148,15 @@ export class InboxService {
         const stage = currentStage(stages)
         return {
           release,
-          currentStage: stage === null ? null : { ring: stage.ring, state: stage.state },
+          currentStage:
+            stage === null
+              ? null
+              : {
+                  ring: stage.ring,
+                  ringOrder: stage.ringOrder,
+                  state: stage.state,
+                  since: stage.stateSince,
+                },
           blockedBy: step.blockedBy,
         }
       }),

@@ -198,7 +198,12 @@ export class ReleaseService {
       return {
         ...release,
         currentStage: stage
-          ? { ring: stage.ring, ringOrder: stage.ringOrder, state: stage.state, since: stage.stateSince }
+          ? {
+              ring: stage.ring,
+              ringOrder: stage.ringOrder,
+              state: stage.state,
+              since: stage.stateSince,
+            }
           : null,
       }
     })

@@ -10,8 +10,8 @@ export interface WebhookMessage {
 
 /**
  * Where a person sees what the event is about in the console, under `publicUrl` (the console's
- * address, RINGMASTER_PUBLIC_URL): the incident, else the release, else the halt. Null without a
- * public URL or when the event is about none of them.
+ * address, RINGMASTER_PUBLIC_URL): the incident, else the release, else (a halt) the console's
+ * front page. Null without a public URL or when the event is about none of them.
  */
 export function webhookConsoleLink(
   publicUrl: string | null,
@@ -29,7 +29,8 @@ export function webhookConsoleLink(
     return `${base}/incidents/${incidentId}`
   }
   if (releaseId !== null) return `${base}/releases/${releaseId}`
-  if (haltId !== null) return `${base}/halts/${haltId}`
+  // The console shows the halts that stop the line on every page.
+  if (haltId !== null) return `${base}/`
   return null
 }
 

@@ -39,6 +39,7 @@ import {
 import { FreezeWindow, WeeklySchedule } from './freeze-windows/freeze-window-routes.js'
 import { FrontendToggles } from './frontend-api/frontend-api-schemas.js'
 import { Halt } from './halts/halt-routes.js'
+import { Inbox, InboxApproval, InboxBlockedRelease } from './inbox/inbox-schemas.js'
 import { Incident, IncidentList } from './incidents/incident-schemas.js'
 import {
   OfrepBulkFailure,
@@ -52,11 +53,13 @@ import {
   Approval,
   ApprovalResult,
   BlockedBy,
+  CurrentStage,
   HoldingHalt,
   Release,
   ReleaseDetail,
   ReleaseHalt,
   ReleaseList,
+  ReleaseSummary,
   Stage,
 } from './releases/release-schemas.js'
 import { ReliabilityReport } from './reports/report-schemas.js'
@@ -109,8 +112,13 @@ export const apiModels = [
   HoldingHalt,
   BlockedBy,
   ReleaseDetail,
+  CurrentStage,
+  ReleaseSummary,
   ReleaseList,
   ApprovalResult,
+  InboxApproval,
+  InboxBlockedRelease,
+  Inbox,
   Halt,
   WeeklySchedule,
   FreezeWindow,

@@ -48,6 +48,8 @@ export interface BuildOptions {
   engineIntervalMs?: number
   /** The webhook sender's timer; off by default, like the promotion timer. */
   webhookIntervalMs?: number
+  /** RINGMASTER_PUBLIC_URL: where webhook deliveries link to. */
+  consoleUrl?: string
   /** How often flag snapshots are compared with the database (the app's default when unset). */
   flagCheckIntervalMs?: number
   /** The rollout span exporter's timer; off by default, like the promotion timer. */
@@ -90,6 +92,7 @@ export async function build(t: Test, options: BuildOptions = {}): Promise<TestAp
     clock: options.clock,
     engineIntervalMs: options.engineIntervalMs ?? 0,
     webhookIntervalMs: options.webhookIntervalMs ?? 0,
+    consoleUrl: options.consoleUrl,
     flagCheckIntervalMs: options.flagCheckIntervalMs,
     spanExportIntervalMs: options.spanExportIntervalMs ?? 0,
   })

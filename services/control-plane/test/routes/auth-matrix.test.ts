@@ -141,6 +141,8 @@ const expectedRoles: Record<string, readonly Role[]> = {
   updateIncident: ['admin', 'approver', 'sre'],
   mitigateIncident: ['admin', 'approver', 'sre'],
   resolveIncident: ['admin', 'approver', 'sre'],
+  // Everyone reads their own inbox: what it holds depends on the token's subject and role.
+  getInbox: anyRole,
   // SDK tokens reach their own APIs only.
   getClientFeatures: ['client'],
   getClientFeaturesDelta: ['client'],

@@ -5,6 +5,7 @@ import {
   FlagMetricsService,
   FlagService,
   IncidentService,
+  InboxService,
   ReleaseEngine,
   ReleaseService,
   ReportService,
@@ -32,6 +33,7 @@ declare module 'fastify' {
     flags: FlagService
     flagMetrics: FlagMetricsService
     incidents: IncidentService
+    inbox: InboxService
     reports: ReportService
   }
 }
@@ -60,6 +62,7 @@ export const domainServicesPlugin = fp(
     fastify.decorate('flags', new FlagService(fastify.store, afterCommit))
     fastify.decorate('flagMetrics', new FlagMetricsService(fastify.store, clock))
     fastify.decorate('incidents', new IncidentService(fastify.store, clock))
+    fastify.decorate('inbox', new InboxService(fastify.store, clock))
     fastify.decorate('reports', new ReportService(fastify.store, clock))
   },
   { name: 'domain-services', dependencies: ['database', 'after-commit'] },

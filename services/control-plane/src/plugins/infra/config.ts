@@ -13,6 +13,11 @@ export interface Config {
    * any proxy; by default this process's own host and port. Links out of the service use it.
    */
   publicUrl: string | undefined
+  /**
+   * RINGMASTER_PUBLIC_URL only when it is set: where the console is, for the links in webhook
+   * deliveries. A guessed host and port is no address to send to a chat, so none then.
+   */
+  consoleUrl: string | undefined
   /** PostgreSQL URL; undefined means the embedded PGlite database. */
   databaseUrl: string | undefined
   /** Where PGlite keeps its files (ignored with a database URL). */
@@ -66,6 +71,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     port,
     host,
     publicUrl,
+    consoleUrl: env.RINGMASTER_PUBLIC_URL?.trim() ? publicUrl : undefined,
     databaseUrl,
     dataDir: resolve(env.RINGMASTER_DATA_DIR?.trim() || './data'),
     adminToken,

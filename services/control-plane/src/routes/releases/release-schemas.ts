@@ -1,4 +1,4 @@
-import { haltScopes, releaseStates, stageStates } from '@ringmaster/domain'
+import { haltScopes, releaseListStates, releaseStates, stageStates } from '@ringmaster/domain'
 import { Type } from 'typebox'
 import { Name, Nullable, StringEnum, Timestamp } from '../../schemas/common.js'
 import { Deployment } from '../deployments/deployment-schemas.js'
@@ -253,9 +253,39 @@ export const ReleaseDetail = Type.Object(
   },
 )
 
+export const CurrentStage = Type.Object(
+  {
+    ring: Type.String({ description: 'The ring it is in' }),
+    ringOrder: Type.Integer({ description: "That ring's order" }),
+    state: StringEnum(
+      stageStates,
+      'What the stage is doing: pending, awaiting_approval, deploying, baking, awaiting_promotion, failed or rolled_back',
+    ),
+    since: Nullable(Timestamp('Since when')),
+  },
+  {
+    $id: 'CurrentStage',
+    additionalProperties: false,
+    description: 'The stage a release is working on: its first that has not succeeded',
+  },
+)
+
+export const ReleaseSummary = Type.Object(
+  {
+    ...releaseFields,
+    currentStage: Nullable(CurrentStage),
+  },
+  {
+    $id: 'ReleaseSummary',
+    description:
+      'A release in a list: the release and its current stage (null once every stage succeeded), so a list can say it awaits approval in ring-0',
+    additionalProperties: false,
+  },
+)
+
 export const ReleaseList = Type.Object(
   {
-    releases: Type.Array(Release, { description: 'Newest first' }),
+    releases: Type.Array(ReleaseSummary, { description: 'Newest first' }),
     nextBefore: Nullable(
       Type.Integer({ description: 'Pass as `before` for the next page; null on the last page' }),
     ),
@@ -266,7 +296,12 @@ export const ReleaseList = Type.Object(
 export const ReleaseQuery = Type.Object(
   {
     service: Type.Optional(Name('Only releases of this service')),
-    state: Type.Optional(StringEnum(releaseStates, 'Only releases in this state')),
+    state: Type.Optional(
+      StringEnum(
+        releaseListStates,
+        'Only releases in this state, or (awaiting_approval, deploying, baking, awaiting_promotion) unfinished releases whose current stage is in it',
+      ),
+    ),
     before: Type.Optional(
       Type.Integer({ minimum: 1, description: 'Only releases with a smaller id (the next page)' }),
     ),
