@@ -1,31 +1,10 @@
-import type { BlockedBy } from '@ringmaster/sdk'
+import type { BlockedBy, InboxApproval } from '@ringmaster/sdk'
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query'
 import { useState } from 'react'
 import { Link } from 'wouter'
 import { may } from '../access.js'
 import { describeError, formatTime, since, until } from '../format.js'
 import { useSession } from '../session/session.js'
-
-// TODO(inbox): typed by the SDK once GET /v1/inbox is in the OpenAPI document.
-interface InboxApproval {
-  releaseId: number
-  service: string
-  version: string
-  commit: string | null
-  requester: string
-  ring: string
-  awaitingSince: string
-  expiresAt: string | null
-  approvals: number
-  quorum: number
-}
-interface Inbox {
-  approvals: InboxApproval[]
-  blockedReleases: {
-    release: { id: number; service: string; version: string; state: string }
-    blockedBy: BlockedBy[]
-  }[]
-}
 
 export function BlockedByList({ blockedBy }: { blockedBy: readonly BlockedBy[] }) {
   if (blockedBy.length === 0) return <span className="muted">nothing: it moves on its own</span>
@@ -48,7 +27,7 @@ function ApprovalCard({ item }: { item: InboxApproval }) {
   const decide = useMutation({
     mutationFn: (decision: 'approve' | 'reject') =>
       client.post('/v1/releases/{id}/stages/{ring}/approvals', {
-        params: { path: { id: item.releaseId, ring: item.ring } },
+        params: { path: { id: item.releaseId, ring: item.ring.name } },
         body: { decision, comment },
       }),
     onSuccess: () => {
@@ -56,7 +35,7 @@ function ApprovalCard({ item }: { item: InboxApproval }) {
       void queryClient.invalidateQueries({ queryKey: ['release', item.releaseId] })
     },
   })
-  const label = `${item.service} ${item.version} into ${item.ring}`
+  const label = `${item.service} ${item.version} into ${item.ring.name}`
   return (
     <li className="card" data-testid="inbox-approval">
       <h3>
@@ -68,12 +47,16 @@ function ApprovalCard({ item }: { item: InboxApproval }) {
         <dt>Requested by</dt>
         <dd>{item.requester}</dd>
         <dt>Ring</dt>
-        <dd>{item.ring}</dd>
+        <dd>
+          {item.ring.name} (ring {item.ring.order},{' '}
+          {item.gate === 'pre' ? 'before deploying' : 'after baking'})
+        </dd>
         <dt>Waiting</dt>
-        <dd>{since(item.awaitingSince)}</dd>
+        <dd>{item.awaitingSince ? since(item.awaitingSince) : '—'}</dd>
         <dt>Approvals</dt>
         <dd>
-          {item.approvals} of {item.quorum}
+          {item.approvals.given} of {item.approvals.required} from {item.role}
+          {item.approvals.approvedBy.length > 0 ? ` (${item.approvals.approvedBy.join(', ')})` : ''}
         </dd>
         <dt>Expires</dt>
         <dd>
@@ -115,8 +98,7 @@ export function InboxPage() {
   const { client } = useSession()
   const inbox = useQuery({
     queryKey: ['inbox'],
-    // biome-ignore lint/suspicious/noExplicitAny: until /v1/inbox is in the spec (TODO above)
-    queryFn: () => (client.get as any)('/v1/inbox') as Promise<Inbox>,
+    queryFn: () => client.get('/v1/inbox'),
   })
   return (
     <>
@@ -129,7 +111,7 @@ export function InboxPage() {
         ) : (
           <ul className="grid-2 plain">
             {inbox.data?.approvals.map((item) => (
-              <ApprovalCard key={`${item.releaseId}:${item.ring}`} item={item} />
+              <ApprovalCard key={`${item.releaseId}:${item.ring.name}`} item={item} />
             ))}
           </ul>
         )}
@@ -148,7 +130,7 @@ export function InboxPage() {
               </tr>
             </thead>
             <tbody>
-              {inbox.data?.blockedReleases.map(({ release, blockedBy }) => (
+              {inbox.data?.blockedReleases.map(({ release, currentStage, blockedBy }) => (
                 <tr key={release.id}>
                   <td>
                     <Link href={`/releases/${release.id}`}>
@@ -156,7 +138,15 @@ export function InboxPage() {
                     </Link>
                   </td>
                   <td>
-                    <span className={`state state-${release.state}`}>{release.state}</span>
+                    <span className={`state state-${release.state}`}>
+                      {release.state.replaceAll('_', ' ')}
+                    </span>
+                    {currentStage ? (
+                      <span className="muted">
+                        {' '}
+                        {currentStage.ring}: {currentStage.state.replaceAll('_', ' ')}
+                      </span>
+                    ) : null}
                   </td>
                   <td>
                     <BlockedByList blockedBy={blockedBy} />

@@ -1,14 +1,20 @@
-import type { Release } from '@ringmaster/sdk'
+import type { paths } from '@ringmaster/sdk'
 import { useQuery } from '@tanstack/react-query'
 import { Link, useSearch } from 'wouter'
 import { navigate } from 'wouter/use-browser-location'
 import { describeError, formatTime } from '../format.js'
 import { useSession } from '../session/session.js'
 
-type ReleaseState = Release['state']
+type ReleaseState = NonNullable<
+  NonNullable<paths['/v1/releases']['get']['parameters']['query']>['state']
+>
 const states: ReleaseState[] = [
   'queued',
   'in_progress',
+  'awaiting_approval',
+  'deploying',
+  'baking',
+  'awaiting_promotion',
   'halted',
   'succeeded',
   'failed',
@@ -56,6 +62,7 @@ export function ReleasesPage() {
             <th scope="col">Service</th>
             <th scope="col">Version</th>
             <th scope="col">State</th>
+            <th scope="col">Current stage</th>
             <th scope="col">Requested by</th>
             <th scope="col">Created</th>
           </tr>
@@ -72,6 +79,11 @@ export function ReleasesPage() {
                 <span className={`state state-${release.state}`}>
                   {release.state.replaceAll('_', ' ')}
                 </span>
+              </td>
+              <td>
+                {release.currentStage
+                  ? `${release.currentStage.ring}: ${release.currentStage.state.replaceAll('_', ' ')}`
+                  : '—'}
               </td>
               <td>{release.requester}</td>
               <td>{formatTime(release.createdAt)}</td>
