@@ -113,7 +113,9 @@ const RingRow = memo(function RingRow({
         </span>
         {stage.stateSince ? <span className="muted">for {since(stage.stateSince)}</span> : null}
         <span className="muted">
-          wave {Math.min(stage.currentWave + 1, stage.waves.length)} of {stage.waves.length}
+          {stage.currentWave >= 0 && stage.state !== 'pending'
+            ? `wave ${Math.min(stage.currentWave + 1, stage.waves.length)} of ${stage.waves.length}`
+            : `${stage.waves.length} wave(s)`}
         </span>
         <BakeCountdown stage={stage} />
       </header>

@@ -12,7 +12,7 @@ export interface Rollout {
  * A service and two rings of two scale units each: ring 0 needs one approval from an approver
  * and does not bake; ring 1 takes the defaults. Named for this test only.
  */
-export async function createRollout(admin: RingmasterClient): Promise<Rollout> {
+export async function createRollout(admin: RingmasterClient, firstOrder = 0): Promise<Rollout> {
   const prefix = uniqueName('c')
   const service = `${prefix}-checkout`
   await admin.post('/v1/services', { body: { name: service } })
@@ -21,7 +21,7 @@ export async function createRollout(admin: RingmasterClient): Promise<Rollout> {
   await admin.post('/v1/rings', {
     body: {
       name: rings[0]!,
-      order: 0,
+      order: firstOrder,
       description: 'the team',
       policy: {
         preApproval: { role: 'approver', minApprovals: 1, ttlHours: 24 },
@@ -30,7 +30,7 @@ export async function createRollout(admin: RingmasterClient): Promise<Rollout> {
       },
     },
   })
-  await admin.post('/v1/rings', { body: { name: rings[1]!, order: 1, policy: { maxParallel: 2 } } })
+  await admin.post('/v1/rings', { body: { name: rings[1]!, order: firstOrder + 1, policy: { maxParallel: 2 } } })
   const scaleUnits = rings.map((ring) => [`${ring}-wus2`, `${ring}-neu`])
   for (const [index, ring] of rings.entries()) {
     for (const [unit, name] of scaleUnits[index]!.entries()) {
