@@ -30,6 +30,10 @@ import {
 } from '@ringmaster/domain'
 import { and, asc, count, eq, gt, inArray, isNull, type SQL, sql } from 'drizzle-orm'
 import { alias } from 'drizzle-orm/pg-core'
+import {
+  DrizzleConsoleSessionRepository,
+  DrizzleServerSecretRepository,
+} from './console-session-store.js'
 import type { RingmasterDatabase } from './database.js'
 import { flagRepositories } from './flag-store.js'
 import { DrizzleIncidentRepository } from './incident-store.js'
@@ -131,6 +135,8 @@ function repositories(
     rings: new DrizzleRingRepository(db),
     scaleUnits: new DrizzleScaleUnitRepository(db),
     apiTokens: new DrizzleApiTokenRepository(db),
+    consoleSessions: new DrizzleConsoleSessionRepository(db),
+    serverSecrets: new DrizzleServerSecretRepository(db),
     auditLog,
     idempotency: new DrizzleIdempotencyRepository(db),
     webhookOutbox: new DrizzleWebhookOutbox(db),

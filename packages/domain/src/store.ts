@@ -1,5 +1,9 @@
 import type { ApiToken, NewApiToken, StoredApiToken } from './api-token.js'
 import type { AuditEvent, NewAuditEvent } from './audit-event.js'
+import type {
+  ConsoleSessionRepository,
+  ServerSecretRepository,
+} from './console-session/console-session.js'
 import type { FlagStoreTransaction } from './flag/flag-store.js'
 import type { IncidentRepository } from './incident/incident.js'
 import type { ReadOptions } from './read-options.js'
@@ -102,6 +106,8 @@ export interface StoreTransaction extends ReleaseStoreTransaction, FlagStoreTran
   rings: RingRepository
   scaleUnits: ScaleUnitRepository
   apiTokens: ApiTokenRepository
+  consoleSessions: ConsoleSessionRepository
+  serverSecrets: ServerSecretRepository
   auditLog: AuditLog
   idempotency: IdempotencyRepository
   webhookOutbox: WebhookOutbox

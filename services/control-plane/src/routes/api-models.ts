@@ -72,6 +72,7 @@ import {
 } from './rings/ring-schemas.js'
 import { ScaleUnit, ScaleUnitList } from './scale-units/scale-unit-schemas.js'
 import { Service, ServiceList } from './services/service-schemas.js'
+import { ConsoleSession, ConsoleSettings } from './sessions/session-schemas.js'
 import { ApiToken, IssuedToken, TokenList } from './tokens/token-schemas.js'
 import {
   CreatedWebhook,
@@ -93,6 +94,8 @@ export const apiModels = [
   ApiToken,
   IssuedToken,
   TokenList,
+  ConsoleSettings,
+  ConsoleSession,
   HealthThresholds,
   RingPolicy,
   RingPolicyInput,

@@ -9,15 +9,21 @@ import { build } from '../helpers/build.js'
 // moment it exists, and a route that forgets to declare its roles fails the app at start-up.
 
 const expectedPublicRoutes = [
+  // Console sign-in and sign-out read the session cookie themselves (session-routes.ts).
+  'DELETE /v1/session',
+  // The web console's files, and its page for every path the API does not claim.
+  'GET /*',
   // The CLI bundle: the same code anyone can read, fetched by pipelines before they have a token.
   'GET /cli/ringmaster.mjs',
   'GET /healthz',
   'GET /openapi.json',
   'GET /readyz',
+  'GET /v1/session',
   // CORS preflights of the browser-facing flag APIs.
   'OPTIONS /api/frontend',
   'OPTIONS /api/frontend/*',
   'OPTIONS /ofrep/*',
+  'POST /v1/session',
 ]
 
 t.test('every route declares who may call it', async (t) => {

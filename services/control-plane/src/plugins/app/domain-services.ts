@@ -1,6 +1,7 @@
 import {
   AuditService,
   type Clock,
+  ConsoleSessionService,
   DeploymentService,
   FlagMetricsService,
   FlagService,
@@ -17,6 +18,7 @@ import {
 } from '@ringmaster/domain'
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
+import { consoleSessionSecrets } from '../../credentials/console-session-secrets.js'
 import { tokenSecrets } from '../../credentials/token-secrets.js'
 import { webhookSecrets } from '../../credentials/webhook-secrets.js'
 
@@ -24,6 +26,7 @@ declare module 'fastify' {
   interface FastifyInstance {
     topology: TopologyService
     tokens: TokenService
+    consoleSessions: ConsoleSessionService
     audit: AuditService
     releases: ReleaseService
     deployments: DeploymentService
@@ -41,6 +44,8 @@ declare module 'fastify' {
 export interface DomainServicesOptions {
   /** Where time comes from; tests pass one they can move. */
   clock?: Clock | undefined
+  /** How long a console session lasts after sign-in (8 hours when unset). */
+  consoleSessionTtlMs?: number | undefined
 }
 
 /** The domain services, built once over the store and shared by the routes. */
@@ -52,6 +57,16 @@ export const domainServicesPlugin = fp(
     fastify.decorate(
       'tokens',
       new TokenService(fastify.store, tokenSecrets, systemClock, afterCommit),
+    )
+    fastify.decorate(
+      'consoleSessions',
+      new ConsoleSessionService(
+        fastify.store,
+        fastify.tokens,
+        consoleSessionSecrets,
+        clock,
+        options.consoleSessionTtlMs,
+      ),
     )
     fastify.decorate('audit', new AuditService(fastify.store))
     fastify.decorate('releases', new ReleaseService(fastify.store, clock, afterCommit))
