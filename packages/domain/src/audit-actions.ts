@@ -7,6 +7,8 @@ import { stageStates } from './release/release-states.js'
 export const auditActions = [
   'approval.granted',
   'approval.rejected',
+  'console-session.ended',
+  'console-session.started',
   'deployment.failed',
   'deployment.retried',
   'deployment.rollback-requested',
