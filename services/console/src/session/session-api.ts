@@ -1,34 +1,26 @@
-import { type RingmasterClient, RingmasterProblem } from '@ringmaster/sdk'
+import { type ConsoleSession, type RingmasterClient, RingmasterProblem } from '@ringmaster/sdk'
 
-// TODO(console-session): typed by the SDK once /v1/session is in the OpenAPI document.
-export interface ConsoleSession {
-  subject: string
-  role: string
-  expiresAt: string
-  csrfToken: string
-  console: { traceUrlTemplate: string | null }
+export type { ConsoleSession }
+
+export function isUnauthenticated(error: unknown): boolean {
+  return error instanceof RingmasterProblem && error.status === 401
 }
 
-// biome-ignore lint/suspicious/noExplicitAny: until the route is in the spec
-type Untyped = any
-
+/** The session the browser's cookie holds; undefined when there is none (or it ended). */
 export async function readSession(client: RingmasterClient): Promise<ConsoleSession | undefined> {
   try {
-    return (await (client.get as Untyped)('/v1/session')) as ConsoleSession
+    return await client.get('/v1/session')
   } catch (error) {
     if (isUnauthenticated(error)) return undefined
     throw error
   }
 }
 
-export async function signIn(client: RingmasterClient, token: string): Promise<ConsoleSession> {
-  return (await (client.post as Untyped)('/v1/session', { body: { token } })) as ConsoleSession
+/** Trades a pasted API token for the HttpOnly session cookie. */
+export function signIn(client: RingmasterClient, token: string): Promise<ConsoleSession> {
+  return client.post('/v1/session', { body: { token } })
 }
 
 export async function signOut(client: RingmasterClient): Promise<void> {
-  await (client.delete as Untyped)('/v1/session')
-}
-
-export function isUnauthenticated(error: unknown): boolean {
-  return error instanceof RingmasterProblem && error.status === 401
+  await client.delete('/v1/session')
 }

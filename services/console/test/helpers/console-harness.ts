@@ -48,7 +48,6 @@ export async function startConsole(t: Test): Promise<ConsoleUnderTest | undefine
   }
   const database = await createTestDatabase()
   const adminToken = `console-admin-${randomUUID()}`
-  process.env.RINGMASTER_CONSOLE_DIR = consoleDir
   const app = await buildApp({
     database: database.target,
     adminToken,
@@ -56,7 +55,7 @@ export async function startConsole(t: Test): Promise<ConsoleUnderTest | undefine
     webhookIntervalMs: 0,
     spanExportIntervalMs: 0,
     consoleDir,
-  } as Parameters<typeof buildApp>[0])
+  })
   await app.listen({ host: '127.0.0.1', port: 0 })
   const { port } = app.server.address() as AddressInfo
   const url = `http://127.0.0.1:${port}`

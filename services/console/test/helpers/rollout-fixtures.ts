@@ -30,7 +30,9 @@ export async function createRollout(admin: RingmasterClient, firstOrder = 0): Pr
       },
     },
   })
-  await admin.post('/v1/rings', { body: { name: rings[1]!, order: firstOrder + 1, policy: { maxParallel: 2 } } })
+  await admin.post('/v1/rings', {
+    body: { name: rings[1]!, order: firstOrder + 1, policy: { maxParallel: 2 } },
+  })
   const scaleUnits = rings.map((ring) => [`${ring}-wus2`, `${ring}-neu`])
   for (const [index, ring] of rings.entries()) {
     for (const [unit, name] of scaleUnits[index]!.entries()) {
