@@ -76,7 +76,7 @@ if (running) {
         await page.goto(`${url}${path}`)
         await page.getByRole('heading', { name: heading, level: 1 }).waitFor()
         // Let the queries of the page answer before judging it.
-        await page.waitForLoadState('networkidle')
+        await page.locator('main[data-fetching="0"]').waitFor()
         t.same(await seriousAccessibilityViolations(page), [], `${path}`)
         await screenshot(page, shot)
       }

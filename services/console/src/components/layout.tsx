@@ -1,3 +1,4 @@
+import { useIsFetching } from '@tanstack/react-query'
 import type { ReactNode } from 'react'
 import { Link, useRoute } from 'wouter'
 import { may } from '../access.js'
@@ -30,6 +31,8 @@ function NavLink({ href, label }: { href: string; label: string }) {
 export function Layout({ children }: { children: ReactNode }) {
   const { session, signOut } = useSession()
   const live = useLiveEvents()
+  // How many queries are loading: tests (and screenshots) wait for 0.
+  const fetching = useIsFetching()
   return (
     <>
       <a className="skip-link" href="#main">
@@ -56,7 +59,9 @@ export function Layout({ children }: { children: ReactNode }) {
         </div>
       </header>
       <HaltBanner />
-      <main id="main">{children}</main>
+      <main id="main" data-fetching={fetching}>
+        {children}
+      </main>
     </>
   )
 }
