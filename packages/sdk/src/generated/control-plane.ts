@@ -110,6 +110,10 @@ export interface paths {
         /** Let a release enter a ring during a freeze window (audited, with a reason) @description Roles: admin. */
         post: operations["overrideFreeze"];
     }>;
+    "/v1/inbox": PathItem<{
+        /** What waits for the caller: approvals they may give, their releases that are stuck @description Read for the token's subject and role, under the same rules as an approval: a ring's approvals go to its role (and admins), never to the release's requester, and not twice to the same person. A viewer or pipeline token has no approvals to give. Roles: admin, approver, pipeline, sre, viewer. */
+        get: operations["getInbox"];
+    }>;
     "/v1/scale-units/{name}/desired": PathItem<{
         /** What should run on a scale unit, and the open deployments an executor should do @description Executors poll this. Work of a halted release that has not started is left off until the release resumes; rollbacks always appear. Roles: admin, approver, pipeline, sre, viewer. */
         get: operations["getDesiredState"];
@@ -181,7 +185,7 @@ export interface paths {
     "/v1/webhooks": PathItem<{
         /** List webhooks (never their secrets), optionally of one service @description Roles: sre, admin. */
         get: operations["listWebhooks"];
-        /** Send a service's events to a URL; the signing secret is returned once @description Every event of the service (or only those listed) is POSTed to the URL as JSON, signed with HMAC-SHA256 of "<x-ringmaster-timestamp>.<body>" in x-ringmaster-signature. Failed deliveries are retried with exponential backoff. See docs/webhooks.md. Roles: admin. */
+        /** Send a service's events to a URL; the signing secret is returned once @description Every event of the service (or only those listed) is POSTed to the URL as JSON, or as a Slack or Teams message (format), signed with HMAC-SHA256 of "<x-ringmaster-timestamp>.<body>" in x-ringmaster-signature. Failed deliveries are retried with exponential backoff. See docs/webhooks.md. Roles: admin. */
         post: operations["createWebhook"];
     }>;
     "/v1/webhooks/{id}": PathItem<{
@@ -646,6 +650,8 @@ export interface components {
             updatedAt: string;
             /** Format: date-time @description When it reached a final state */
             finishedAt: string | null;
+            /** @description In lists and the inbox: the stage it is working on (null once every stage succeeded), so a list can say it awaits approval in ring-0 */
+            currentStage?: components["schemas"]["CurrentStage"] | null;
         };
         /** @description One approval decision at a gate */
         Approval: {
@@ -791,9 +797,20 @@ export interface components {
             /** @description Why the release is not moving right now; empty when it is moving or done */
             blockedBy: components["schemas"]["BlockedBy"][];
         };
+        /** @description The stage a release is working on: its first that has not succeeded */
+        CurrentStage: {
+            /** @description The ring it is in */
+            ring: string;
+            /** @description That ring's order */
+            ringOrder: number;
+            /** @description What the stage is doing: pending, awaiting_approval, deploying, baking, awaiting_promotion, failed or rolled_back */
+            state: "pending" | "awaiting_approval" | "deploying" | "baking" | "awaiting_promotion" | "succeeded" | "failed" | "rolled_back";
+            /** Format: date-time @description Since when */
+            since: string | null;
+        };
         /** @description A page of releases */
         ReleaseList: {
-            /** @description Newest first */
+            /** @description Newest first, each with its currentStage */
             releases: components["schemas"]["Release"][];
             /** @description Pass as `before` for the next page; null on the last page */
             nextBefore: number | null;
@@ -815,6 +832,56 @@ export interface components {
                 satisfied: boolean;
             };
             release: components["schemas"]["Release"];
+        };
+        /** @description A stage waiting for an approval the caller may give */
+        InboxApproval: {
+            /** @description The release waiting */
+            releaseId: number;
+            /** @description Its service */
+            service: string;
+            /** @description Its version */
+            version: string;
+            /** @description The commit it was built from */
+            commit: string | null;
+            /** @description Who asked for it; they never approve it */
+            requester: string;
+            /** @description The ring: approve at /v1/releases/{id}/stages/{ring}/approvals */
+            ring: string;
+            /** @description Its order; 0 is the team */
+            ringOrder: number;
+            /** @description The stage waiting */
+            stageId: number;
+            /** @description Before the ring deploys (pre) or after it bakes (post) */
+            gate: "pre" | "post";
+            /** @description The role the ring asks for; admins may always approve */
+            role: string;
+            /** Format: date-time @description Since when it waits */
+            awaitingSince: string | null;
+            /** Format: date-time @description When the wait ends by itself; null: ring policies set no approval timeout, so it waits until decided */
+            expiresAt: string | null;
+            /** @description Approvals given that count now */
+            approvals: number;
+            /** @description Approvals the gate needs */
+            quorum: number;
+            /** @description Who approved so far (subjects) */
+            approvedBy: string[];
+        };
+        /** @description A release the caller asked for that is not moving, and why */
+        InboxBlockedRelease: {
+            release: components["schemas"]["Release"];
+            /** @description Why it is not moving: halts, approvals, bake, freezes, deployments */
+            blockedBy: components["schemas"]["BlockedBy"][];
+        };
+        /** @description What waits for the caller: approvals to give, and their own releases that are stuck */
+        Inbox: {
+            /** @description Whose inbox: the subject of the token */
+            subject: string;
+            /** @description The role it was read with */
+            role: string;
+            /** @description Stages awaiting an approval the caller may give (the ring's role or admin, not their own release, not approved by them already), longest waiting first */
+            approvals: components["schemas"]["InboxApproval"][];
+            /** @description Unfinished releases the caller requested that wait for something, newest first */
+            blockedReleases: components["schemas"]["InboxBlockedRelease"][];
         };
         /** @description A stop of the line: no new wave starts where it holds */
         Halt: {
@@ -1015,6 +1082,8 @@ export interface components {
             url: string;
             /** @description The events it receives; empty means every event */
             events: string[];
+            /** @description How each delivery is written: json (the delivery itself), slack (an incoming-webhook message: text and blocks) or teams (a MessageCard); every one is signed the same way */
+            format: "json" | "slack" | "teams";
             /** @description The first characters of the signing secret, to tell webhooks apart; the secret itself is shown only when the webhook is created */
             secretPrefix: string;
             /** @description Subject of the token that created it */
@@ -1849,8 +1918,12 @@ export type Stage = components['schemas']['Stage'];
 export type HoldingHalt = components['schemas']['HoldingHalt'];
 export type BlockedBy = components['schemas']['BlockedBy'];
 export type ReleaseDetail = components['schemas']['ReleaseDetail'];
+export type CurrentStage = components['schemas']['CurrentStage'];
 export type ReleaseList = components['schemas']['ReleaseList'];
 export type ApprovalResult = components['schemas']['ApprovalResult'];
+export type InboxApproval = components['schemas']['InboxApproval'];
+export type InboxBlockedRelease = components['schemas']['InboxBlockedRelease'];
+export type Inbox = components['schemas']['Inbox'];
 export type Halt = components['schemas']['Halt'];
 export type WeeklySchedule = components['schemas']['WeeklySchedule'];
 export type FreezeWindow = components['schemas']['FreezeWindow'];
@@ -2352,8 +2425,8 @@ export interface operations {
             query?: {
                 /** @description Only releases of this service */
                 service?: string;
-                /** @description Only releases in this state */
-                state?: "queued" | "in_progress" | "succeeded" | "failed" | "halted" | "rolled_back" | "cancelled" | "superseded";
+                /** @description Only releases in this state, or (awaiting_approval, deploying, baking, awaiting_promotion) unfinished releases whose current stage is in it */
+                state?: "queued" | "in_progress" | "succeeded" | "failed" | "halted" | "rolled_back" | "cancelled" | "superseded" | "awaiting_approval" | "deploying" | "baking" | "awaiting_promotion";
                 /** @description Only releases with a smaller id (the next page) */
                 before?: number;
                 limit?: components["parameters"]["Limit"];
@@ -2619,6 +2692,19 @@ export interface operations {
             403: components["responses"]["Problem"];
             404: components["responses"]["Problem"];
             409: components["responses"]["Problem"];
+        };
+    };
+    getInbox: {
+        parameters: NoParameters;
+        responses: {
+            /** @description What waits for the caller: approvals to give, and their own releases that are stuck */
+            200: {
+                content: {
+                    "application/json": components["schemas"]["Inbox"];
+                };
+            };
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
         };
     };
     getDesiredState: {
@@ -3114,8 +3200,10 @@ export interface operations {
                     service: string;
                     /** @description An absolute http or https URL without credentials; each delivery is POSTed there, signed with the secret */
                     url: string;
-                    /** @description Only these events (e.g. deployment.requested); omit or leave empty for every event */
+                    /** @description Only these events (e.g. stage.awaiting_approval, halt.created, release.*); omit or leave empty for every event. A name nothing sends is refused with /problems/unknown-webhook-events */
                     events?: string[];
+                    /** @description How each delivery is written: json (the delivery itself), slack (an incoming-webhook message: text and blocks) or teams (a MessageCard); every one is signed the same way */
+                    format?: "json" | "slack" | "teams";
                 };
             };
         };
