@@ -1,5 +1,6 @@
 import { type Command, globalHelp, parseCommand } from './command.js'
 import { agent } from './commands/agent-command.js'
+import { inbox } from './commands/inbox-command.js'
 import {
   flagsDisable,
   flagsEnable,
@@ -38,6 +39,7 @@ export const commands: Command[] = [
   releaseStatus,
   releaseList,
   releaseWatch,
+  inbox,
   approve,
   reject,
   promote,
