@@ -1,6 +1,5 @@
 import { type Command, globalHelp, parseCommand } from './command.js'
 import { agent } from './commands/agent-command.js'
-import { inbox } from './commands/inbox-command.js'
 import {
   flagsDisable,
   flagsEnable,
@@ -8,6 +7,7 @@ import {
   flagsList,
   flagsShow,
 } from './commands/flag-commands.js'
+import { inbox } from './commands/inbox-command.js'
 import {
   incidentDeclare,
   incidentList,

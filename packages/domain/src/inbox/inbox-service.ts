@@ -1,14 +1,14 @@
 import type { Actor } from '../actor.js'
 import { type Clock, systemClock } from '../clock.js'
 import { ConflictError, ForbiddenError } from '../errors.js'
-import type { Store } from '../store.js'
-import { sameSubject } from '../subject.js'
 import { assertMayDecide, evaluateApprovalGate } from '../release/approval-gate.js'
 import type { Approval, ApprovalGateName, BlockedBy } from '../release/release.js'
-import type { ReleaseSummary } from '../release/release-service.js'
 import { situationOf } from '../release/release-operations.js'
+import type { ReleaseSummary } from '../release/release-service.js'
 import { activeReleaseStates } from '../release/release-states.js'
 import { currentStage, decideNextStep, openGate } from '../release/release-step.js'
+import type { Store } from '../store.js'
+import { sameSubject } from '../subject.js'
 
 /** A stage that waits for an approval the caller may give. */
 export interface InboxApproval {
