@@ -9,13 +9,7 @@ import {
   requireString,
 } from '../command.js'
 import { ExitCode, UsageError } from '../exit-codes.js'
-import {
-  type ReleaseDetail,
-  type ReleaseState,
-  releaseDetail,
-  releaseLine,
-  releaseStates,
-} from '../release-view.js'
+import { type ReleaseDetail, releaseDetail, releaseLine, releaseStates } from '../release-view.js'
 import { waitForRelease } from '../release-wait.js'
 
 type CreateReleaseBody = operations['createRelease']['requestBody']['content']['application/json']
