@@ -1,14 +1,14 @@
 import type { Actor } from '../actor.js'
 import { type Clock, systemClock } from '../clock.js'
 import { ConflictError, ForbiddenError } from '../errors.js'
-import type { Store } from '../store.js'
-import { sameSubject } from '../subject.js'
 import { assertMayDecide, evaluateApprovalGate } from '../release/approval-gate.js'
-import type { Approval, ApprovalGateName, BlockedBy, Release } from '../release/release.js'
-import type { ReleaseSummary } from '../release/release-service.js'
+import type { Approval, ApprovalGateName, BlockedBy } from '../release/release.js'
 import { situationOf } from '../release/release-operations.js'
+import type { ReleaseSummary } from '../release/release-service.js'
 import { activeReleaseStates } from '../release/release-states.js'
 import { currentStage, decideNextStep, openGate } from '../release/release-step.js'
+import type { Store } from '../store.js'
+import { sameSubject } from '../subject.js'
 
 /** A stage that waits for an approval the caller may give. */
 export interface InboxApproval {
@@ -17,7 +17,8 @@ export interface InboxApproval {
   version: string
   commit: string | null
   requester: string
-  ring: { name: string; order: number }
+  ring: string
+  ringOrder: number
   stageId: number
   gate: ApprovalGateName
   /** The role the ring's policy asks for (admins may always approve). */
@@ -26,14 +27,16 @@ export interface InboxApproval {
   awaitingSince: string | null
   /** When the wait ends by itself; null: ring policies set no approval timeout, it waits. */
   expiresAt: string | null
-  approvals: { given: number; required: number; approvedBy: string[] }
+  /** Approvals that count now, of `quorum`. */
+  approvals: number
+  quorum: number
+  approvedBy: string[]
 }
 
 /** A release the caller asked for that is not moving, and why. */
 export interface InboxBlockedRelease {
-  release: Release
-  /** The ring it is in and the stage's state there; null before the first or after the last. */
-  currentStage: ReleaseSummary['currentStage']
+  /** With the stage it is in (`currentStage`). */
+  release: ReleaseSummary
   blockedBy: BlockedBy[]
 }
 
@@ -109,17 +112,16 @@ export class InboxService {
           version: release.version,
           commit: release.commit,
           requester: release.requester,
-          ring: { name: stage.ring, order: stage.ringOrder },
+          ring: stage.ring,
+          ringOrder: stage.ringOrder,
           stageId: stage.id,
           gate: open.name,
           role: open.gate.role,
           awaitingSince: stage.stateSince,
           expiresAt: null,
-          approvals: {
-            given: status.approvedBy.length,
-            required: status.required,
-            approvedBy: status.approvedBy,
-          },
+          approvals: status.approvedBy.length,
+          quorum: status.required,
+          approvedBy: status.approvedBy,
         }
       }),
     )
@@ -147,16 +149,18 @@ export class InboxService {
         if (step.kind !== 'wait' || step.blockedBy.length === 0) return null
         const stage = currentStage(stages)
         return {
-          release,
-          currentStage:
-            stage === null
-              ? null
-              : {
-                  ring: stage.ring,
-                  ringOrder: stage.ringOrder,
-                  state: stage.state,
-                  since: stage.stateSince,
-                },
+          release: {
+            ...release,
+            currentStage:
+              stage === null
+                ? null
+                : {
+                    ring: stage.ring,
+                    ringOrder: stage.ringOrder,
+                    state: stage.state,
+                    since: stage.stateSince,
+                  },
+          },
           blockedBy: step.blockedBy,
         }
       }),

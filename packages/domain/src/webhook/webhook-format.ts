@@ -151,16 +151,16 @@ function slackBody(
   message: WebhookMessage,
   link: string | null,
 ): Record<string, unknown> {
-  const escape = (value: string) =>
+  const escapeMrkdwn = (value: string) =>
     value.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;')
   const blocks: Record<string, unknown>[] = [
     { type: 'header', text: { type: 'plain_text', text: summary.title.slice(0, 150) } },
-    { type: 'section', text: { type: 'mrkdwn', text: escape(summary.detail) } },
+    { type: 'section', text: { type: 'mrkdwn', text: escapeMrkdwn(summary.detail) } },
     {
       type: 'section',
       fields: summary.facts.slice(0, 10).map((fact) => ({
         type: 'mrkdwn',
-        text: `*${fact.name}*\n${escape(fact.value)}`,
+        text: `*${fact.name}*\n${escapeMrkdwn(fact.value)}`,
       })),
     },
   ]

@@ -16,14 +16,6 @@ export interface paths {
         /** Download the ringmaster CLI as one file @description The `ringmaster` command and everything it needs as one ES module for Node.js 20.19 or later. It is the CLI this server ships with, so it always matches this API. Install it with `curl -fsSL "$RINGMASTER_URL/cli/ringmaster.mjs" -o ringmaster && chmod +x ringmaster`, then run `./ringmaster --help` (or `node ringmaster …`). Send the ETag back in If-None-Match to get a 304 while the file has not changed. Public: no token needed. */
         get: operations["getCliBundle"];
     }>;
-    "/v1/session": PathItem<{
-        /** The console session of this browser @description Answers 401 /problems/unauthenticated when there is no session cookie, and 401 /problems/session-expired or /problems/session-invalid when its session has ended. The session is the HttpOnly cookie ringmaster_session (SameSite=Strict); it is stored server-side, so signing out, expiry and revoking the token end it at once. Public: no token needed. */
-        get: operations["getSession"];
-        /** Sign in to the console with an API token @description Checks the token as bearer authentication does and starts a console session; the answer sets its cookie. The session is the HttpOnly cookie ringmaster_session (SameSite=Strict); it is stored server-side, so signing out, expiry and revoking the token end it at once. SDK tokens (client, frontend) cannot sign in. Public: no token needed. */
-        post: operations["signIn"];
-        /** Sign out of the console @description Ends the session on every replica and clears the cookie. Needs the X-CSRF-Token header, like every change made with the cookie. The session is the HttpOnly cookie ringmaster_session (SameSite=Strict); it is stored server-side, so signing out, expiry and revoking the token end it at once. Public: no token needed. */
-        delete: operations["signOut"];
-    }>;
     "/v1/tokens": PathItem<{
         /** List API tokens (never their secrets) @description Roles: admin. */
         get: operations["listTokens"];
@@ -193,7 +185,7 @@ export interface paths {
     "/v1/webhooks": PathItem<{
         /** List webhooks (never their secrets), optionally of one service @description Roles: sre, admin. */
         get: operations["listWebhooks"];
-        /** Send a service's events to a URL; the signing secret is returned once @description Every event of the service (or only those listed: any audit action such as stage.awaiting_approval or halt.created, deployment.requested, a kind such as release.*, or *) is POSTed to the URL, as JSON or as a Slack or Teams message (format), signed with HMAC-SHA256 of "<x-ringmaster-timestamp>.<body>" in x-ringmaster-signature. A halt of the whole line or of a ring goes to every service's webhooks. Failed deliveries are retried with exponential backoff. See docs/webhooks.md. Roles: admin. */
+        /** Send a service's events to a URL; the signing secret is returned once @description Every event of the service (or only those listed) is POSTed to the URL as JSON, or as a Slack or Teams message (format), signed with HMAC-SHA256 of "<x-ringmaster-timestamp>.<body>" in x-ringmaster-signature. Failed deliveries are retried with exponential backoff. See docs/webhooks.md. Roles: admin. */
         post: operations["createWebhook"];
     }>;
     "/v1/webhooks/{id}": PathItem<{
@@ -377,27 +369,6 @@ export interface components {
         TokenList: {
             /** @description Every token, revoked ones included */
             tokens: components["schemas"]["Token"][];
-        };
-        /** @description What the console needs to know about this installation */
-        ConsoleSettings: {
-            /** @description Where a release's trace can be seen: replace {traceId} with the release's traceId (RINGMASTER_TRACE_URL_TEMPLATE); null when not configured */
-            traceUrlTemplate: string | null;
-        };
-        /** @description A console session: the cookie ringmaster_session authenticates as the token signed in with */
-        ConsoleSession: {
-            /** @description The person the token stands for */
-            subject: string;
-            /** @description admin: everything; approver: approves releases; pipeline: creates releases and runs executors; sre: operates rollouts; viewer: reads; client: a server-side Unleash SDK reading the flags of one ring; frontend: a browser SDK (frontend API) for one ring */
-            role: "admin" | "approver" | "pipeline" | "sre" | "viewer" | "client" | "frontend";
-            /** @description The name of the token signed in with */
-            tokenName: string;
-            /** Format: date-time @description When the session started */
-            signedInAt: string;
-            /** Format: date-time @description When the session ends (RINGMASTER_SESSION_TTL after sign-in, or the token's expiry if sooner); it is not extended by use */
-            expiresAt: string;
-            /** @description Send it as the X-CSRF-Token header with every POST, PUT, PATCH and DELETE made with the session cookie */
-            csrfToken: string;
-            console: components["schemas"]["ConsoleSettings"];
         };
         /** @description Health gate thresholds; {} for none */
         HealthThresholds: {
@@ -679,6 +650,8 @@ export interface components {
             updatedAt: string;
             /** Format: date-time @description When it reached a final state */
             finishedAt: string | null;
+            /** @description In lists and the inbox: the stage it is working on (null once every stage succeeded), so a list can say it awaits approval in ring-0 */
+            currentStage?: components["schemas"]["CurrentStage"] | null;
         };
         /** @description One approval decision at a gate */
         Approval: {
@@ -835,55 +808,10 @@ export interface components {
             /** Format: date-time @description Since when */
             since: string | null;
         };
-        /** @description A release in a list: the release and its current stage (null once every stage succeeded), so a list can say it awaits approval in ring-0 */
-        ReleaseSummary: {
-            /** @description The release id; increases with every release */
-            id: number;
-            /** @description The service released */
-            service: string;
-            /** @description The version released */
-            version: string;
-            /** @description The commit it was built from */
-            commit: string | null;
-            /** Format: date-time @description When that commit was made */
-            commitTime: string | null;
-            /** @description Link to the build */
-            buildUrl: string | null;
-            /** @description Release notes */
-            notes: string;
-            /** @description standard or hotfix */
-            kind: "standard" | "hotfix";
-            /** @description Why this release exists (always set for a hotfix) */
-            reason: string | null;
-            /** @description Subject of the token that created it; never its approver */
-            requester: string;
-            /** @description First ring of its range */
-            ringFrom: string;
-            /** @description Last ring of its range */
-            ringTo: string;
-            /** @description Where the release is: queued, in_progress, succeeded, failed, halted, rolled_back, cancelled or superseded */
-            state: "queued" | "in_progress" | "succeeded" | "failed" | "halted" | "rolled_back" | "cancelled" | "superseded";
-            /** @description Why the release is halted; null when it is not */
-            halt: components["schemas"]["ReleaseHalt"] | null;
-            /** @description How it ended, in words, once it has */
-            outcome: string | null;
-            /** @description The OpenTelemetry trace of its rollout: search for it in Jaeger or Tempo. A rollback gets its own trace, linked to this one */
-            traceId: string;
-            /** @description The incident this release fixes */
-            incidentId: number | null;
-            /** Format: date-time @description When it was created */
-            createdAt: string;
-            /** Format: date-time @description When it last changed */
-            updatedAt: string;
-            /** Format: date-time @description When it reached a final state */
-            finishedAt: string | null;
-            /** @description The stage a release is working on: its first that has not succeeded */
-            currentStage: components["schemas"]["CurrentStage"] | null;
-        };
         /** @description A page of releases */
         ReleaseList: {
-            /** @description Newest first */
-            releases: components["schemas"]["ReleaseSummary"][];
+            /** @description Newest first, each with its currentStage */
+            releases: components["schemas"]["Release"][];
             /** @description Pass as `before` for the next page; null on the last page */
             nextBefore: number | null;
         };
@@ -917,13 +845,10 @@ export interface components {
             commit: string | null;
             /** @description Who asked for it; they never approve it */
             requester: string;
-            /** @description The ring the approval lets it into (or out of) */
-            ring: {
-                /** @description The ring: approve at /v1/releases/{id}/stages/{ring}/approvals */
-                name: string;
-                /** @description Its order; 0 is the team */
-                order: number;
-            };
+            /** @description The ring: approve at /v1/releases/{id}/stages/{ring}/approvals */
+            ring: string;
+            /** @description Its order; 0 is the team */
+            ringOrder: number;
             /** @description The stage waiting */
             stageId: number;
             /** @description Before the ring deploys (pre) or after it bakes (post) */
@@ -934,21 +859,16 @@ export interface components {
             awaitingSince: string | null;
             /** Format: date-time @description When the wait ends by itself; null: ring policies set no approval timeout, so it waits until decided */
             expiresAt: string | null;
-            /** @description Approvals given so far of the quorum */
-            approvals: {
-                /** @description Approvals that count now */
-                given: number;
-                /** @description Approvals the gate needs (its quorum) */
-                required: number;
-                /** @description Who approved so far */
-                approvedBy: string[];
-            };
+            /** @description Approvals given that count now */
+            approvals: number;
+            /** @description Approvals the gate needs */
+            quorum: number;
+            /** @description Who approved so far (subjects) */
+            approvedBy: string[];
         };
         /** @description A release the caller asked for that is not moving, and why */
         InboxBlockedRelease: {
             release: components["schemas"]["Release"];
-            /** @description The stage a release is working on: its first that has not succeeded */
-            currentStage: components["schemas"]["CurrentStage"] | null;
             /** @description Why it is not moving: halts, approvals, bake, freezes, deployments */
             blockedBy: components["schemas"]["BlockedBy"][];
         };
@@ -1846,12 +1766,6 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description A console session: the cookie ringmaster_session authenticates as the token signed in with */
-        ConsoleSession: {
-            content: {
-                "application/json": components["schemas"]["ConsoleSession"];
-            };
-        };
         /** @description A service released through the rings */
         Service: {
             content: {
@@ -1985,8 +1899,6 @@ export type ServiceList = components['schemas']['ServiceList'];
 export type Token = components['schemas']['Token'];
 export type IssuedToken = components['schemas']['IssuedToken'];
 export type TokenList = components['schemas']['TokenList'];
-export type ConsoleSettings = components['schemas']['ConsoleSettings'];
-export type ConsoleSession = components['schemas']['ConsoleSession'];
 export type HealthThresholds = components['schemas']['HealthThresholds'];
 export type RingPolicy = components['schemas']['RingPolicy'];
 export type RingPolicyInput = components['schemas']['RingPolicyInput'];
@@ -2007,7 +1919,6 @@ export type HoldingHalt = components['schemas']['HoldingHalt'];
 export type BlockedBy = components['schemas']['BlockedBy'];
 export type ReleaseDetail = components['schemas']['ReleaseDetail'];
 export type CurrentStage = components['schemas']['CurrentStage'];
-export type ReleaseSummary = components['schemas']['ReleaseSummary'];
 export type ReleaseList = components['schemas']['ReleaseList'];
 export type ApprovalResult = components['schemas']['ApprovalResult'];
 export type InboxApproval = components['schemas']['InboxApproval'];
@@ -2107,39 +2018,6 @@ export interface operations {
             /** @description Not modified: the ETag in If-None-Match still names the file served */
             304: NoContent;
             404: components["responses"]["Problem"];
-        };
-    };
-    getSession: {
-        parameters: NoParameters;
-        responses: {
-            200: components["responses"]["ConsoleSession"];
-            401: components["responses"]["Problem"];
-        };
-    };
-    signIn: {
-        parameters: NoParameters;
-        requestBody: {
-            content: {
-                "application/json": {
-                    /** @description An API token (rm_…), checked as the Authorization header would be */
-                    token: string;
-                };
-            };
-        };
-        responses: {
-            201: components["responses"]["ConsoleSession"];
-            400: components["responses"]["Problem"];
-            401: components["responses"]["Problem"];
-            403: components["responses"]["Problem"];
-        };
-    };
-    signOut: {
-        parameters: NoParameters;
-        responses: {
-            /** @description Signed out */
-            204: NoContent;
-            401: components["responses"]["Problem"];
-            403: components["responses"]["Problem"];
         };
     };
     listTokens: {

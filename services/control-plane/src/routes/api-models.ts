@@ -59,7 +59,6 @@ import {
   ReleaseDetail,
   ReleaseHalt,
   ReleaseList,
-  ReleaseSummary,
   Stage,
 } from './releases/release-schemas.js'
 import { ReliabilityReport } from './reports/report-schemas.js'
@@ -116,7 +115,6 @@ export const apiModels = [
   BlockedBy,
   ReleaseDetail,
   CurrentStage,
-  ReleaseSummary,
   ReleaseList,
   ApprovalResult,
   InboxApproval,

@@ -4,8 +4,8 @@ import {
   type LeasedWebhookDelivery,
   systemClock,
   WebhookDispatcher,
-  webhookBody,
   type WebhookRetryPolicy,
+  webhookBody,
 } from '@ringmaster/domain'
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'

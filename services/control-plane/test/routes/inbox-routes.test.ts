@@ -62,12 +62,15 @@ t.test('the inbox: approvals the caller may give, their own releases that are st
     version: '1.0.0',
     commit: 'abcdef1',
     requester: 'ci-bot',
-    ring: { name: ring0, order: 0 },
+    ring: ring0,
+    ringOrder: 0,
     gate: 'pre',
     role: 'approver',
     awaitingSince: String,
     expiresAt: null,
-    approvals: { given: 0, required: 2, approvedBy: [] },
+    approvals: 0,
+    quorum: 2,
+    approvedBy: [],
   })
   t.same(janes.blockedReleases, [], 'jane asked for no release')
 
@@ -84,8 +87,11 @@ t.test('the inbox: approvals the caller may give, their own releases that are st
   )
   t.equal(alices.blockedReleases.length, 1)
   t.match(alices.blockedReleases[0], {
-    release: { id: byAlice.id, requester: 'alice' },
-    currentStage: { ring: ring0, state: 'awaiting_approval' },
+    release: {
+      id: byAlice.id,
+      requester: 'alice',
+      currentStage: { ring: ring0, state: 'awaiting_approval' },
+    },
     blockedBy: [{ kind: 'approval', message: /needs 2 more approvals from role approver/ }],
   })
 
@@ -112,7 +118,7 @@ t.test('the inbox: approvals the caller may give, their own releases that are st
   const bobs = await inboxOf(bob)
   t.match(
     bobs.approvals.find((item: { releaseId: number }) => item.releaseId === byPipeline.id),
-    { approvals: { given: 1, required: 2, approvedBy: ['jane'] } },
+    { approvals: 1, quorum: 2, approvedBy: ['jane'] },
   )
 
   // The pipeline is told what holds its release; a stopped line says so too.

@@ -1,6 +1,6 @@
 import { Type } from 'typebox'
 import { Nullable, StringEnum, Timestamp } from '../../schemas/common.js'
-import { BlockedBy, CurrentStage, Release } from '../releases/release-schemas.js'
+import { BlockedBy, Release } from '../releases/release-schemas.js'
 
 export const InboxApproval = Type.Object(
   {
@@ -9,18 +9,10 @@ export const InboxApproval = Type.Object(
     version: Type.String({ description: 'Its version' }),
     commit: Nullable(Type.String({ description: 'The commit it was built from' })),
     requester: Type.String({ description: 'Who asked for it; they never approve it' }),
-    ring: Type.Object(
-      {
-        name: Type.String({
-          description: 'The ring: approve at /v1/releases/{id}/stages/{ring}/approvals',
-        }),
-        order: Type.Integer({ description: 'Its order; 0 is the team' }),
-      },
-      {
-        additionalProperties: false,
-        description: 'The ring the approval lets it into (or out of)',
-      },
-    ),
+    ring: Type.String({
+      description: 'The ring: approve at /v1/releases/{id}/stages/{ring}/approvals',
+    }),
+    ringOrder: Type.Integer({ description: 'Its order; 0 is the team' }),
     stageId: Type.Integer({ description: 'The stage waiting' }),
     gate: StringEnum(['pre', 'post'], 'Before the ring deploys (pre) or after it bakes (post)'),
     role: Type.String({ description: 'The role the ring asks for; admins may always approve' }),
@@ -30,16 +22,9 @@ export const InboxApproval = Type.Object(
         'When the wait ends by itself; null: ring policies set no approval timeout, so it waits until decided',
       ),
     ),
-    approvals: Type.Object(
-      {
-        given: Type.Integer({ description: 'Approvals that count now' }),
-        required: Type.Integer({ description: 'Approvals the gate needs (its quorum)' }),
-        approvedBy: Type.Array(Type.String({ description: 'A subject' }), {
-          description: 'Who approved so far',
-        }),
-      },
-      { additionalProperties: false, description: 'Approvals given so far of the quorum' },
-    ),
+    approvals: Type.Integer({ description: 'Approvals given that count now' }),
+    quorum: Type.Integer({ description: 'Approvals the gate needs' }),
+    approvedBy: Type.Array(Type.String(), { description: 'Who approved so far (subjects)' }),
   },
   {
     $id: 'InboxApproval',
@@ -51,7 +36,6 @@ export const InboxApproval = Type.Object(
 export const InboxBlockedRelease = Type.Object(
   {
     release: Release,
-    currentStage: Nullable(CurrentStage),
     blockedBy: Type.Array(BlockedBy, {
       description: 'Why it is not moving: halts, approvals, bake, freezes, deployments',
     }),

@@ -88,6 +88,23 @@ export const ReleaseHalt = Type.Object(
   },
 )
 
+export const CurrentStage = Type.Object(
+  {
+    ring: Type.String({ description: 'The ring it is in' }),
+    ringOrder: Type.Integer({ description: "That ring's order" }),
+    state: StringEnum(
+      stageStates,
+      'What the stage is doing: pending, awaiting_approval, deploying, baking, awaiting_promotion, failed or rolled_back',
+    ),
+    since: Nullable(Timestamp('Since when')),
+  },
+  {
+    $id: 'CurrentStage',
+    additionalProperties: false,
+    description: 'The stage a release is working on: its first that has not succeeded',
+  },
+)
+
 const releaseFields = {
   id: Type.Integer({ description: 'The release id; increases with every release' }),
   service: Type.String({ description: 'The service released' }),
@@ -120,6 +137,12 @@ const releaseFields = {
   createdAt: Timestamp('When it was created'),
   updatedAt: Timestamp('When it last changed'),
   finishedAt: Nullable(Timestamp('When it reached a final state')),
+  currentStage: Type.Optional(
+    Nullable(CurrentStage, {
+      description:
+        'In lists and the inbox: the stage it is working on (null once every stage succeeded), so a list can say it awaits approval in ring-0',
+    }),
+  ),
 }
 
 export const Release = Type.Object(releaseFields, {
@@ -238,9 +261,11 @@ export const BlockedBy = Type.Object(
   { $id: 'BlockedBy', description: 'One thing the release waits for', additionalProperties: false },
 )
 
+const { currentStage: _listOnly, ...detailFields } = releaseFields
+
 export const ReleaseDetail = Type.Object(
   {
-    ...releaseFields,
+    ...detailFields,
     stages: Type.Array(Stage, { description: 'One stage per ring of the range, in ring order' }),
     blockedBy: Type.Array(BlockedBy, {
       description: 'Why the release is not moving right now; empty when it is moving or done',
@@ -253,39 +278,9 @@ export const ReleaseDetail = Type.Object(
   },
 )
 
-export const CurrentStage = Type.Object(
-  {
-    ring: Type.String({ description: 'The ring it is in' }),
-    ringOrder: Type.Integer({ description: "That ring's order" }),
-    state: StringEnum(
-      stageStates,
-      'What the stage is doing: pending, awaiting_approval, deploying, baking, awaiting_promotion, failed or rolled_back',
-    ),
-    since: Nullable(Timestamp('Since when')),
-  },
-  {
-    $id: 'CurrentStage',
-    additionalProperties: false,
-    description: 'The stage a release is working on: its first that has not succeeded',
-  },
-)
-
-export const ReleaseSummary = Type.Object(
-  {
-    ...releaseFields,
-    currentStage: Nullable(CurrentStage),
-  },
-  {
-    $id: 'ReleaseSummary',
-    description:
-      'A release in a list: the release and its current stage (null once every stage succeeded), so a list can say it awaits approval in ring-0',
-    additionalProperties: false,
-  },
-)
-
 export const ReleaseList = Type.Object(
   {
-    releases: Type.Array(ReleaseSummary, { description: 'Newest first' }),
+    releases: Type.Array(Release, { description: 'Newest first, each with its currentStage' }),
     nextBefore: Nullable(
       Type.Integer({ description: 'Pass as `before` for the next page; null on the last page' }),
     ),
