@@ -85,7 +85,8 @@ export const consoleRoutes: FastifyPluginAsync<ConsoleRoutesOptions> = async (
         )
         return reply.sendFile(file, { cacheControl: false })
       }
-      if (!String(request.headers.accept ?? '').includes('text/html')) return reply.callNotFound()
+      const page = path === '/' || String(request.headers.accept ?? '').includes('text/html')
+      if (!page) return reply.callNotFound()
       reply.header('cache-control', 'no-cache')
       return reply.sendFile('index.html', { cacheControl: false })
     },
