@@ -10,7 +10,8 @@ import { build } from '../helpers/build.js'
 
 const csp =
   "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
-const indexHtml = '<!doctype html><title>Ringmaster</title><script src="/assets/app-3f9c1a7e.js"></script>'
+const indexHtml =
+  '<!doctype html><title>Ringmaster</title><script src="/assets/app-3f9c1a7e.js"></script>'
 const immutable = 'public, max-age=31536000, immutable'
 
 async function consoleBuild(t: Test) {
