@@ -17,6 +17,9 @@ import { parseServerSentEvents } from './server-sent-events.js'
 
 export type { paths } from './generated/control-plane.js'
 
+/** fetch's `credentials` (the DOM's RequestCredentials, named here so Node builds need no DOM types). */
+export type FetchCredentials = 'include' | 'omit' | 'same-origin'
+
 export interface RingmasterClientOptions {
   /** Where the control plane listens, e.g. https://ringmaster.example.com */
   baseUrl: string
@@ -31,7 +34,7 @@ export interface RingmasterClientOptions {
    */
   csrfToken?: string | (() => string | undefined) | undefined
   /** Whether the browser sends cookies: `same-origin` (the default) sends the console's. */
-  credentials?: RequestCredentials | undefined
+  credentials?: FetchCredentials | undefined
   /** Defaults to the global fetch. */
   fetch?: typeof globalThis.fetch
   /** Sent as User-Agent, e.g. `ringmaster-cli/1.2.0`. */
@@ -321,7 +324,7 @@ function successBody(
 async function* followEvents(
   baseUrl: string,
   headers: Record<string, string>,
-  credentials: RequestCredentials,
+  credentials: FetchCredentials,
   fetchImpl: typeof globalThis.fetch,
   retry: RetryPolicy,
   options: EventStreamOptions,
@@ -377,7 +380,7 @@ async function* followEvents(
 async function openEventStream(
   url: string,
   headers: Record<string, string>,
-  credentials: RequestCredentials,
+  credentials: FetchCredentials,
   fetchImpl: typeof globalThis.fetch,
   signal: AbortSignal,
 ): Promise<ReadableStream<Uint8Array>> {

@@ -120,7 +120,9 @@ t.test('auth matrix through the console cookie: the same roles, and CSRF on writ
     const url = route.url.replace(':id', randomUUID()).replace(':name', 'no-such-thing')
     const body = method === 'POST' || method === 'PATCH' ? {} : undefined
     const label = `${method} ${route.url}`
-    const headers = isEventStream(route) ? { 'last-event-id': 'not-an-id' } : {}
+    const headers: Record<string, string> = isEventStream(route)
+      ? { 'last-event-id': 'not-an-id' }
+      : {}
     for (const [role, session] of sessions) {
       const writes = method !== 'GET'
       if (writes) {
