@@ -31,7 +31,8 @@ export class DrizzleConsoleSessionRepository implements ConsoleSessionRepository
       .where(eq(consoleSessions.id, id))
     if (!row) return null
     const { session, token } = row
-    if (!isRole(token.role)) throw new Error(`token ${token.id} has an unknown role in the database`)
+    if (!isRole(token.role))
+      throw new Error(`token ${token.id} has an unknown role in the database`)
     return {
       id: session.id,
       actor: {

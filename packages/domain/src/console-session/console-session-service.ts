@@ -75,8 +75,7 @@ export class ConsoleSessionService {
       )
     }
     const now = this.clock.now().getTime()
-    const tokenExpired =
-      stored.tokenExpiresAt !== null && Date.parse(stored.tokenExpiresAt) <= now
+    const tokenExpired = stored.tokenExpiresAt !== null && Date.parse(stored.tokenExpiresAt) <= now
     if (stored.tokenRevokedAt !== null || tokenExpired) {
       throw new UnauthenticatedError(
         'session-invalid',
@@ -89,7 +88,12 @@ export class ConsoleSessionService {
         `this console session expired at ${stored.expiresAt}; sign in again`,
       )
     }
-    return { id: stored.id, actor: stored.actor, createdAt: stored.createdAt, expiresAt: stored.expiresAt }
+    return {
+      id: stored.id,
+      actor: stored.actor,
+      createdAt: stored.createdAt,
+      expiresAt: stored.expiresAt,
+    }
   }
 
   /** Ends a session on every replica at once. */

@@ -16,6 +16,14 @@ export interface paths {
         /** Download the ringmaster CLI as one file @description The `ringmaster` command and everything it needs as one ES module for Node.js 20.19 or later. It is the CLI this server ships with, so it always matches this API. Install it with `curl -fsSL "$RINGMASTER_URL/cli/ringmaster.mjs" -o ringmaster && chmod +x ringmaster`, then run `./ringmaster --help` (or `node ringmaster …`). Send the ETag back in If-None-Match to get a 304 while the file has not changed. Public: no token needed. */
         get: operations["getCliBundle"];
     }>;
+    "/v1/session": PathItem<{
+        /** The console session of this browser @description Answers 401 /problems/unauthenticated when there is no session cookie, and 401 /problems/session-expired or /problems/session-invalid when its session has ended. The session is the HttpOnly cookie ringmaster_session (SameSite=Strict); it is stored server-side, so signing out, expiry and revoking the token end it at once. Public: no token needed. */
+        get: operations["getSession"];
+        /** Sign in to the console with an API token @description Checks the token as bearer authentication does and starts a console session; the answer sets its cookie. The session is the HttpOnly cookie ringmaster_session (SameSite=Strict); it is stored server-side, so signing out, expiry and revoking the token end it at once. SDK tokens (client, frontend) cannot sign in. Public: no token needed. */
+        post: operations["signIn"];
+        /** Sign out of the console @description Ends the session on every replica and clears the cookie. Needs the X-CSRF-Token header, like every change made with the cookie. The session is the HttpOnly cookie ringmaster_session (SameSite=Strict); it is stored server-side, so signing out, expiry and revoking the token end it at once. Public: no token needed. */
+        delete: operations["signOut"];
+    }>;
     "/v1/tokens": PathItem<{
         /** List API tokens (never their secrets) @description Roles: admin. */
         get: operations["listTokens"];
@@ -369,6 +377,27 @@ export interface components {
         TokenList: {
             /** @description Every token, revoked ones included */
             tokens: components["schemas"]["Token"][];
+        };
+        /** @description What the console needs to know about this installation */
+        ConsoleSettings: {
+            /** @description Where a release's trace can be seen: replace {traceId} with the release's traceId (RINGMASTER_TRACE_URL_TEMPLATE); null when not configured */
+            traceUrlTemplate: string | null;
+        };
+        /** @description A console session: the cookie ringmaster_session authenticates as the token signed in with */
+        ConsoleSession: {
+            /** @description The person the token stands for */
+            subject: string;
+            /** @description admin: everything; approver: approves releases; pipeline: creates releases and runs executors; sre: operates rollouts; viewer: reads; client: a server-side Unleash SDK reading the flags of one ring; frontend: a browser SDK (frontend API) for one ring */
+            role: "admin" | "approver" | "pipeline" | "sre" | "viewer" | "client" | "frontend";
+            /** @description The name of the token signed in with */
+            tokenName: string;
+            /** Format: date-time @description When the session started */
+            signedInAt: string;
+            /** Format: date-time @description When the session ends (RINGMASTER_SESSION_TTL after sign-in, or the token's expiry if sooner); it is not extended by use */
+            expiresAt: string;
+            /** @description Send it as the X-CSRF-Token header with every POST, PUT, PATCH and DELETE made with the session cookie */
+            csrfToken: string;
+            console: components["schemas"]["ConsoleSettings"];
         };
         /** @description Health gate thresholds; {} for none */
         HealthThresholds: {
@@ -1766,6 +1795,12 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
+        /** @description A console session: the cookie ringmaster_session authenticates as the token signed in with */
+        ConsoleSession: {
+            content: {
+                "application/json": components["schemas"]["ConsoleSession"];
+            };
+        };
         /** @description A service released through the rings */
         Service: {
             content: {
@@ -1899,6 +1934,8 @@ export type ServiceList = components['schemas']['ServiceList'];
 export type Token = components['schemas']['Token'];
 export type IssuedToken = components['schemas']['IssuedToken'];
 export type TokenList = components['schemas']['TokenList'];
+export type ConsoleSettings = components['schemas']['ConsoleSettings'];
+export type ConsoleSession = components['schemas']['ConsoleSession'];
 export type HealthThresholds = components['schemas']['HealthThresholds'];
 export type RingPolicy = components['schemas']['RingPolicy'];
 export type RingPolicyInput = components['schemas']['RingPolicyInput'];
@@ -2018,6 +2055,39 @@ export interface operations {
             /** @description Not modified: the ETag in If-None-Match still names the file served */
             304: NoContent;
             404: components["responses"]["Problem"];
+        };
+    };
+    getSession: {
+        parameters: NoParameters;
+        responses: {
+            200: components["responses"]["ConsoleSession"];
+            401: components["responses"]["Problem"];
+        };
+    };
+    signIn: {
+        parameters: NoParameters;
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description An API token (rm_…), checked as the Authorization header would be */
+                    token: string;
+                };
+            };
+        };
+        responses: {
+            201: components["responses"]["ConsoleSession"];
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+        };
+    };
+    signOut: {
+        parameters: NoParameters;
+        responses: {
+            /** @description Signed out */
+            204: NoContent;
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
         };
     };
     listTokens: {

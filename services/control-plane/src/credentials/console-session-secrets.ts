@@ -12,7 +12,8 @@ export const consoleSessionSecrets: ConsoleSessionSecrets = {
   },
   // Keyed by the session's secret, which only the sealed cookie and this process see: a page
   // script can read the CSRF token, never compute another session's.
-  csrfTokenOf: (secret) => createHmac('sha256', secret).update('ringmaster-csrf').digest('base64url'),
+  csrfTokenOf: (secret) =>
+    createHmac('sha256', secret).update('ringmaster-csrf').digest('base64url'),
 }
 
 /** The 32-byte key @fastify/secure-session seals the cookie with, from RINGMASTER_SESSION_KEY. */

@@ -65,12 +65,7 @@ t.test('signing in sets the session cookie and answers the session', async (t) =
   const session = await signIn(api, token)
 
   t.match(session.cookie, /^ringmaster_session=[^;]+$/)
-  t.same(attributes(session.setCookie), [
-    'HttpOnly',
-    'Max-Age=28800',
-    'Path=/',
-    'SameSite=Strict',
-  ])
+  t.same(attributes(session.setCookie), ['HttpOnly', 'Max-Age=28800', 'Path=/', 'SameSite=Strict'])
   t.match(session.body, {
     subject,
     role: 'approver',
@@ -325,7 +320,10 @@ t.test('revoking the token ends its sessions', async (t) => {
   const first = await signIn(api, created.body.secret)
   const second = await signIn(api, created.body.secret)
   t.equal((await withCookie(api, first, { method: 'GET', url: '/v1/rings' })).status, 200)
-  const revoked = await api.request({ method: 'DELETE', url: `/v1/tokens/${created.body.token.id}` })
+  const revoked = await api.request({
+    method: 'DELETE',
+    url: `/v1/tokens/${created.body.token.id}`,
+  })
   t.equal(revoked.status, 200)
   for (const session of [first, second]) {
     const refused = await withCookie(api, session, { method: 'GET', url: '/v1/rings' })

@@ -110,7 +110,9 @@ export function cookieOptionsFor(request: FastifyRequest, maxAgeSeconds?: number
 /** Puts a new session in the response's cookie. */
 export function setSessionCookie(request: FastifyRequest, started: SignedInSession): void {
   const { session, secret } = started
-  const lifetime = Math.floor((Date.parse(session.expiresAt) - Date.parse(session.createdAt)) / 1000)
+  const lifetime = Math.floor(
+    (Date.parse(session.expiresAt) - Date.parse(session.createdAt)) / 1000,
+  )
   request.session.options(cookieOptionsFor(request, Math.max(lifetime, 0)))
   request.session.set('id', session.id)
   request.session.set('secret', secret)

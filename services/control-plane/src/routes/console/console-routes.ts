@@ -11,7 +11,16 @@ export interface ConsoleRoutesOptions {
 }
 
 /** Paths that belong to the API: an unknown one is a JSON 404 problem, never the console page. */
-const apiPrefixes = ['/v1', '/api', '/ofrep', '/docs', '/healthz', '/readyz', '/openapi.json', '/cli']
+const apiPrefixes = [
+  '/v1',
+  '/api',
+  '/ofrep',
+  '/docs',
+  '/healthz',
+  '/readyz',
+  '/openapi.json',
+  '/cli',
+]
 
 const isApiPath = (path: string) =>
   apiPrefixes.some((prefix) => path === prefix || path.startsWith(`${prefix}/`))
@@ -36,10 +45,7 @@ const buildHint =
  * names no file answer index.html (the console routes in the browser); files under /assets/ have
  * content hashes in their names, so browsers keep them for a year.
  */
-export const consoleRoutes: FastifyPluginAsync<ConsoleRoutesOptions> = async (
-  fastify,
-  options,
-) => {
+export const consoleRoutes: FastifyPluginAsync<ConsoleRoutesOptions> = async (fastify, options) => {
   const root = resolve(options.consoleDir ?? consoleDirPath())
   // Encapsulated: reply.sendFile exists for these routes only (swagger-ui has its own).
   await fastify.register(fastifyStatic, { root, serve: false, suppressWarning: true })
@@ -51,7 +57,11 @@ export const consoleRoutes: FastifyPluginAsync<ConsoleRoutesOptions> = async (
   const fileOf = async (path: string): Promise<string | undefined> => {
     const file = resolve(root, `.${path}`)
     const inside = relative(root, file)
-    if (inside === '' || inside.startsWith('..') || inside.split(sep).some((part) => part.startsWith('.'))) {
+    if (
+      inside === '' ||
+      inside.startsWith('..') ||
+      inside.split(sep).some((part) => part.startsWith('.'))
+    ) {
       return undefined
     }
     return (await isFile(file)) ? inside.split(sep).join('/') : undefined
@@ -85,7 +95,8 @@ export const consoleRoutes: FastifyPluginAsync<ConsoleRoutesOptions> = async (
         )
         return reply.sendFile(file, { cacheControl: false })
       }
-      if (!String(request.headers.accept ?? '').includes('text/html')) return reply.callNotFound()
+      const page = path === '/' || String(request.headers.accept ?? '').includes('text/html')
+      if (!page) return reply.callNotFound()
       reply.header('cache-control', 'no-cache')
       return reply.sendFile('index.html', { cacheControl: false })
     },

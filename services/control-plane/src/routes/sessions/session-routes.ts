@@ -104,7 +104,10 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<SessionRoutesOptions> = as
     async (request, reply) => {
       const signedIn = await current(request)
       checkCsrf(request, fastify.consoleSessions.csrfTokenOf(signedIn.secret))
-      const context: CommandContext = { actor: signedIn.session.actor, requestId: String(request.id) }
+      const context: CommandContext = {
+        actor: signedIn.session.actor,
+        requestId: String(request.id),
+      }
       await fastify.consoleSessions.signOut(context, signedIn.session)
       forgetCookie(request)
       return reply.code(204).send(null)

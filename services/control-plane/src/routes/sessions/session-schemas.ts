@@ -18,7 +18,7 @@ export const ConsoleSettings = Type.Object(
     traceUrlTemplate: Nullable(
       Type.String({
         description:
-          'Where a release\'s trace can be seen: replace {traceId} with the release\'s traceId (RINGMASTER_TRACE_URL_TEMPLATE); null when not configured',
+          "Where a release's trace can be seen: replace {traceId} with the release's traceId (RINGMASTER_TRACE_URL_TEMPLATE); null when not configured",
       }),
     ),
   },
@@ -36,7 +36,7 @@ export const ConsoleSession = Type.Object(
     tokenName: Type.String({ description: 'The name of the token signed in with' }),
     signedInAt: Timestamp('When the session started'),
     expiresAt: Timestamp(
-      'When the session ends (RINGMASTER_SESSION_TTL after sign-in, or the token\'s expiry if sooner); it is not extended by use',
+      "When the session ends (RINGMASTER_SESSION_TTL after sign-in, or the token's expiry if sooner); it is not extended by use",
     ),
     csrfToken: Type.String({
       description:
