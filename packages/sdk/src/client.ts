@@ -5,7 +5,7 @@ import createClient, {
   type MaybeOptionalInit,
   type Middleware,
 } from 'openapi-fetch'
-import type { AuditEvent, paths } from './generated/control-plane.js'
+import type { AuditEvent, Inbox, paths } from './generated/control-plane.js'
 import {
   isProblem,
   isTransientFailure,
@@ -139,6 +139,8 @@ export interface RingmasterClient {
    * from the last event it yielded, so none is missed or repeated. Stop with `signal` or `break`.
    */
   events(options?: EventStreamOptions): AsyncGenerator<AuditEvent>
+  /** GET /v1/inbox: approvals the token's subject may give, and their releases that are stuck. */
+  inbox(options?: CallOptions): Promise<Inbox>
 }
 
 const commandMethods = new Set(['POST', 'PUT', 'PATCH', 'DELETE'])
@@ -236,6 +238,8 @@ export function createRingmasterClient(options: RingmasterClientOptions): Ringma
     put: call('put') as Call<'put'>,
     patch: call('patch') as Call<'patch'>,
     delete: call('delete') as Call<'delete'>,
+    inbox: async (inboxOptions = {}) =>
+      (await call('get')('/v1/inbox', { ...inboxOptions })) as Inbox,
     events: (eventOptions = {}) =>
       followEvents(
         baseUrl,
