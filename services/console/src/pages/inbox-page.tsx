@@ -27,7 +27,7 @@ function ApprovalCard({ item }: { item: InboxApproval }) {
   const decide = useMutation({
     mutationFn: (decision: 'approve' | 'reject') =>
       client.post('/v1/releases/{id}/stages/{ring}/approvals', {
-        params: { path: { id: item.releaseId, ring: item.ring.name } },
+        params: { path: { id: item.releaseId, ring: item.ring } },
         body: { decision, comment },
       }),
     onSuccess: () => {
@@ -35,7 +35,7 @@ function ApprovalCard({ item }: { item: InboxApproval }) {
       void queryClient.invalidateQueries({ queryKey: ['release', item.releaseId] })
     },
   })
-  const label = `${item.service} ${item.version} into ${item.ring.name}`
+  const label = `${item.service} ${item.version} into ${item.ring}`
   return (
     <li className="card" data-testid="inbox-approval">
       <h3>
@@ -48,15 +48,15 @@ function ApprovalCard({ item }: { item: InboxApproval }) {
         <dd>{item.requester}</dd>
         <dt>Ring</dt>
         <dd>
-          {item.ring.name} (ring {item.ring.order},{' '}
+          {item.ring} (ring {item.ringOrder},{' '}
           {item.gate === 'pre' ? 'before deploying' : 'after baking'})
         </dd>
         <dt>Waiting</dt>
         <dd>{item.awaitingSince ? since(item.awaitingSince) : '—'}</dd>
         <dt>Approvals</dt>
         <dd>
-          {item.approvals.given} of {item.approvals.required} from {item.role}
-          {item.approvals.approvedBy.length > 0 ? ` (${item.approvals.approvedBy.join(', ')})` : ''}
+          {item.approvals} of {item.quorum} from {item.role}
+          {item.approvedBy.length > 0 ? ` (${item.approvedBy.join(', ')})` : ''}
         </dd>
         <dt>Expires</dt>
         <dd>
@@ -111,7 +111,7 @@ export function InboxPage() {
         ) : (
           <ul className="grid-2 plain">
             {inbox.data?.approvals.map((item) => (
-              <ApprovalCard key={`${item.releaseId}:${item.ring.name}`} item={item} />
+              <ApprovalCard key={`${item.releaseId}:${item.ring}`} item={item} />
             ))}
           </ul>
         )}
@@ -130,7 +130,7 @@ export function InboxPage() {
               </tr>
             </thead>
             <tbody>
-              {inbox.data?.blockedReleases.map(({ release, currentStage, blockedBy }) => (
+              {inbox.data?.blockedReleases.map(({ release, blockedBy }) => (
                 <tr key={release.id}>
                   <td>
                     <Link href={`/releases/${release.id}`}>
@@ -141,10 +141,11 @@ export function InboxPage() {
                     <span className={`state state-${release.state}`}>
                       {release.state.replaceAll('_', ' ')}
                     </span>
-                    {currentStage ? (
+                    {release.currentStage ? (
                       <span className="muted">
                         {' '}
-                        {currentStage.ring}: {currentStage.state.replaceAll('_', ' ')}
+                        {release.currentStage.ring}:{' '}
+                        {release.currentStage.state.replaceAll('_', ' ')}
                       </span>
                     ) : null}
                   </td>
