@@ -16,7 +16,7 @@ import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import { createRingmasterClient } from '@ringmaster/sdk'
+import { createRingmasterClient } from '../../packages/sdk/dist/index.js'
 
 const root = fileURLToPath(new URL('../../', import.meta.url))
 const { values: args } = parseArgs({
