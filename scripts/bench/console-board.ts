@@ -117,6 +117,17 @@ try {
     if (ring0.length < unitsPerRing) await sleep(100)
   }
 
+  const apiTimes: number[] = []
+  for (let round = 0; round < 5; round++) {
+    const t0 = Date.now()
+    await admin.get('/v1/releases/{id}', { params: { path: { id: release.id } } })
+    apiTimes.push(Date.now() - t0)
+  }
+  apiTimes.sort((a, b) => a - b)
+  console.log(
+    `GET /v1/releases/{id} of that release (${rings * unitsPerRing} scale units): median ${apiTimes[2]} ms`,
+  )
+
   const browser = await chromium.launch({
     executablePath: process.env.RINGMASTER_CHROMIUM_PATH ?? '/usr/bin/chromium',
     headless: true,

@@ -1,5 +1,5 @@
 import type { AuditEvent, Deployment, ReleaseDetail, RingmasterClient } from '@ringmaster/sdk'
-import { type QueryClient, useQueryClient } from '@tanstack/react-query'
+import { useQueryClient } from '@tanstack/react-query'
 import { useEffect, useState } from 'react'
 
 const deploymentStates = new Set<Deployment['state']>([
@@ -49,6 +49,21 @@ export function useReleaseTimeline(client: RingmasterClient, releaseId: number, 
   useEffect(() => {
     const stop = new AbortController()
     setEvents([])
+    // Events are applied in batches, one per frame: a burst (the history, 100 reports a second)
+    // costs one render per frame instead of one per event, and none is skipped.
+    let batch: AuditEvent[] = []
+    let scheduled = false
+    const flush = () => {
+      scheduled = false
+      const arrived = batch
+      batch = []
+      if (arrived.length === 0 || stop.signal.aborted) return
+      queryClient.setQueryData<ReleaseDetail>(['release', releaseId], (release) =>
+        arrived.reduce(applyDeploymentEvent, release),
+      )
+      setApplied((count) => count + arrived.length)
+      setEvents((previous) => [...arrived.slice(-keep).reverse(), ...previous].slice(0, keep))
+    }
     const follow = async () => {
       const stream = client.events({
         after: 0,
@@ -58,9 +73,11 @@ export function useReleaseTimeline(client: RingmasterClient, releaseId: number, 
       })
       try {
         for await (const event of stream) {
-          applyToCache(queryClient, releaseId, event)
-          setApplied((count) => count + 1)
-          setEvents((previous) => [event, ...previous].slice(0, keep))
+          batch.push(event)
+          if (!scheduled) {
+            scheduled = true
+            requestAnimationFrame(flush)
+          }
         }
       } catch {
         // The global stream reports a lost session; the board keeps what it has.
@@ -70,10 +87,4 @@ export function useReleaseTimeline(client: RingmasterClient, releaseId: number, 
     return () => stop.abort()
   }, [client, queryClient, releaseId, keep])
   return { events, applied }
-}
-
-function applyToCache(queryClient: QueryClient, releaseId: number, event: AuditEvent) {
-  queryClient.setQueryData<ReleaseDetail>(['release', releaseId], (release) =>
-    applyDeploymentEvent(release, event),
-  )
 }
