@@ -1,9 +1,9 @@
 import { stat } from 'node:fs/promises'
 import { relative, resolve, sep } from 'node:path'
 import fastifyStatic from '@fastify/static'
-import type { FastifyPluginAsync, FastifyReply } from 'fastify'
+import type { FastifyError, FastifyPluginAsync, FastifyReply } from 'fastify'
 import { consoleDirPath } from '../../plugins/infra/config.js'
-import { sendProblem } from '../../plugins/infra/error-handler.js'
+import { sendFrameworkError, sendProblem } from '../../plugins/infra/error-handler.js'
 
 export interface ConsoleRoutesOptions {
   /** The built console; RINGMASTER_CONSOLE_DIR or the monorepo's build when unset. */
@@ -21,6 +21,9 @@ const apiPrefixes = [
   '/openapi.json',
   '/cli',
 ]
+
+/** find-my-way's default, which the app keeps. */
+const maxParamLength = 100
 
 const isApiPath = (path: string) =>
   apiPrefixes.some((prefix) => path === prefix || path.startsWith(`${prefix}/`))
@@ -78,7 +81,19 @@ export const consoleRoutes: FastifyPluginAsync<ConsoleRoutesOptions> = async (fa
     { config: { access: 'public' }, schema: { hide: true } },
     async (request, reply) => {
       const path = `/${(request.params as { '*': string })['*']}`
-      if (isApiPath(path)) return reply.callNotFound()
+      if (isApiPath(path)) {
+        // The router falls back to this route when a path parameter is too long for it; the API
+        // answers that as it did before the console existed.
+        const rawPath = request.url.split('?')[0] ?? ''
+        if (rawPath.split('/').some((segment) => segment.length > maxParamLength)) {
+          const tooLong = Object.assign(new Error('path parameter too long'), {
+            code: 'FST_ERR_MAX_PARAM_LENGTH',
+            statusCode: 414,
+          })
+          return sendFrameworkError(tooLong as FastifyError, request, reply)
+        }
+        return reply.callNotFound()
+      }
       secure(reply)
       if (!(await isFile(resolve(root, 'index.html')))) {
         return sendProblem(request, reply, {
