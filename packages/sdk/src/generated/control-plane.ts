@@ -679,7 +679,7 @@ export interface components {
             updatedAt: string;
             /** Format: date-time @description When it reached a final state */
             finishedAt: string | null;
-            /** @description In lists and the inbox: the stage it is working on (null once every stage succeeded), so a list can say it awaits approval in ring-0 */
+            /** @description In lists and the inbox: where it is (null once every stage succeeded) */
             currentStage?: components["schemas"]["CurrentStage"] | null;
         };
         /** @description One approval decision at a gate */
@@ -832,7 +832,7 @@ export interface components {
             ring: string;
             /** @description That ring's order */
             ringOrder: number;
-            /** @description What the stage is doing: pending, awaiting_approval, deploying, baking, awaiting_promotion, failed or rolled_back */
+            /** @description What the stage is doing there */
             state: "pending" | "awaiting_approval" | "deploying" | "baking" | "awaiting_promotion" | "succeeded" | "failed" | "rolled_back";
             /** Format: date-time @description Since when */
             since: string | null;
@@ -886,7 +886,7 @@ export interface components {
             role: string;
             /** Format: date-time @description Since when it waits */
             awaitingSince: string | null;
-            /** Format: date-time @description When the wait ends by itself; null: ring policies set no approval timeout, so it waits until decided */
+            /** Format: date-time @description When the wait ends by itself; null: no ring policy sets an approval timeout */
             expiresAt: string | null;
             /** @description Approvals given that count now */
             approvals: number;
@@ -1111,7 +1111,7 @@ export interface components {
             url: string;
             /** @description The events it receives; empty means every event */
             events: string[];
-            /** @description How each delivery is written: json (the delivery itself), slack (an incoming-webhook message: text and blocks) or teams (a MessageCard); every one is signed the same way */
+            /** @description Each body as json (default), a Slack message or a Teams MessageCard; all signed alike */
             format: "json" | "slack" | "teams";
             /** @description The first characters of the signing secret, to tell webhooks apart; the secret itself is shown only when the webhook is created */
             secretPrefix: string;
@@ -3272,7 +3272,7 @@ export interface operations {
                     url: string;
                     /** @description Only these events (e.g. stage.awaiting_approval, halt.created, release.*); omit or leave empty for every event. A name nothing sends is refused with /problems/unknown-webhook-events */
                     events?: string[];
-                    /** @description How each delivery is written: json (the delivery itself), slack (an incoming-webhook message: text and blocks) or teams (a MessageCard); every one is signed the same way */
+                    /** @description Each body as json (default), a Slack message or a Teams MessageCard; all signed alike */
                     format?: "json" | "slack" | "teams";
                 };
             };

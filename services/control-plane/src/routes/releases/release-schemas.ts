@@ -92,10 +92,7 @@ export const CurrentStage = Type.Object(
   {
     ring: Type.String({ description: 'The ring it is in' }),
     ringOrder: Type.Integer({ description: "That ring's order" }),
-    state: StringEnum(
-      stageStates,
-      'What the stage is doing: pending, awaiting_approval, deploying, baking, awaiting_promotion, failed or rolled_back',
-    ),
+    state: StringEnum(stageStates, 'What the stage is doing there'),
     since: Nullable(Timestamp('Since when')),
   },
   {
@@ -139,8 +136,7 @@ const releaseFields = {
   finishedAt: Nullable(Timestamp('When it reached a final state')),
   currentStage: Type.Optional(
     Nullable(CurrentStage, {
-      description:
-        'In lists and the inbox: the stage it is working on (null once every stage succeeded), so a list can say it awaits approval in ring-0',
+      description: 'In lists and the inbox: where it is (null once every stage succeeded)',
     }),
   ),
 }

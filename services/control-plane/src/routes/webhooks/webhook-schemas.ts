@@ -5,13 +5,12 @@ import { Name, Nullable, StringEnum, Timestamp } from '../../schemas/common.js'
 const EventName = Type.String({
   pattern: webhookEventPattern.source,
   maxLength: 100,
-  description:
-    'An audit action (stage.awaiting_approval, halt.created, release.rolled_back, …) or deployment.requested; release.* for every event of a kind, * for all',
+  description: 'An audit action (halt.created, …), deployment.requested, a kind (release.*) or *',
 })
 
 const Format = StringEnum(
   webhookFormats,
-  'How each delivery is written: json (the delivery itself), slack (an incoming-webhook message: text and blocks) or teams (a MessageCard); every one is signed the same way',
+  'Each body as json (default), a Slack message or a Teams MessageCard; all signed alike',
 )
 
 export const Webhook = Type.Object(
