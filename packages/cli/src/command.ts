@@ -17,6 +17,7 @@ export const globalOptions = {
   url: { type: 'string' },
   token: { type: 'string' },
   output: { type: 'string', short: 'o' },
+  json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const satisfies OptionsConfig
 
@@ -24,6 +25,7 @@ export const globalHelp = `Global options:
   --url URL              the control plane (default $RINGMASTER_URL)
   --token TOKEN          an API token (default $RINGMASTER_TOKEN)
   -o, --output FORMAT    text (default) or json: one JSON document on stdout
+  --json                 the same as -o json
   -h, --help             this help`
 
 export interface CommandContext {
@@ -69,7 +71,7 @@ export function parseCommand(
     throw new UsageError((error as Error).message)
   }
   const { values, positionals } = parsed
-  const format = (values.output as string | undefined) ?? 'text'
+  const format = (values.output as string | undefined) ?? (values.json === true ? 'json' : 'text')
   if (format !== 'text' && format !== 'json') {
     throw new UsageError(`--output must be text or json, not '${format}'`)
   }

@@ -7,6 +7,7 @@ import {
   flagsList,
   flagsShow,
 } from './commands/flag-commands.js'
+import { inbox } from './commands/inbox-command.js'
 import {
   incidentDeclare,
   incidentList,
@@ -38,6 +39,7 @@ export const commands: Command[] = [
   releaseStatus,
   releaseList,
   releaseWatch,
+  inbox,
   approve,
   reject,
   promote,

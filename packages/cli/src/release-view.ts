@@ -56,7 +56,31 @@ export function releaseLine(release: Release | ReleaseDetail): string {
   const blocked = blockedBy.map((block) => block.message).join('; ')
   const halt = release.halt ? ` (halted by ${release.halt.by}: ${release.halt.reason})` : ''
   const tail = release.outcome ?? (blocked ? `waiting: ${blocked}` : '')
-  return `release ${release.id} ${release.service} ${release.version} ${release.state}${halt}${tail ? ` — ${tail}` : ''}`
+  const where = 'currentStage' in release && release.currentStage ? stageWords(release) : ''
+  return `release ${release.id} ${release.service} ${release.version} ${release.state}${where}${halt}${tail ? ` — ${tail}` : ''}`
+}
+
+const stageStateWords: Record<NonNullable<Release['currentStage']>['state'], string> = {
+  pending: 'waiting to enter',
+  awaiting_approval: 'awaiting approval in',
+  deploying: 'deploying to',
+  baking: 'baking in',
+  awaiting_promotion: 'awaiting promotion out of',
+  succeeded: 'done with',
+  failed: 'failed in',
+  rolled_back: 'rolled back in',
+}
+
+/** Where an unfinished release is, in words: ", awaiting approval in ring-0". */
+function stageWords(release: Release): string {
+  const stage = release.currentStage
+  if (
+    !stage ||
+    ['succeeded', 'failed', 'rolled_back', 'cancelled', 'superseded'].includes(release.state)
+  ) {
+    return ''
+  }
+  return `, ${stageStateWords[stage.state]} ${stage.ring}`
 }
 
 /** The release with one line per ring and its scale units' deployments. */

@@ -30,6 +30,10 @@ import {
 } from '@ringmaster/domain'
 import { and, asc, count, eq, gt, inArray, isNull, type SQL, sql } from 'drizzle-orm'
 import { alias } from 'drizzle-orm/pg-core'
+import {
+  DrizzleConsoleSessionRepository,
+  DrizzleServerSecretRepository,
+} from './console-session-store.js'
 import type { RingmasterDatabase } from './database.js'
 import { flagRepositories } from './flag-store.js'
 import { DrizzleIncidentRepository } from './incident-store.js'
@@ -131,6 +135,8 @@ function repositories(
     rings: new DrizzleRingRepository(db),
     scaleUnits: new DrizzleScaleUnitRepository(db),
     apiTokens: new DrizzleApiTokenRepository(db),
+    consoleSessions: new DrizzleConsoleSessionRepository(db),
+    serverSecrets: new DrizzleServerSecretRepository(db),
     auditLog,
     idempotency: new DrizzleIdempotencyRepository(db),
     webhookOutbox: new DrizzleWebhookOutbox(db),
@@ -636,18 +642,34 @@ class DrizzleWebhookOutbox implements WebhookOutbox {
     payloads: Record<string, unknown>[],
   ): Promise<void> {
     if (payloads.length === 0) return
-    // One statement: a delivery per payload for each enabled webhook of the service that wants
-    // this event (an empty events list wants all), in array order. The column list is
-    // unqualified, as INSERT requires.
+    await this.insert(event, payloads, sql`${services.name} = ${service}`)
+  }
+
+  async enqueueForEveryService(event: string, payload: Record<string, unknown>): Promise<void> {
+    await this.insert(event, [payload], sql`true`)
+  }
+
+  /**
+   * One statement: a delivery per payload for each enabled webhook of the services `where`
+   * picks that wants this event (webhookWants: an empty list, `*`, `kind.*` or the name), in
+   * array order. The column list is unqualified, as INSERT requires.
+   */
+  private async insert(
+    event: string,
+    payloads: Record<string, unknown>[],
+    where: SQL,
+  ): Promise<void> {
+    const kind = `${event.split('.')[0]}.*`
     await this.db.execute(sql`
       insert into ${webhookDeliveries} (webhook_id, event, payload)
       select ${webhooks.id}, ${event}::text, payload.value
       from ${webhooks}
       inner join ${services} on ${services.id} = ${webhooks.serviceId}
       cross join jsonb_array_elements(${JSON.stringify(payloads)}::jsonb) with ordinality as payload
-      where ${services.name} = ${service}
+      where ${where}
         and ${webhooks.disabledAt} is null
-        and (cardinality(${webhooks.events}) = 0 or ${event}::text = any(${webhooks.events}))
+        and (cardinality(${webhooks.events}) = 0
+          or ${webhooks.events} && array[${event}::text, ${kind}::text, '*'::text])
       order by ${webhooks.id}, payload.ordinality`)
   }
 }

@@ -135,6 +135,9 @@ class DrizzleReleaseRepository implements ReleaseRepository {
           filter.service === undefined ? undefined : eq(services.name, filter.service),
           filter.version === undefined ? undefined : eq(releases.version, filter.version),
           filter.states === undefined ? undefined : inArray(releases.state, [...filter.states]),
+          filter.currentStageStates === undefined
+            ? undefined
+            : currentStageIn(filter.currentStageStates),
           filter.beforeId === undefined ? undefined : lt(releases.id, filter.beforeId),
         ),
       )
@@ -198,6 +201,25 @@ class DrizzleReleaseRepository implements ReleaseRepository {
   }
 }
 
+/**
+ * The release's current stage (its first not succeeded) is in one of `states`: a stage in one
+ * of them with no earlier stage that has not succeeded.
+ */
+function currentStageIn(states: readonly StageState[]): SQL {
+  return sql`exists (
+    select 1 from ${releaseStages} as current_stage
+    where current_stage.release_id = ${releases.id}
+      and current_stage.state in (${sql.join(
+        states.map((state) => sql`${state}`),
+        sql`, `,
+      )})
+      and not exists (
+        select 1 from ${releaseStages} as earlier_stage
+        where earlier_stage.release_id = ${releases.id}
+          and earlier_stage.position < current_stage.position
+          and earlier_stage.state <> 'succeeded'))`
+}
+
 function toRelease(row: { release: typeof releases.$inferSelect; service: string }): Release {
   const { release } = row
   return {
@@ -252,6 +274,21 @@ class DrizzleStageRepository implements StageRepository {
       .from(releaseStages)
       .where(eq(releaseStages.releaseId, releaseId))
       .orderBy(asc(releaseStages.position))
+    return rows.map(toStage)
+  }
+
+  async listCurrent(releaseIds: readonly number[]): Promise<Stage[]> {
+    if (releaseIds.length === 0) return []
+    const rows = await this.db
+      .selectDistinctOn([releaseStages.releaseId])
+      .from(releaseStages)
+      .where(
+        and(
+          inArray(releaseStages.releaseId, [...releaseIds]),
+          ne(releaseStages.state, 'succeeded'),
+        ),
+      )
+      .orderBy(asc(releaseStages.releaseId), asc(releaseStages.position))
     return rows.map(toStage)
   }
 

@@ -27,6 +27,7 @@ export class DrizzleWebhookRepository implements WebhookRepository {
         url: webhook.url,
         secret: webhook.secret,
         events: webhook.events,
+        format: webhook.format ?? 'json',
         createdBy: webhook.createdBy,
       })
       .returning()
@@ -105,7 +106,12 @@ export class DrizzleWebhookRepository implements WebhookRepository {
       .returning({ id: webhookDeliveries.id })
     if (leased.length === 0) return []
     const rows = await this.db
-      .select({ delivery: webhookDeliveries, url: webhooks.url, secret: webhooks.secret })
+      .select({
+        delivery: webhookDeliveries,
+        url: webhooks.url,
+        format: webhooks.format,
+        secret: webhooks.secret,
+      })
       .from(webhookDeliveries)
       .innerJoin(webhooks, eq(webhooks.id, webhookDeliveries.webhookId))
       .where(
@@ -115,7 +121,12 @@ export class DrizzleWebhookRepository implements WebhookRepository {
         ),
       )
       .orderBy(asc(webhookDeliveries.nextAttemptAt), asc(webhookDeliveries.id))
-    return rows.map((row) => ({ ...toDelivery(row.delivery), url: row.url, secret: row.secret }))
+    return rows.map((row) => ({
+      ...toDelivery(row.delivery),
+      url: row.url,
+      format: row.format,
+      secret: row.secret,
+    }))
   }
 
   async markDelivered(id: number, status: number, at: string): Promise<void> {
@@ -182,6 +193,7 @@ function toWebhook(row: typeof webhooks.$inferSelect, service: string): Webhook 
     service,
     url: row.url,
     events: row.events,
+    format: row.format,
     secretPrefix: webhookSecretPrefix(row.secret),
     createdBy: row.createdBy,
     createdAt: iso(row.createdAt),

@@ -1,7 +1,9 @@
 import type { CommandContext } from './actor.js'
+import type { AuditAction } from './audit-actions.js'
 import { EffectCollector, type EffectOutlet, type Effects } from './effect.js'
 import { ConflictError } from './errors.js'
 import type { Store, StoreTransaction } from './store.js'
+import { enqueueAuditNotification } from './webhook/webhook-notifications.js'
 
 /**
  * Runs one state change in one transaction. With an idempotency key, a retry of the same request
@@ -67,11 +69,14 @@ class UnheardEffects extends EffectCollector {
 
 const unheard = new UnheardEffects()
 
-/** Appends the audit event of a change to the transaction that makes it. */
+/**
+ * Appends the audit event of a change to the transaction that makes it, and queues it for the
+ * webhooks that want it, in the same transaction.
+ */
 export async function audit(
   tx: StoreTransaction,
   context: CommandContext,
-  action: string,
+  action: AuditAction,
   subject: string,
   data: Record<string, unknown>,
 ): Promise<void> {
@@ -82,4 +87,5 @@ export async function audit(
     data,
     requestId: context.requestId ?? null,
   })
+  await enqueueAuditNotification(tx, { actor: context.actor.subject, action, subject, data })
 }

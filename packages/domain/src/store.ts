@@ -1,5 +1,9 @@
 import type { ApiToken, NewApiToken, StoredApiToken } from './api-token.js'
 import type { AuditEvent, NewAuditEvent } from './audit-event.js'
+import type {
+  ConsoleSessionRepository,
+  ServerSecretRepository,
+} from './console-session/console-session.js'
 import type { FlagStoreTransaction } from './flag/flag-store.js'
 import type { IncidentRepository } from './incident/incident.js'
 import type { ReadOptions } from './read-options.js'
@@ -85,12 +89,15 @@ export interface IdempotencyRepository {
 /** Push delivery to executors: rows written with the change, sent after it commits. */
 export interface WebhookOutbox {
   /**
-   * Queues one signed delivery of `event` to every webhook of `service`, in the current
+   * Queues one signed delivery of `event` to every enabled webhook of `service` that wants it
+   * (`webhookWants`: an empty list, `*`, the event's kind as `kind.*`, or its name), in the current
    * transaction, so a change and its notifications commit (or vanish) together.
    */
   enqueue(service: string, event: string, payload: Record<string, unknown>): Promise<void>
   /** `enqueue` for many payloads of one event in one statement (a wave's deployments). */
   enqueueMany(service: string, event: string, payloads: Record<string, unknown>[]): Promise<void>
+  /** `enqueue` to the webhooks of every service (a halt of the whole line or of a ring). */
+  enqueueForEveryService(event: string, payload: Record<string, unknown>): Promise<void>
 }
 
 /** The repositories as seen from inside one transaction. */
@@ -99,6 +106,8 @@ export interface StoreTransaction extends ReleaseStoreTransaction, FlagStoreTran
   rings: RingRepository
   scaleUnits: ScaleUnitRepository
   apiTokens: ApiTokenRepository
+  consoleSessions: ConsoleSessionRepository
+  serverSecrets: ServerSecretRepository
   auditLog: AuditLog
   idempotency: IdempotencyRepository
   webhookOutbox: WebhookOutbox

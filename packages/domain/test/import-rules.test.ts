@@ -92,6 +92,20 @@ function brokenRule(path: string, specifier: string): string | undefined {
       return 'flag-evaluator imports nothing with I/O and no Node built-in'
     }
   }
+  if (inside(path, 'packages/sdk/src')) {
+    // The console runs it in browsers.
+    if (nodeBuiltin(specifier) !== undefined) return 'the SDK imports no Node built-in'
+  }
+  if (inside(path, 'services/console/src')) {
+    // Static files in a browser: it speaks HTTP through the SDK, nothing else of ours.
+    if (nodeBuiltin(specifier) !== undefined) return 'the console imports no Node built-in'
+    if (/^@ringmaster\//.test(specifier) && !/^@ringmaster\/sdk$/.test(specifier)) {
+      return 'the console imports only @ringmaster/sdk of ours'
+    }
+    if (target && !inside(target, 'services/console/src')) {
+      return 'the console imports only @ringmaster/sdk of ours'
+    }
+  }
   if (inside(path, 'services/control-plane/src/routes')) {
     if (/^@ringmaster\/db(\/|$)/.test(specifier) || (target && inside(target, 'packages/db'))) {
       return 'routes never import @ringmaster/db'
@@ -177,7 +191,11 @@ function repositorySources(): SourceFile[] {
         .filter((folder) => existsSync(join(repoRoot, folder)))
         .flatMap(sourcesUnder),
     )
-  return [...packages, ...sourcesUnder('services/control-plane/src')]
+  return [
+    ...packages,
+    ...sourcesUnder('services/control-plane/src'),
+    ...sourcesUnder('services/console/src'),
+  ]
 }
 
 t.test('the repository keeps the import rules', async (t) => {
@@ -188,6 +206,7 @@ t.test('the repository keeps the import rules', async (t) => {
   t.ok(count('packages/flag-evaluator/src') > 3, 'the flag evaluator sources were read')
   t.ok(count('services/control-plane/src/routes') > 20, 'the route modules were read')
   t.ok(count('packages/sdk/src') > 0 && count('packages/cli/src') > 0, 'the SDK and CLI were read')
+  t.ok(count('services/console/src') > 10, 'the console sources were read')
   t.strictSame(importViolations(files), [], 'no import breaks a rule')
 })
 
@@ -283,6 +302,30 @@ t.test('each rule reports a violation', async (t) => {
       specifier: '../../../services/control-plane/src/schemas/problem.js',
       rule: 'no package imports a service',
     },
+    {
+      path: 'packages/sdk/src/sneaky.ts',
+      text: "import { randomUUID } from 'node:crypto'",
+      specifier: 'node:crypto',
+      rule: 'the SDK imports no Node built-in',
+    },
+    {
+      path: 'services/console/src/pages/sneaky-page.tsx',
+      text: "import { readFileSync } from 'node:fs'",
+      specifier: 'node:fs',
+      rule: 'the console imports no Node built-in',
+    },
+    {
+      path: 'services/console/src/pages/sneaky-page.tsx',
+      text: "import type { Release } from '@ringmaster/domain'",
+      specifier: '@ringmaster/domain',
+      rule: 'the console imports only @ringmaster/sdk of ours',
+    },
+    {
+      path: 'services/console/src/pages/sneaky-page.tsx',
+      text: "import { policyInWords } from '../../../../packages/domain/src/ring-policy.js'",
+      specifier: '../../../../packages/domain/src/ring-policy.js',
+      rule: 'the console imports only @ringmaster/sdk of ours',
+    },
   ]
   for (const { path, text, specifier, rule } of cases) {
     t.strictSame(
@@ -317,6 +360,10 @@ t.test('what each room may import is not reported', async (t) => {
     {
       path: 'packages/cli/src/a.ts',
       text: "import { createRingmasterClient } from '@ringmaster/sdk'",
+    },
+    {
+      path: 'services/console/src/pages/a-page.tsx',
+      text: "import type { Release } from '@ringmaster/sdk'\nimport { useQuery } from '@tanstack/react-query'\nimport { may } from '../access.js'",
     },
   ]
   t.strictSame(importViolations(allowed), [])

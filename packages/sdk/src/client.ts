@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto'
 import createClient, {
   type Client,
   type ClientPathsWithMethod,
@@ -6,7 +5,7 @@ import createClient, {
   type MaybeOptionalInit,
   type Middleware,
 } from 'openapi-fetch'
-import type { AuditEvent, paths } from './generated/control-plane.js'
+import type { AuditEvent, Inbox, paths } from './generated/control-plane.js'
 import {
   isProblem,
   isTransientFailure,
@@ -18,11 +17,24 @@ import { parseServerSentEvents } from './server-sent-events.js'
 
 export type { paths } from './generated/control-plane.js'
 
+/** fetch's `credentials` (the DOM's RequestCredentials, named here so Node builds need no DOM types). */
+export type FetchCredentials = 'include' | 'omit' | 'same-origin'
+
 export interface RingmasterClientOptions {
   /** Where the control plane listens, e.g. https://ringmaster.example.com */
   baseUrl: string
-  /** An API token (`POST /v1/tokens`); sent as `Authorization: Bearer <token>`. */
-  token: string
+  /**
+   * An API token (`POST /v1/tokens`); sent as `Authorization: Bearer <token>`. Leave it out in
+   * the web console: the browser sends the session cookie of `POST /v1/session` instead.
+   */
+  token?: string | undefined
+  /**
+   * The console session's CSRF token (`csrfToken` of `POST /v1/session` or `GET /v1/session`),
+   * sent as `X-CSRF-Token` with every POST, PUT, PATCH and DELETE; a function is asked each time.
+   */
+  csrfToken?: string | (() => string | undefined) | undefined
+  /** Whether the browser sends cookies: `same-origin` (the default) sends the console's. */
+  credentials?: FetchCredentials | undefined
   /** Defaults to the global fetch. */
   fetch?: typeof globalThis.fetch
   /** Sent as User-Agent, e.g. `ringmaster-cli/1.2.0`. */
@@ -127,6 +139,8 @@ export interface RingmasterClient {
    * from the last event it yielded, so none is missed or repeated. Stop with `signal` or `break`.
    */
   events(options?: EventStreamOptions): AsyncGenerator<AuditEvent>
+  /** GET /v1/inbox: approvals the token's subject may give, and their releases that are stuck. */
+  inbox(options?: CallOptions): Promise<Inbox>
 }
 
 const commandMethods = new Set(['POST', 'PUT', 'PATCH', 'DELETE'])
@@ -136,22 +150,39 @@ const defaultReconnectMs = 2000
 
 /** A new random Idempotency-Key. */
 export function newIdempotencyKey(): string {
-  return randomUUID()
+  // Web Crypto, in Node.js 20 and in browsers alike, so the console can use this client.
+  return globalThis.crypto.randomUUID()
+}
+
+/** Sends the console session's CSRF token with every command, as the server requires of cookies. */
+function csrfTokens(token: string | (() => string | undefined)): Middleware {
+  return {
+    onRequest({ request }) {
+      const value = typeof token === 'function' ? token() : token
+      if (value !== undefined && commandMethods.has(request.method)) {
+        request.headers.set('x-csrf-token', value)
+      }
+      return request
+    },
+  }
 }
 
 export function createRingmasterClient(options: RingmasterClientOptions): RingmasterClient {
   const baseUrl = options.baseUrl.replace(/\/+$/, '')
   const fetchImpl = options.fetch ?? globalThis.fetch
-  const headers = {
-    authorization: `Bearer ${options.token}`,
+  const headers: Record<string, string> = {
+    ...(options.token !== undefined && { authorization: `Bearer ${options.token}` }),
     'user-agent': options.userAgent ?? 'ringmaster-sdk',
   }
+  const credentials = options.credentials ?? 'same-origin'
   const raw: RawClient = createClient<paths>({
     baseUrl,
     headers,
+    credentials,
     fetch: (request) => fetchImpl(request),
   })
   raw.use(idempotencyKeys)
+  if (options.csrfToken !== undefined) raw.use(csrfTokens(options.csrfToken))
   const clientRetry = options.retry ?? noRetries
   const retryFor = (override: RetryPolicy | false | undefined) =>
     override === false ? noRetries : (override ?? clientRetry)
@@ -207,8 +238,17 @@ export function createRingmasterClient(options: RingmasterClientOptions): Ringma
     put: call('put') as Call<'put'>,
     patch: call('patch') as Call<'patch'>,
     delete: call('delete') as Call<'delete'>,
+    inbox: async (inboxOptions = {}) =>
+      (await call('get')('/v1/inbox', { ...inboxOptions })) as Inbox,
     events: (eventOptions = {}) =>
-      followEvents(baseUrl, headers, fetchImpl, retryFor(eventOptions.retry), eventOptions),
+      followEvents(
+        baseUrl,
+        headers,
+        credentials,
+        fetchImpl,
+        retryFor(eventOptions.retry),
+        eventOptions,
+      ),
   }
 }
 
@@ -288,6 +328,7 @@ function successBody(
 async function* followEvents(
   baseUrl: string,
   headers: Record<string, string>,
+  credentials: FetchCredentials,
   fetchImpl: typeof globalThis.fetch,
   retry: RetryPolicy,
   options: EventStreamOptions,
@@ -308,7 +349,7 @@ async function* followEvents(
       const url = `${baseUrl}/v1/events/stream?${query}`
       let stream: ReadableStream<Uint8Array>
       try {
-        stream = await openEventStream(url, headers, fetchImpl, stop.signal)
+        stream = await openEventStream(url, headers, credentials, fetchImpl, stop.signal)
         failedConnects = 0
       } catch (error) {
         if (stop.signal.aborted) return
@@ -343,6 +384,7 @@ async function* followEvents(
 async function openEventStream(
   url: string,
   headers: Record<string, string>,
+  credentials: FetchCredentials,
   fetchImpl: typeof globalThis.fetch,
   signal: AbortSignal,
 ): Promise<ReadableStream<Uint8Array>> {
@@ -350,6 +392,7 @@ async function openEventStream(
   try {
     response = await fetchImpl(url, {
       headers: { ...headers, accept: 'text/event-stream' },
+      credentials,
       signal,
     })
   } catch (error) {

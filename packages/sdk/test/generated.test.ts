@@ -22,7 +22,9 @@ t.test('the OpenAPI document and the SDK types stay within their budgets', async
   const documentBytes = readFileSync(openapiDocument).byteLength
   t.ok(documentBytes < 300_000, `openapi/control-plane.json is ${documentBytes} bytes (< 300 kB)`)
   const typeLines = readFileSync(generatedTypes, 'utf8').split('\n').length - 1
-  t.ok(typeLines < 4000, `src/generated/control-plane.ts is ${typeLines} lines (< 4,000)`)
+  // 4,000 until the console's sign-in (issue 16) added its three operations and two models,
+  // all named, for about 70 lines: raised then, as ADR 0011 foresaw for the next feature.
+  t.ok(typeLines < 4200, `src/generated/control-plane.ts is ${typeLines} lines (< 4,200)`)
 })
 
 t.test('the ring-policy default comes from the document', async (t) => {

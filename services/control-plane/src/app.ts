@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { DatabaseTarget } from '@ringmaster/db'
-import type { Clock } from '@ringmaster/domain'
+import { type Clock, defaultConsoleSessionTtlMs } from '@ringmaster/domain'
 import type { RolloutSpanExporter } from '@ringmaster/telemetry'
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import fp from 'fastify-plugin'
@@ -13,6 +13,7 @@ import { flagSnapshotsPlugin } from './plugins/app/flag-snapshots.js'
 import { reliabilityMetricsPlugin } from './plugins/app/reliability-metrics.js'
 import { apiModelsPlugin } from './plugins/infra/api-models.js'
 import { authPlugin } from './plugins/infra/auth.js'
+import { consoleSessionPlugin } from './plugins/infra/console-session.js'
 import { corsPlugin } from './plugins/infra/cors.js'
 import { databasePlugin } from './plugins/infra/database.js'
 import { databaseAvailabilityPlugin } from './plugins/infra/database-availability.js'
@@ -29,6 +30,7 @@ import { apiModels } from './routes/api-models.js'
 import { cliRoutes } from './routes/cli/cli-routes.js'
 import { clientApiRoutes } from './routes/client-api/client-api-routes.js'
 import { clientStreamingRoutes } from './routes/client-api/client-streaming-routes.js'
+import { consoleRoutes } from './routes/console/console-routes.js'
 import { deploymentRoutes } from './routes/deployments/deployment-routes.js'
 import { evaluationRoutes } from './routes/evaluation/evaluation-routes.js'
 import { eventRoutes } from './routes/events/event-routes.js'
@@ -39,6 +41,7 @@ import { freezeWindowRoutes } from './routes/freeze-windows/freeze-window-routes
 import { frontendApiRoutes } from './routes/frontend-api/frontend-api-routes.js'
 import { haltRoutes } from './routes/halts/halt-routes.js'
 import { healthRoutes } from './routes/health/health-routes.js'
+import { inboxRoutes } from './routes/inbox/inbox-routes.js'
 import { incidentRoutes } from './routes/incidents/incident-routes.js'
 import { ofrepRoutes } from './routes/ofrep/ofrep-routes.js'
 import { releaseRoutes } from './routes/releases/release-routes.js'
@@ -47,6 +50,7 @@ import { ringRoutes } from './routes/rings/ring-routes.js'
 import { scaleUnitRoutes } from './routes/scale-units/scale-unit-routes.js'
 import { segmentRoutes } from './routes/segments/segment-routes.js'
 import { serviceRoutes } from './routes/services/service-routes.js'
+import { sessionRoutes } from './routes/sessions/session-routes.js'
 import { tokenRoutes } from './routes/tokens/token-routes.js'
 import { webhookRoutes } from './routes/webhooks/webhook-routes.js'
 import { flagMetricsWriterPlugin } from './workers/flag-metrics-writer.js'
@@ -63,6 +67,8 @@ export interface AppOptions {
   engineIntervalMs?: number | undefined
   /** How often the webhook sender looks for due deliveries; 0 turns the timer off. */
   webhookIntervalMs?: number | undefined
+  /** Where the console is (RINGMASTER_PUBLIC_URL): webhook deliveries link to it; none without. */
+  consoleUrl?: string | undefined
   /** How often flag snapshots are checked against the database's revisions; 0 turns it off. */
   flagCheckIntervalMs?: number | undefined
   /** How often SDK metrics held in memory are written; 0 writes only on close and on read. */
@@ -73,6 +79,14 @@ export interface AppOptions {
   sdkTokenFreshMs?: number | undefined
   /** Where rollout spans go (the server passes its telemetry's); built from OTEL_* otherwise. */
   rolloutSpanExporter?: RolloutSpanExporter | undefined
+  /** How long a console session lasts after sign-in (RINGMASTER_SESSION_TTL; 8 hours). */
+  sessionTtlMs?: number | undefined
+  /** RINGMASTER_SESSION_KEY; unset: a cookie key generated once and kept in the database. */
+  sessionKey?: string | undefined
+  /** RINGMASTER_TRACE_URL_TEMPLATE, handed to the console to link a release's trace. */
+  traceUrlTemplate?: string | undefined
+  /** The built console to serve (RINGMASTER_CONSOLE_DIR, else services/console/dist). */
+  consoleDir?: string | undefined
 }
 
 /**
@@ -98,14 +112,25 @@ export const app = fp(async function ringmaster(fastify: FastifyInstance, option
   await fastify.register(databaseAvailabilityPlugin)
   // Before the domain services, which dispatch to it; the workers below subscribe to it.
   await fastify.register(afterCommitPlugin)
-  await fastify.register(domainServicesPlugin, { clock: options.clock })
+  await fastify.register(domainServicesPlugin, {
+    clock: options.clock,
+    consoleSessionTtlMs: options.sessionTtlMs,
+  })
   await fastify.register(reliabilityMetricsPlugin)
   await fastify.register(flagSnapshotsPlugin, { checkIntervalMs: options.flagCheckIntervalMs })
+  // Before auth: its cookie is read before the bearer check, which falls back to it.
+  await fastify.register(consoleSessionPlugin, {
+    key: options.sessionKey,
+    ttlMs: options.sessionTtlMs ?? defaultConsoleSessionTtlMs,
+  })
   await fastify.register(authPlugin, { sdkTokenFreshMs: options.sdkTokenFreshMs })
   await fastify.register(swaggerPlugin)
   await fastify.register(adminBootstrapPlugin, { adminToken: options.adminToken })
   await fastify.register(promotionWorkerPlugin, { intervalMs: options.engineIntervalMs ?? 1000 })
-  await fastify.register(webhookSenderPlugin, { intervalMs: options.webhookIntervalMs ?? 1000 })
+  await fastify.register(webhookSenderPlugin, {
+    intervalMs: options.webhookIntervalMs ?? 1000,
+    consoleUrl: options.consoleUrl,
+  })
   await fastify.register(rolloutSpanExporterPlugin, {
     intervalMs: options.spanExportIntervalMs ?? 1000,
     exporter: options.rolloutSpanExporter,
@@ -116,6 +141,7 @@ export const app = fp(async function ringmaster(fastify: FastifyInstance, option
 
   await fastify.register(healthRoutes)
   await fastify.register(cliRoutes)
+  await fastify.register(sessionRoutes, { traceUrlTemplate: options.traceUrlTemplate })
   await fastify.register(tokenRoutes)
   await fastify.register(serviceRoutes)
   await fastify.register(ringRoutes)
@@ -123,6 +149,7 @@ export const app = fp(async function ringmaster(fastify: FastifyInstance, option
   await fastify.register(eventRoutes)
   await fastify.register(eventStreamRoutes)
   await fastify.register(releaseRoutes)
+  await fastify.register(inboxRoutes)
   await fastify.register(deploymentRoutes)
   await fastify.register(haltRoutes)
   await fastify.register(freezeWindowRoutes)
@@ -137,6 +164,8 @@ export const app = fp(async function ringmaster(fastify: FastifyInstance, option
   await fastify.register(clientStreamingRoutes)
   await fastify.register(frontendApiRoutes)
   await fastify.register(ofrepRoutes)
+  // Last: every path the API does not claim is the console's.
+  await fastify.register(consoleRoutes, { consoleDir: options.consoleDir })
 })
 
 const requestIdPattern = /^[A-Za-z0-9._:-]{1,128}$/
@@ -147,15 +176,31 @@ export interface LoggingOptions {
   stream?: { write(line: string): void } | undefined
 }
 
+export interface ProxyOptions {
+  /** RINGMASTER_TRUST_PROXY: whose X-Forwarded-Proto and X-Forwarded-For to believe. */
+  trustProxy?: boolean | number | string | undefined
+}
+
 /** Fastify options that must be set when the instance is made, shared by the server and tests. */
-export function serverOptions(logging: LoggingOptions | false): FastifyServerOptions {
+export function serverOptions(
+  logging: LoggingOptions | false,
+  proxy: ProxyOptions = {},
+): FastifyServerOptions {
   return {
+    // Behind a TLS-terminating proxy the session cookie is Secure only when this is believed.
+    // A hop count is accepted at run time (proxy-addr) though Fastify's type leaves it out.
+    trustProxy: (proxy.trustProxy ?? false) as FastifyServerOptions['trustProxy'],
     logger: logging && {
       level: logging.level,
       ...(logging.stream && { stream: logging.stream }),
       // Tokens travel in these headers; they must never reach a log line.
       redact: {
-        paths: ['req.headers.authorization', 'req.headers.cookie'],
+        paths: [
+          'req.headers.authorization',
+          'req.headers.cookie',
+          'req.headers["x-csrf-token"]',
+          'res.headers["set-cookie"]',
+        ],
         censor: '[redacted]',
       },
     },
@@ -188,8 +233,9 @@ export function serverOptions(logging: LoggingOptions | false): FastifyServerOpt
 export async function buildApp(
   options: AppOptions,
   logging: LoggingOptions | false = false,
+  proxy: ProxyOptions = {},
 ): Promise<FastifyInstance> {
-  const fastify = Fastify(serverOptions(logging)).withTypeProvider<TypeBoxTypeProvider>()
+  const fastify = Fastify(serverOptions(logging, proxy)).withTypeProvider<TypeBoxTypeProvider>()
   try {
     await fastify.register(app, options)
     await fastify.ready()

@@ -1,7 +1,7 @@
 import { startTelemetry } from '@ringmaster/telemetry'
 import closeWithGrace from 'close-with-grace'
 import { buildApp } from './app.js'
-import { ConfigError, loadConfig } from './plugins/infra/config.js'
+import { ConfigError, consoleDirPath, loadConfig } from './plugins/infra/config.js'
 import { controlPlaneVersion } from './plugins/infra/telemetry.js'
 
 let config: ReturnType<typeof loadConfig>
@@ -32,10 +32,16 @@ try {
         : { kind: 'pglite', dataDir: config.dataDir },
       adminToken: config.adminToken,
       engineIntervalMs: config.engineIntervalMs,
+      consoleUrl: config.consoleUrl,
       spanExportIntervalMs: config.spanExportIntervalMs,
       rolloutSpanExporter: telemetry.rolloutSpanExporter,
+      sessionTtlMs: config.sessionTtlMs,
+      sessionKey: config.sessionKey,
+      traceUrlTemplate: config.traceUrlTemplate,
+      consoleDir: consoleDirPath(),
     },
     { level: config.logLevel },
+    { trustProxy: config.trustProxy },
   )
 } catch (error) {
   // Configuration the database contradicts (RINGMASTER_ADMIN_TOKEN): said plainly, like the rest.

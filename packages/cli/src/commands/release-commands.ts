@@ -9,16 +9,16 @@ import {
   requireString,
 } from '../command.js'
 import { ExitCode, UsageError } from '../exit-codes.js'
-import {
-  type ReleaseDetail,
-  type ReleaseState,
-  releaseDetail,
-  releaseLine,
-  releaseStates,
-} from '../release-view.js'
+import { type ReleaseDetail, releaseDetail, releaseLine, releaseStates } from '../release-view.js'
 import { waitForRelease } from '../release-wait.js'
 
 type CreateReleaseBody = operations['createRelease']['requestBody']['content']['application/json']
+type ReleaseListState = NonNullable<
+  NonNullable<operations['listReleases']['parameters']['query']>['state']
+>
+
+/** Where an unfinished release may be asked to be (the release list's stage states). */
+const stageListStates = ['awaiting_approval', 'deploying', 'baking', 'awaiting_promotion'] as const
 
 const waitOptions = {
   wait: { type: 'boolean' },
@@ -208,17 +208,29 @@ ${waitHelp}`,
 export const releaseList: Command = {
   name: 'release list',
   summary: 'list releases, newest first',
-  help: `Usage: ringmaster release list [--service S] [--state STATE] [--limit N]`,
+  help: `Usage: ringmaster release list [--service S] [--state STATE | --awaiting-approval] [--limit N]
+
+  --state STATE          a release state (${releaseStates.join(', ')}), or where an unfinished
+                         release is: ${stageListStates.join(', ')}
+  --awaiting-approval    only releases waiting for an approval (--state awaiting_approval)
+
+Each line says where an unfinished release is: "awaiting approval in ring-0".`,
   options: {
     service: { type: 'string' },
     state: { type: 'string' },
+    'awaiting-approval': { type: 'boolean' },
     limit: { type: 'string' },
   },
   positionals: [0, 0],
   async run(context) {
-    const state = optionalString(context, 'state')
-    if (state !== undefined && !releaseStates.includes(state as ReleaseState)) {
-      throw new UsageError(`--state must be one of ${releaseStates.join(', ')}, not '${state}'`)
+    const awaiting = context.values['awaiting-approval'] === true
+    if (awaiting && context.values.state !== undefined) {
+      throw new UsageError('--awaiting-approval is --state awaiting_approval; give one of them')
+    }
+    const state = awaiting ? 'awaiting_approval' : optionalString(context, 'state')
+    const listStates: readonly string[] = [...releaseStates, ...stageListStates]
+    if (state !== undefined && !listStates.includes(state)) {
+      throw new UsageError(`--state must be one of ${listStates.join(', ')}, not '${state}'`)
     }
     const limitText = optionalString(context, 'limit')
     if (limitText !== undefined && !/^[1-9][0-9]*$/.test(limitText)) {
@@ -229,7 +241,7 @@ export const releaseList: Command = {
       params: {
         query: {
           ...(service && { service }),
-          ...(state && { state: state as ReleaseState }),
+          ...(state && { state: state as ReleaseListState }),
           ...(limitText && { limit: Number(limitText) }),
         },
       },

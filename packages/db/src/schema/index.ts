@@ -1,5 +1,6 @@
 export * from './audit.js'
 export * from './auth.js'
+export * from './console-sessions.js'
 export * from './flags.js'
 export * from './fleet.js'
 export * from './incidents.js'

@@ -11,6 +11,9 @@ import {
 } from 'drizzle-orm/pg-core'
 import { services } from './topology.js'
 
+export const webhookFormats = ['json', 'slack', 'teams'] as const
+export type WebhookFormat = (typeof webhookFormats)[number]
+
 export const webhookDeliveryStates = ['pending', 'delivered', 'failed'] as const
 export type WebhookDeliveryState = (typeof webhookDeliveryStates)[number]
 
@@ -27,6 +30,8 @@ export const webhooks = pgTable(
     secret: text('secret').notNull(),
     // Event names to send; empty means every event.
     events: text('events').array().notNull().default([]),
+    // How each delivery's body is written: json (the delivery itself), slack or teams.
+    format: text('format').$type<WebhookFormat>().notNull().default('json'),
     createdBy: text('created_by').notNull(),
     createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
     disabledAt: timestamp('disabled_at', { withTimezone: true, mode: 'date' }),

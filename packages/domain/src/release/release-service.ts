@@ -30,7 +30,13 @@ import {
   stageSubject,
 } from './release-operations.js'
 import { planRelease, type RingRange } from './release-plan.js'
-import { assertStageTransition, type ReleaseState } from './release-states.js'
+import {
+  activeReleaseStates,
+  assertStageTransition,
+  type ReleaseState,
+  releaseStates,
+  type StageState,
+} from './release-states.js'
 import { currentStage, decideNextStep, haltsHolding, openGate } from './release-step.js'
 
 export interface CreateReleaseInput {
@@ -64,9 +70,28 @@ export interface ApprovalResult {
   release: Release
 }
 
+/** A release in a list: where it is now, without the rest of its stages. */
+export interface ReleaseSummary extends Release {
+  /** Its current stage (the first not succeeded); null once every stage succeeded. */
+  currentStage: { ring: string; ringOrder: number; state: StageState; since: string | null } | null
+}
+
+/**
+ * What a release list may ask for: a release state, or the state of the current stage of a
+ * release that is not finished (awaiting_approval: it waits for an approval).
+ */
+export const currentStageListStates = [
+  'awaiting_approval',
+  'deploying',
+  'baking',
+  'awaiting_promotion',
+] as const satisfies readonly StageState[]
+export const releaseListStates = [...releaseStates, ...currentStageListStates] as const
+export type ReleaseListState = (typeof releaseListStates)[number]
+
 export interface ReleaseListFilter {
   service?: string | undefined
-  state?: ReleaseState | undefined
+  state?: ReleaseListState | undefined
   beforeId?: number | undefined
   limit?: number | undefined
 }
@@ -155,12 +180,32 @@ export class ReleaseService {
     return view
   }
 
-  async listReleases(filter: ReleaseListFilter): Promise<Release[]> {
-    return this.store.read.releases.list({
+  async listReleases(filter: ReleaseListFilter): Promise<ReleaseSummary[]> {
+    const state = filter.state
+    const byStage = (currentStageListStates as readonly string[]).includes(state ?? '')
+    const releases = await this.store.read.releases.list({
       service: filter.service,
-      states: filter.state === undefined ? undefined : [filter.state],
+      states:
+        state === undefined ? undefined : byStage ? activeReleaseStates : [state as ReleaseState],
+      currentStageStates: byStage ? [state as StageState] : undefined,
       beforeId: filter.beforeId,
       limit: Math.min(filter.limit ?? 50, maxReleasePageSize),
+    })
+    const current = await this.store.read.stages.listCurrent(releases.map((r) => r.id))
+    const stageOf = new Map(current.map((stage) => [stage.releaseId, stage]))
+    return releases.map((release) => {
+      const stage = stageOf.get(release.id)
+      return {
+        ...release,
+        currentStage: stage
+          ? {
+              ring: stage.ring,
+              ringOrder: stage.ringOrder,
+              state: stage.state,
+              since: stage.stateSince,
+            }
+          : null,
+      }
     })
   }
 

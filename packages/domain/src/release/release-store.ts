@@ -50,6 +50,8 @@ export interface ReleaseFilter {
   /** Only releases of this version. */
   version?: string | undefined
   states?: readonly ReleaseState[] | undefined
+  /** Only releases whose current stage (the first not succeeded) is in one of these states. */
+  currentStageStates?: readonly StageState[] | undefined
   /** Only releases with a smaller id (paging newest first). */
   beforeId?: number | undefined
   limit: number
@@ -97,6 +99,8 @@ export interface StageRepository {
   insertMany(stages: readonly NewStage[]): Promise<Stage[]>
   /** In position order. */
   listByRelease(releaseId: number): Promise<Stage[]>
+  /** The current stage (the first not succeeded) of each of these releases that has one. */
+  listCurrent(releaseIds: readonly number[]): Promise<Stage[]>
   update(id: number, change: StageChange): Promise<Stage>
   /**
    * Releases of `service` other than `excludeReleaseId` whose stage for `ring` is in one of

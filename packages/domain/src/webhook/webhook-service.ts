@@ -4,19 +4,22 @@ import { audit, executeCommand } from '../command.js'
 import { ConflictError, InvalidInputError, NotFoundError } from '../errors.js'
 import type { Store, StoreTransaction } from '../store.js'
 import {
-  assertWebhookEvents,
   assertWebhookUrl,
   type Webhook,
   type WebhookDelivery,
+  type WebhookFormat,
   type WebhookSecrets,
 } from './webhook.js'
+import { assertWebhookEvents } from './webhook-events.js'
 import type { WebhookFilter } from './webhook-store.js'
 
 export interface CreateWebhookInput {
   service: string
   url: string
-  /** Omitted or empty: every event. */
+  /** Omitted or empty: every event. `release.*` names a kind, `*` everything. */
   events?: readonly string[] | undefined
+  /** json (default), slack or teams. */
+  format?: WebhookFormat | undefined
 }
 
 /** A new webhook and, this once, the secret its deliveries are signed with. */
@@ -56,6 +59,7 @@ export class WebhookService {
           url: input.url,
           secret,
           events,
+          format: input.format ?? 'json',
           createdBy: context.actor.subject,
         })
         await audit(tx, context, 'webhook.created', webhookSubject(webhook.id), { after: webhook })

@@ -1,7 +1,6 @@
 import t from 'tap'
 import { InvalidInputError } from '../../src/errors.js'
 import {
-  assertWebhookEvents,
   assertWebhookUrl,
   defaultWebhookRetryPolicy,
   nextWebhookAttemptAt,
@@ -68,15 +67,6 @@ t.test('assertWebhookUrl accepts http(s) without credentials only', async (t) =>
         url,
       )
   }
-})
-
-t.test('assertWebhookEvents wants dotted lowercase names', async (t) => {
-  t.doesNotThrow(() => assertWebhookEvents([]))
-  t.doesNotThrow(() => assertWebhookEvents(['deployment.requested', 'release.succeeded']))
-  t.throws(() => assertWebhookEvents(['deployment.requested', 'Deployment', '*']), {
-    code: 'invalid-webhook-events',
-    details: { invalid: ['Deployment', '*'] },
-  })
 })
 
 t.test('webhookSecretPrefix shows a few characters', async (t) => {

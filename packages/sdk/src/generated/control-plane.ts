@@ -16,6 +16,14 @@ export interface paths {
         /** Download the ringmaster CLI as one file @description The `ringmaster` command and everything it needs as one ES module for Node.js 20.19 or later. It is the CLI this server ships with, so it always matches this API. Install it with `curl -fsSL "$RINGMASTER_URL/cli/ringmaster.mjs" -o ringmaster && chmod +x ringmaster`, then run `./ringmaster --help` (or `node ringmaster …`). Send the ETag back in If-None-Match to get a 304 while the file has not changed. Public: no token needed. */
         get: operations["getCliBundle"];
     }>;
+    "/v1/session": PathItem<{
+        /** The console session of this browser @description Answers 401 /problems/unauthenticated when there is no session cookie, and 401 /problems/session-expired or /problems/session-invalid when its session has ended. The session is the HttpOnly cookie ringmaster_session (SameSite=Strict); it is stored server-side, so signing out, expiry and revoking the token end it at once. Public: no token needed. */
+        get: operations["getSession"];
+        /** Sign in to the console with an API token @description Checks the token as bearer authentication does and starts a console session; the answer sets its cookie. The session is the HttpOnly cookie ringmaster_session (SameSite=Strict); it is stored server-side, so signing out, expiry and revoking the token end it at once. SDK tokens (client, frontend) cannot sign in. Public: no token needed. */
+        post: operations["signIn"];
+        /** Sign out of the console @description Ends the session on every replica and clears the cookie. Needs the X-CSRF-Token header, like every change made with the cookie. The session is the HttpOnly cookie ringmaster_session (SameSite=Strict); it is stored server-side, so signing out, expiry and revoking the token end it at once. Public: no token needed. */
+        delete: operations["signOut"];
+    }>;
     "/v1/tokens": PathItem<{
         /** List API tokens (never their secrets) @description Roles: admin. */
         get: operations["listTokens"];
@@ -110,6 +118,10 @@ export interface paths {
         /** Let a release enter a ring during a freeze window (audited, with a reason) @description Roles: admin. */
         post: operations["overrideFreeze"];
     }>;
+    "/v1/inbox": PathItem<{
+        /** What waits for the caller: approvals they may give, their releases that are stuck @description Read for the token's subject and role, under the same rules as an approval: a ring's approvals go to its role (and admins), never to the release's requester, and not twice to the same person. A viewer or pipeline token has no approvals to give. Roles: admin, approver, pipeline, sre, viewer. */
+        get: operations["getInbox"];
+    }>;
     "/v1/scale-units/{name}/desired": PathItem<{
         /** What should run on a scale unit, and the open deployments an executor should do @description Executors poll this. Work of a halted release that has not started is left off until the release resumes; rollbacks always appear. Roles: admin, approver, pipeline, sre, viewer. */
         get: operations["getDesiredState"];
@@ -181,7 +193,7 @@ export interface paths {
     "/v1/webhooks": PathItem<{
         /** List webhooks (never their secrets), optionally of one service @description Roles: sre, admin. */
         get: operations["listWebhooks"];
-        /** Send a service's events to a URL; the signing secret is returned once @description Every event of the service (or only those listed) is POSTed to the URL as JSON, signed with HMAC-SHA256 of "<x-ringmaster-timestamp>.<body>" in x-ringmaster-signature. Failed deliveries are retried with exponential backoff. See docs/webhooks.md. Roles: admin. */
+        /** Send a service's events to a URL; the signing secret is returned once @description Every event of the service (or only those listed) is POSTed to the URL as JSON, or as a Slack or Teams message (format), signed with HMAC-SHA256 of "<x-ringmaster-timestamp>.<body>" in x-ringmaster-signature. Failed deliveries are retried with exponential backoff. See docs/webhooks.md. Roles: admin. */
         post: operations["createWebhook"];
     }>;
     "/v1/webhooks/{id}": PathItem<{
@@ -365,6 +377,27 @@ export interface components {
         TokenList: {
             /** @description Every token, revoked ones included */
             tokens: components["schemas"]["Token"][];
+        };
+        /** @description What the console needs to know about this installation */
+        ConsoleSettings: {
+            /** @description Where a release's trace can be seen: replace {traceId} with the release's traceId (RINGMASTER_TRACE_URL_TEMPLATE); null when not configured */
+            traceUrlTemplate: string | null;
+        };
+        /** @description A console session: the cookie ringmaster_session authenticates as the token signed in with */
+        ConsoleSession: {
+            /** @description The person the token stands for */
+            subject: string;
+            /** @description admin: everything; approver: approves releases; pipeline: creates releases and runs executors; sre: operates rollouts; viewer: reads; client: a server-side Unleash SDK reading the flags of one ring; frontend: a browser SDK (frontend API) for one ring */
+            role: "admin" | "approver" | "pipeline" | "sre" | "viewer" | "client" | "frontend";
+            /** @description The name of the token signed in with */
+            tokenName: string;
+            /** Format: date-time @description When the session started */
+            signedInAt: string;
+            /** Format: date-time @description When the session ends (RINGMASTER_SESSION_TTL after sign-in, or the token's expiry if sooner); it is not extended by use */
+            expiresAt: string;
+            /** @description Send it as the X-CSRF-Token header with every POST, PUT, PATCH and DELETE made with the session cookie */
+            csrfToken: string;
+            console: components["schemas"]["ConsoleSettings"];
         };
         /** @description Health gate thresholds; {} for none */
         HealthThresholds: {
@@ -646,6 +679,8 @@ export interface components {
             updatedAt: string;
             /** Format: date-time @description When it reached a final state */
             finishedAt: string | null;
+            /** @description In lists and the inbox: where it is (null once every stage succeeded) */
+            currentStage?: components["schemas"]["CurrentStage"] | null;
         };
         /** @description One approval decision at a gate */
         Approval: {
@@ -791,9 +826,20 @@ export interface components {
             /** @description Why the release is not moving right now; empty when it is moving or done */
             blockedBy: components["schemas"]["BlockedBy"][];
         };
+        /** @description The stage a release is working on: its first that has not succeeded */
+        CurrentStage: {
+            /** @description The ring it is in */
+            ring: string;
+            /** @description That ring's order */
+            ringOrder: number;
+            /** @description What the stage is doing there */
+            state: "pending" | "awaiting_approval" | "deploying" | "baking" | "awaiting_promotion" | "succeeded" | "failed" | "rolled_back";
+            /** Format: date-time @description Since when */
+            since: string | null;
+        };
         /** @description A page of releases */
         ReleaseList: {
-            /** @description Newest first */
+            /** @description Newest first, each with its currentStage */
             releases: components["schemas"]["Release"][];
             /** @description Pass as `before` for the next page; null on the last page */
             nextBefore: number | null;
@@ -815,6 +861,56 @@ export interface components {
                 satisfied: boolean;
             };
             release: components["schemas"]["Release"];
+        };
+        /** @description A stage waiting for an approval the caller may give */
+        InboxApproval: {
+            /** @description The release waiting */
+            releaseId: number;
+            /** @description Its service */
+            service: string;
+            /** @description Its version */
+            version: string;
+            /** @description The commit it was built from */
+            commit: string | null;
+            /** @description Who asked for it; they never approve it */
+            requester: string;
+            /** @description The ring: approve at /v1/releases/{id}/stages/{ring}/approvals */
+            ring: string;
+            /** @description Its order; 0 is the team */
+            ringOrder: number;
+            /** @description The stage waiting */
+            stageId: number;
+            /** @description Before the ring deploys (pre) or after it bakes (post) */
+            gate: "pre" | "post";
+            /** @description The role the ring asks for; admins may always approve */
+            role: string;
+            /** Format: date-time @description Since when it waits */
+            awaitingSince: string | null;
+            /** Format: date-time @description When the wait ends by itself; null: no ring policy sets an approval timeout */
+            expiresAt: string | null;
+            /** @description Approvals given that count now */
+            approvals: number;
+            /** @description Approvals the gate needs */
+            quorum: number;
+            /** @description Who approved so far (subjects) */
+            approvedBy: string[];
+        };
+        /** @description A release the caller asked for that is not moving, and why */
+        InboxBlockedRelease: {
+            release: components["schemas"]["Release"];
+            /** @description Why it is not moving: halts, approvals, bake, freezes, deployments */
+            blockedBy: components["schemas"]["BlockedBy"][];
+        };
+        /** @description What waits for the caller: approvals to give, and their own releases that are stuck */
+        Inbox: {
+            /** @description Whose inbox: the subject of the token */
+            subject: string;
+            /** @description The role it was read with */
+            role: string;
+            /** @description Stages awaiting an approval the caller may give (the ring's role or admin, not their own release, not approved by them already), longest waiting first */
+            approvals: components["schemas"]["InboxApproval"][];
+            /** @description Unfinished releases the caller requested that wait for something, newest first */
+            blockedReleases: components["schemas"]["InboxBlockedRelease"][];
         };
         /** @description A stop of the line: no new wave starts where it holds */
         Halt: {
@@ -1015,6 +1111,8 @@ export interface components {
             url: string;
             /** @description The events it receives; empty means every event */
             events: string[];
+            /** @description Each body as json (default), a Slack message or a Teams MessageCard; all signed alike */
+            format: "json" | "slack" | "teams";
             /** @description The first characters of the signing secret, to tell webhooks apart; the secret itself is shown only when the webhook is created */
             secretPrefix: string;
             /** @description Subject of the token that created it */
@@ -1697,6 +1795,12 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
+        /** @description A console session: the cookie ringmaster_session authenticates as the token signed in with */
+        ConsoleSession: {
+            content: {
+                "application/json": components["schemas"]["ConsoleSession"];
+            };
+        };
         /** @description A service released through the rings */
         Service: {
             content: {
@@ -1830,6 +1934,8 @@ export type ServiceList = components['schemas']['ServiceList'];
 export type Token = components['schemas']['Token'];
 export type IssuedToken = components['schemas']['IssuedToken'];
 export type TokenList = components['schemas']['TokenList'];
+export type ConsoleSettings = components['schemas']['ConsoleSettings'];
+export type ConsoleSession = components['schemas']['ConsoleSession'];
 export type HealthThresholds = components['schemas']['HealthThresholds'];
 export type RingPolicy = components['schemas']['RingPolicy'];
 export type RingPolicyInput = components['schemas']['RingPolicyInput'];
@@ -1849,8 +1955,12 @@ export type Stage = components['schemas']['Stage'];
 export type HoldingHalt = components['schemas']['HoldingHalt'];
 export type BlockedBy = components['schemas']['BlockedBy'];
 export type ReleaseDetail = components['schemas']['ReleaseDetail'];
+export type CurrentStage = components['schemas']['CurrentStage'];
 export type ReleaseList = components['schemas']['ReleaseList'];
 export type ApprovalResult = components['schemas']['ApprovalResult'];
+export type InboxApproval = components['schemas']['InboxApproval'];
+export type InboxBlockedRelease = components['schemas']['InboxBlockedRelease'];
+export type Inbox = components['schemas']['Inbox'];
 export type Halt = components['schemas']['Halt'];
 export type WeeklySchedule = components['schemas']['WeeklySchedule'];
 export type FreezeWindow = components['schemas']['FreezeWindow'];
@@ -1945,6 +2055,39 @@ export interface operations {
             /** @description Not modified: the ETag in If-None-Match still names the file served */
             304: NoContent;
             404: components["responses"]["Problem"];
+        };
+    };
+    getSession: {
+        parameters: NoParameters;
+        responses: {
+            200: components["responses"]["ConsoleSession"];
+            401: components["responses"]["Problem"];
+        };
+    };
+    signIn: {
+        parameters: NoParameters;
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description An API token (rm_…), checked as the Authorization header would be */
+                    token: string;
+                };
+            };
+        };
+        responses: {
+            201: components["responses"]["ConsoleSession"];
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+        };
+    };
+    signOut: {
+        parameters: NoParameters;
+        responses: {
+            /** @description Signed out */
+            204: NoContent;
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
         };
     };
     listTokens: {
@@ -2352,8 +2495,8 @@ export interface operations {
             query?: {
                 /** @description Only releases of this service */
                 service?: string;
-                /** @description Only releases in this state */
-                state?: "queued" | "in_progress" | "succeeded" | "failed" | "halted" | "rolled_back" | "cancelled" | "superseded";
+                /** @description Only releases in this state, or (awaiting_approval, deploying, baking, awaiting_promotion) unfinished releases whose current stage is in it */
+                state?: "queued" | "in_progress" | "succeeded" | "failed" | "halted" | "rolled_back" | "cancelled" | "superseded" | "awaiting_approval" | "deploying" | "baking" | "awaiting_promotion";
                 /** @description Only releases with a smaller id (the next page) */
                 before?: number;
                 limit?: components["parameters"]["Limit"];
@@ -2619,6 +2762,19 @@ export interface operations {
             403: components["responses"]["Problem"];
             404: components["responses"]["Problem"];
             409: components["responses"]["Problem"];
+        };
+    };
+    getInbox: {
+        parameters: NoParameters;
+        responses: {
+            /** @description What waits for the caller: approvals to give, and their own releases that are stuck */
+            200: {
+                content: {
+                    "application/json": components["schemas"]["Inbox"];
+                };
+            };
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
         };
     };
     getDesiredState: {
@@ -3114,8 +3270,10 @@ export interface operations {
                     service: string;
                     /** @description An absolute http or https URL without credentials; each delivery is POSTed there, signed with the secret */
                     url: string;
-                    /** @description Only these events (e.g. deployment.requested); omit or leave empty for every event */
+                    /** @description Only these events (e.g. stage.awaiting_approval, halt.created, release.*); omit or leave empty for every event. A name nothing sends is refused with /problems/unknown-webhook-events */
                     events?: string[];
+                    /** @description Each body as json (default), a Slack message or a Teams MessageCard; all signed alike */
+                    format?: "json" | "slack" | "teams";
                 };
             };
         };

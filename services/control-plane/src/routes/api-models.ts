@@ -39,6 +39,7 @@ import {
 import { FreezeWindow, WeeklySchedule } from './freeze-windows/freeze-window-routes.js'
 import { FrontendToggles } from './frontend-api/frontend-api-schemas.js'
 import { Halt } from './halts/halt-routes.js'
+import { Inbox, InboxApproval, InboxBlockedRelease } from './inbox/inbox-schemas.js'
 import { Incident, IncidentList } from './incidents/incident-schemas.js'
 import {
   OfrepBulkFailure,
@@ -52,6 +53,7 @@ import {
   Approval,
   ApprovalResult,
   BlockedBy,
+  CurrentStage,
   HoldingHalt,
   Release,
   ReleaseDetail,
@@ -69,6 +71,7 @@ import {
 } from './rings/ring-schemas.js'
 import { ScaleUnit, ScaleUnitList } from './scale-units/scale-unit-schemas.js'
 import { Service, ServiceList } from './services/service-schemas.js'
+import { ConsoleSession, ConsoleSettings } from './sessions/session-schemas.js'
 import { ApiToken, IssuedToken, TokenList } from './tokens/token-schemas.js'
 import {
   CreatedWebhook,
@@ -90,6 +93,8 @@ export const apiModels = [
   ApiToken,
   IssuedToken,
   TokenList,
+  ConsoleSettings,
+  ConsoleSession,
   HealthThresholds,
   RingPolicy,
   RingPolicyInput,
@@ -109,8 +114,12 @@ export const apiModels = [
   HoldingHalt,
   BlockedBy,
   ReleaseDetail,
+  CurrentStage,
   ReleaseList,
   ApprovalResult,
+  InboxApproval,
+  InboxBlockedRelease,
+  Inbox,
   Halt,
   WeeklySchedule,
   FreezeWindow,

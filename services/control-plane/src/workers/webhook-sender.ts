@@ -5,6 +5,7 @@ import {
   systemClock,
   WebhookDispatcher,
   type WebhookRetryPolicy,
+  webhookBody,
 } from '@ringmaster/domain'
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
@@ -32,6 +33,8 @@ export interface WebhookSenderSettings {
   batchSize?: number | undefined
   /** How long a leased delivery is kept from other senders; well above `timeoutMs`. */
   leaseMs?: number | undefined
+  /** The console's address: each body links to what it is about. None when undefined. */
+  consoleUrl?: string | undefined
 }
 
 const maxErrorLength = 500
@@ -47,6 +50,7 @@ export class WebhookSender {
   private readonly timeoutMs: number
   private readonly batchSize: number
   private readonly leaseMs: number
+  private readonly consoleUrl: string | null
   private readonly inFlight = new Set<Promise<unknown>>()
   private ticking: Promise<void> | null = null
   private periodic: PeriodicTask | null = null
@@ -61,6 +65,7 @@ export class WebhookSender {
     this.timeoutMs = settings.timeoutMs ?? 5_000
     this.batchSize = settings.batchSize ?? 20
     this.leaseMs = settings.leaseMs ?? Math.max(60_000, this.timeoutMs * 4)
+    this.consoleUrl = settings.consoleUrl ?? null
   }
 
   /** Leases one batch of due deliveries and sends it; resolves with how many were attempted. */
@@ -132,12 +137,8 @@ export class WebhookSender {
 
   private async send(delivery: LeasedWebhookDelivery): Promise<void> {
     const timestamp = String(Math.floor(this.clock.now().getTime() / 1000))
-    const body = JSON.stringify({
-      id: delivery.id,
-      event: delivery.event,
-      createdAt: delivery.createdAt,
-      payload: delivery.payload,
-    })
+    // Written for its receiver (JSON, Slack, Teams), then signed: the signature covers the bytes sent.
+    const body = JSON.stringify(webhookBody(delivery.format, delivery, this.consoleUrl))
     let status: number | null = null
     let error: string | null = null
     try {
@@ -204,6 +205,8 @@ export interface WebhookSenderPluginOptions {
   /** How often to look for due deliveries. 0 = never (tests drive `runOnce`). */
   intervalMs: number
   retry?: Partial<WebhookRetryPolicy> | undefined
+  /** The console's address (RINGMASTER_PUBLIC_URL), for the links in deliveries. */
+  consoleUrl?: string | undefined
 }
 
 export const webhookSenderPlugin = fp(
@@ -213,6 +216,7 @@ export const webhookSenderPlugin = fp(
     const sender = new WebhookSender(
       new WebhookDispatcher(fastify.store, options.retry),
       fastify.log.child({ worker: 'webhook-sender' }),
+      { consoleUrl: options.consoleUrl },
     )
     fastify.decorate('webhookSender', sender)
     fastify.addHook('onReady', async () => {

@@ -48,12 +48,22 @@ export interface BuildOptions {
   engineIntervalMs?: number
   /** The webhook sender's timer; off by default, like the promotion timer. */
   webhookIntervalMs?: number
+  /** RINGMASTER_PUBLIC_URL: where webhook deliveries link to. */
+  consoleUrl?: string
   /** How often flag snapshots are compared with the database (the app's default when unset). */
   flagCheckIntervalMs?: number
   /** The rollout span exporter's timer; off by default, like the promotion timer. */
   spanExportIntervalMs?: number
   /** Runs after the app's own preClose hooks: a test holds a shutdown half-way with it. */
   onPreClose?: () => Promise<void>
+  /** Console sessions' lifetime (the app's 8 hours when unset). */
+  sessionTtlMs?: number
+  /** RINGMASTER_SESSION_KEY; unset: the key kept in the database. */
+  sessionKey?: string
+  traceUrlTemplate?: string
+  /** The built console to serve. */
+  consoleDir?: string
+  trustProxy?: boolean | number | string
 }
 
 // Replicas (or a restart) built on one database are configured alike, as real ones are: the same
@@ -79,7 +89,7 @@ export async function build(t: Test, options: BuildOptions = {}): Promise<TestAp
   const adminToken = adminTokenFor(options.database)
   const routes: RouteOptions[] = []
   const fastify = Fastify(
-    serverOptions(options.logging ?? false),
+    serverOptions(options.logging ?? false, { trustProxy: options.trustProxy }),
   ).withTypeProvider<TypeBoxTypeProvider>()
   fastify.addHook('onRoute', (route) => {
     routes.push(route)
@@ -90,8 +100,13 @@ export async function build(t: Test, options: BuildOptions = {}): Promise<TestAp
     clock: options.clock,
     engineIntervalMs: options.engineIntervalMs ?? 0,
     webhookIntervalMs: options.webhookIntervalMs ?? 0,
+    consoleUrl: options.consoleUrl,
     flagCheckIntervalMs: options.flagCheckIntervalMs,
     spanExportIntervalMs: options.spanExportIntervalMs ?? 0,
+    sessionTtlMs: options.sessionTtlMs,
+    sessionKey: options.sessionKey,
+    traceUrlTemplate: options.traceUrlTemplate,
+    consoleDir: options.consoleDir,
   })
   if (options.onPreClose) fastify.addHook('preClose', options.onPreClose)
   await fastify.ready()

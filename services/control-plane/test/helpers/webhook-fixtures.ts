@@ -105,7 +105,7 @@ export interface CreatedWebhook {
 
 export async function createWebhook(
   api: TestApp,
-  body: { service: string; url: string; events?: string[] },
+  body: { service: string; url: string; events?: string[]; format?: 'json' | 'slack' | 'teams' },
 ): Promise<CreatedWebhook> {
   const created = await expectStatus(
     api.request({ method: 'POST', url: '/v1/webhooks', body }),

@@ -9,15 +9,21 @@ import { build } from '../helpers/build.js'
 // moment it exists, and a route that forgets to declare its roles fails the app at start-up.
 
 const expectedPublicRoutes = [
+  // Console sign-in and sign-out read the session cookie themselves (session-routes.ts).
+  'DELETE /v1/session',
+  // The web console's files, and its page for every path the API does not claim.
+  'GET /*',
   // The CLI bundle: the same code anyone can read, fetched by pipelines before they have a token.
   'GET /cli/ringmaster.mjs',
   'GET /healthz',
   'GET /openapi.json',
   'GET /readyz',
+  'GET /v1/session',
   // CORS preflights of the browser-facing flag APIs.
   'OPTIONS /api/frontend',
   'OPTIONS /api/frontend/*',
   'OPTIONS /ofrep/*',
+  'POST /v1/session',
 ]
 
 t.test('every route declares who may call it', async (t) => {
@@ -85,6 +91,69 @@ t.test('auth matrix: no token, a bad token, and every role on every protected ro
   }
 })
 
+t.test('auth matrix through the console cookie: the same roles, and CSRF on writes', async (t) => {
+  const { app, routes, request, tokenFor } = await build(t)
+  await request({ method: 'POST', url: '/v1/rings', body: { name: 'ring-0', order: 0 } })
+  const sessions = new Map<Role, { cookie: string; csrfToken: string }>()
+  for (const role of ['admin', 'viewer'] as const) {
+    const signIn = await app.inject({
+      method: 'POST',
+      url: '/v1/session',
+      headers: { 'content-type': 'application/json' },
+      payload: JSON.stringify({ token: await tokenFor(role) }),
+    })
+    t.equal(signIn.statusCode, 201)
+    sessions.set(role, {
+      cookie: String(signIn.headers['set-cookie']).split(';')[0]!,
+      csrfToken: signIn.json().csrfToken,
+    })
+  }
+  const cookieRoutes = routes.filter(
+    (route) =>
+      Array.isArray(route.config?.access) &&
+      route.method !== 'HEAD' &&
+      !(route.config.access as readonly Role[]).some(isSdkRole),
+  )
+  for (const route of cookieRoutes) {
+    const method = route.method as 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE'
+    const access = route.config!.access as readonly Role[]
+    const url = route.url.replace(':id', randomUUID()).replace(':name', 'no-such-thing')
+    const body = method === 'POST' || method === 'PATCH' ? {} : undefined
+    const label = `${method} ${route.url}`
+    const headers: Record<string, string> = isEventStream(route)
+      ? { 'last-event-id': 'not-an-id' }
+      : {}
+    for (const [role, session] of sessions) {
+      const writes = method !== 'GET'
+      if (writes) {
+        const forged = await request({
+          method,
+          url,
+          token: null,
+          body,
+          headers: { ...headers, cookie: session.cookie },
+        })
+        t.equal(forged.status, 403, `${label} by ${role}'s cookie without CSRF`)
+        t.equal(forged.body.type, '/problems/csrf-token-invalid')
+      }
+      const response = await request({
+        method,
+        url,
+        token: null,
+        body,
+        headers: { ...headers, cookie: session.cookie, 'x-csrf-token': session.csrfToken },
+      })
+      if (access.includes(role)) {
+        t.not(response.status, 401, `${label} by ${role}'s cookie is authenticated`)
+        t.not(response.status, 403, `${label} by ${role}'s cookie is allowed`)
+      } else {
+        t.equal(response.status, 403, `${label} by ${role}'s cookie is refused`)
+        t.equal(response.body.type, '/problems/role-not-allowed')
+      }
+    }
+  }
+})
+
 function isEventStream(route: RouteOptions): boolean {
   const ok = (route.schema?.response as Record<string, { content?: object }> | undefined)?.[200]
   return ok?.content !== undefined && 'text/event-stream' in ok.content
@@ -141,6 +210,8 @@ const expectedRoles: Record<string, readonly Role[]> = {
   updateIncident: ['admin', 'approver', 'sre'],
   mitigateIncident: ['admin', 'approver', 'sre'],
   resolveIncident: ['admin', 'approver', 'sre'],
+  // Everyone reads their own inbox: what it holds depends on the token's subject and role.
+  getInbox: anyRole,
   // SDK tokens reach their own APIs only.
   getClientFeatures: ['client'],
   getClientFeaturesDelta: ['client'],

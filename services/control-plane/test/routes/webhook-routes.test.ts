@@ -106,6 +106,16 @@ t.test('creating a webhook refuses what cannot work', async (t) => {
     ['not a URL', { service, url: 'x.example/hook' }, 'invalid-webhook-url'],
     ['credentials', { service, url: 'https://me:pw@x.example/' }, 'invalid-webhook-url'],
     ['bad event', { service, url: 'https://x.example/', events: ['Deploy!'] }, 'validation-failed'],
+    [
+      'unknown event',
+      {
+        service,
+        url: 'https://x.example/',
+        events: ['halt.created', 'release.shipped', 'rocket.*'],
+      },
+      'unknown-webhook-events',
+    ],
+    ['unknown format', { service, url: 'https://x.example/', format: 'irc' }, 'validation-failed'],
     ['unknown field', { service, url: 'https://x.example/', secret: 'mine' }, 'validation-failed'],
   ]
   for (const [label, body, type] of cases) {
@@ -117,6 +127,11 @@ t.test('creating a webhook refuses what cannot work', async (t) => {
     (await api.request({ method: 'POST', url: '/v1/webhooks', body: cases[0]![1] })).body.detail,
     "service 'no-such-service' does not exist",
   )
+  const unknown = await api.request({ method: 'POST', url: '/v1/webhooks', body: cases[5]![1] })
+  t.match(unknown.body, {
+    detail: /release\.shipped, rocket\.\*/,
+    unknown: ['release.shipped', 'rocket.*'],
+  })
   t.equal((await api.request({ method: 'GET', url: '/v1/webhooks/999999' })).status, 404)
   t.equal((await api.request({ method: 'DELETE', url: '/v1/webhooks/999999' })).status, 404)
   t.equal((await api.request({ method: 'GET', url: '/v1/webhooks/999999/deliveries' })).status, 404)
@@ -129,7 +144,11 @@ t.test('a release sends one signed delivery per deployment to its service only',
   const receiver = await startReceiver(t)
   const bystander = await startReceiver(t)
   const topology = await createTopology(api, [{ policy: { maxParallel: 3 }, scaleUnits: 3 }])
-  const hook = await createWebhook(api, { service: topology.service, url: receiver.url })
+  const hook = await createWebhook(api, {
+    service: topology.service,
+    url: receiver.url,
+    events: ['deployment.requested'],
+  })
   const neighbour = await createService(api)
   const other = await createWebhook(api, { service: neighbour, url: bystander.url })
 
@@ -206,7 +225,11 @@ t.test('the events filter decides which events a webhook receives', async (t) =>
     { event: 'deployment.requested', state: 'pending' },
   ])
   t.strictSame(await listDeliveries(api, unwanted.id), [])
-  t.match(await listDeliveries(api, everything.id), [{ event: 'deployment.requested' }])
+  const all = (await listDeliveries(api, everything.id)).map((d) => d.event)
+  for (const event of ['release.created', 'release.started', 'stage.deploying', 'wave.started']) {
+    t.ok(all.includes(event), `every event: ${event} (an audit action)`)
+  }
+  t.ok(all.includes('deployment.requested'), 'every event: deployment.requested (executor work)')
 })
 
 t.test('a disabled webhook gets nothing new and its pending deliveries fail', async (t) => {
@@ -215,10 +238,12 @@ t.test('a disabled webhook gets nothing new and its pending deliveries fail', as
   const hook = await createWebhook(api, {
     service: topology.service,
     url: 'https://executor.example/hook',
+    events: ['deployment.requested'],
   })
   const control = await createWebhook(api, {
     service: topology.service,
     url: 'https://executor.example/control',
+    events: ['deployment.requested'],
   })
   await startRelease(api, topology.service)
   t.match(await listDeliveries(api, hook.id), [{ state: 'pending' }])
@@ -266,4 +291,229 @@ t.test('a disabled webhook gets nothing new and its pending deliveries fail', as
     [{ subject: `webhook:${hook.id}`, data: { after: { disabledAt: disabled.body.disabledAt } } }],
     'audited once',
   )
+})
+
+t.test(
+  'any audit action, kinds and *: what each webhook hears, with release context and a link',
+  async (t) => {
+    const api = await build(t, {
+      webhookIntervalMs: 20,
+      consoleUrl: 'https://rm.example.com/console/',
+    })
+    const receiver = await startReceiver(t)
+    const approval = { role: 'approver', minApprovals: 1, ttlHours: 24 } as const
+    const topology = await createTopology(api, [
+      { policy: { preApproval: approval }, scaleUnits: 1 },
+    ])
+    const releases = await createWebhook(api, {
+      service: topology.service,
+      url: receiver.url,
+      events: ['release.*', 'stage.awaiting_approval'],
+    })
+    t.strictSame(releases.webhook.events, ['release.*', 'stage.awaiting_approval'])
+    t.equal(releases.webhook.format, 'json', 'json unless asked')
+    const halts = await createWebhook(api, {
+      service: topology.service,
+      url: 'https://chat.example/halts',
+      events: ['halt.created'],
+    })
+    const neighbour = await createService(api)
+    const everything = await createWebhook(api, {
+      service: neighbour,
+      url: 'https://chat.example/neighbour',
+      events: ['*'],
+    })
+
+    const pipeline = await api.tokenFor('pipeline', 'ci-bot')
+    const releaseId = (
+      await createRelease(api, pipeline, { service: topology.service, version: '3.1.0' })
+    ).body.id as number
+    await api.settle()
+    await receiver.waitFor(3)
+    await api.app.webhookSender.settle()
+    const bodies = receiver.received.map((delivery) => JSON.parse(delivery.body))
+    t.strictSame(
+      bodies.map((body) => body.event).sort(),
+      ['release.created', 'release.started', 'stage.awaiting_approval'],
+      'the kind and the one action, nothing else',
+    )
+    const waiting = bodies.find((body) => body.event === 'stage.awaiting_approval')
+    t.match(waiting, {
+      payload: {
+        service: topology.service,
+        releaseId,
+        version: '3.1.0',
+        requester: 'ci-bot',
+        ring: topology.rings[0],
+        actor: 'system',
+        subject: `release:${releaseId}:${topology.rings[0]}`,
+        link: `https://rm.example.com/console/releases/${releaseId}`,
+      },
+    })
+    t.equal(
+      receiver.received.find((d) => d.headers['x-ringmaster-event'] === 'stage.awaiting_approval')
+        ?.headers['content-type'],
+      'application/json',
+    )
+    t.strictSame(await listDeliveries(api, halts.id), [], 'no halt yet')
+    t.strictSame(await listDeliveries(api, everything.id), [], "another service's release: nothing")
+
+    // A halt of the whole line is every service's business; a service halt only that service's.
+    const lead = await api.tokenFor('approver', 'jane')
+    const global = await expectStatus(
+      api.request({
+        method: 'POST',
+        url: '/v1/halts',
+        token: lead,
+        body: { scope: 'global', reason: 'db alarms' },
+      }),
+      201,
+    )
+    await expectStatus(
+      api.request({
+        method: 'POST',
+        url: '/v1/halts',
+        token: lead,
+        body: { scope: 'service', target: topology.service, reason: 'bad config' },
+      }),
+      201,
+    )
+    const heard = await listDeliveries(api, halts.id)
+    t.match(heard, [
+      {
+        event: 'halt.created',
+        payload: { service: topology.service, data: { reason: 'bad config' } },
+      },
+      {
+        event: 'halt.created',
+        payload: {
+          service: null,
+          haltId: global.body.id,
+          actor: 'jane',
+          data: { scope: 'global' },
+        },
+      },
+    ])
+    t.match(await listDeliveries(api, everything.id), [
+      { event: 'halt.created', payload: { haltId: global.body.id } },
+    ])
+  },
+)
+
+t.test('slack and teams webhooks get chat messages, signed like every delivery', async (t) => {
+  const api = await build(t, { webhookIntervalMs: 20, consoleUrl: 'https://rm.example.com' })
+  const verify = await loadDocumentedVerifier(t)
+  const slackReceiver = await startReceiver(t)
+  const teamsReceiver = await startReceiver(t)
+  const approval = { role: 'approver', minApprovals: 1, ttlHours: 24 } as const
+  const topology = await createTopology(api, [{ policy: { preApproval: approval }, scaleUnits: 1 }])
+  const events = ['stage.awaiting_approval', 'halt.created', 'release.halted', 'incident.created']
+  const slack = await createWebhook(api, {
+    service: topology.service,
+    url: slackReceiver.url,
+    events,
+    format: 'slack',
+  })
+  const teams = await createWebhook(api, {
+    service: topology.service,
+    url: teamsReceiver.url,
+    events,
+    format: 'teams',
+  })
+  t.equal(slack.webhook.format, 'slack')
+  t.equal(teams.webhook.format, 'teams')
+
+  const pipeline = await api.tokenFor('pipeline', 'ci-bot')
+  const releaseId = (
+    await createRelease(api, pipeline, { service: topology.service, version: '4.0.0' })
+  ).body.id as number
+  await api.settle()
+  const sre = await api.tokenFor('sre', 'sam')
+  await expectStatus(
+    api.request({
+      method: 'POST',
+      url: `/v1/releases/${releaseId}/halt`,
+      token: sre,
+      body: { reason: 'error budget' },
+    }),
+    200,
+  )
+  await expectStatus(
+    api.request({
+      method: 'POST',
+      url: '/v1/incidents',
+      token: sre,
+      body: { service: topology.service, severity: 'sev2', title: 'checkout 500s', halt: true },
+    }),
+    201,
+  )
+  await slackReceiver.waitFor(4)
+  await teamsReceiver.waitFor(4)
+  await api.app.webhookSender.settle()
+
+  const slackBodies = new Map(
+    slackReceiver.received.map((d) => [d.headers['x-ringmaster-event'], JSON.parse(d.body)]),
+  )
+  for (const delivery of slackReceiver.received) {
+    t.ok(verify(slack.secret, delivery.headers, delivery.body), 'signed like any webhook')
+    t.equal(delivery.headers['content-type'], 'application/json')
+  }
+  t.match(slackBodies.get('stage.awaiting_approval'), {
+    text: `Approval needed: ${topology.service} 4.0.0 on ${topology.rings[0]}: ${topology.service} 4.0.0 waits for approval to go into ${topology.rings[0]}; requested by ci-bot, who cannot approve it. https://rm.example.com/releases/${releaseId}`,
+    blocks: [
+      {
+        type: 'header',
+        text: {
+          type: 'plain_text',
+          text: `Approval needed: ${topology.service} 4.0.0 on ${topology.rings[0]}`,
+        },
+      },
+      { type: 'section' },
+      { type: 'section', fields: [{ type: 'mrkdwn', text: `*Service*\n${topology.service}` }] },
+      {
+        type: 'actions',
+        elements: [{ type: 'button', url: `https://rm.example.com/releases/${releaseId}` }],
+      },
+      { type: 'context' },
+    ],
+  })
+  t.match(slackBodies.get('release.halted'), { text: /^Release halted: .* 4\.0\.0.*error budget/ })
+  t.match(slackBodies.get('halt.created'), {
+    text: new RegExp(`^Line stopped for service ${topology.service}`),
+  })
+  t.match(slackBodies.get('incident.created'), {
+    text: /^Incident declared \(sev2\): checkout 500s/,
+    blocks: [
+      {},
+      {},
+      {},
+      { type: 'actions', elements: [{ url: /^https:\/\/rm\.example\.com\/incidents\/\d+$/ }] },
+    ],
+  })
+
+  const teamsBodies = new Map(
+    teamsReceiver.received.map((d) => [d.headers['x-ringmaster-event'], JSON.parse(d.body)]),
+  )
+  for (const delivery of teamsReceiver.received) {
+    t.ok(verify(teams.secret, delivery.headers, delivery.body), 'signed like any webhook')
+    t.notOk(verify(slack.secret, delivery.headers, delivery.body), 'with its own secret')
+  }
+  t.match(teamsBodies.get('stage.awaiting_approval'), {
+    '@type': 'MessageCard',
+    '@context': 'https://schema.org/extensions',
+    title: `Approval needed: ${topology.service} 4.0.0 on ${topology.rings[0]}`,
+    potentialAction: [
+      { '@type': 'OpenUri', targets: [{ uri: `https://rm.example.com/releases/${releaseId}` }] },
+    ],
+  })
+  t.match(teamsBodies.get('incident.created'), {
+    title: /^Incident declared/,
+    themeColor: 'D13438',
+  })
+  t.match(await listDeliveries(api, slack.id), [
+    { state: 'delivered' },
+    { state: 'delivered' },
+    { state: 'delivered' },
+    { state: 'delivered' },
+  ])
 })

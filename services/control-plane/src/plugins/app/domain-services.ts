@@ -1,9 +1,11 @@
 import {
   AuditService,
   type Clock,
+  ConsoleSessionService,
   DeploymentService,
   FlagMetricsService,
   FlagService,
+  InboxService,
   IncidentService,
   ReleaseEngine,
   ReleaseService,
@@ -16,6 +18,7 @@ import {
 } from '@ringmaster/domain'
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
+import { consoleSessionSecrets } from '../../credentials/console-session-secrets.js'
 import { tokenSecrets } from '../../credentials/token-secrets.js'
 import { webhookSecrets } from '../../credentials/webhook-secrets.js'
 
@@ -23,6 +26,7 @@ declare module 'fastify' {
   interface FastifyInstance {
     topology: TopologyService
     tokens: TokenService
+    consoleSessions: ConsoleSessionService
     audit: AuditService
     releases: ReleaseService
     deployments: DeploymentService
@@ -32,6 +36,7 @@ declare module 'fastify' {
     flags: FlagService
     flagMetrics: FlagMetricsService
     incidents: IncidentService
+    inbox: InboxService
     reports: ReportService
   }
 }
@@ -39,6 +44,8 @@ declare module 'fastify' {
 export interface DomainServicesOptions {
   /** Where time comes from; tests pass one they can move. */
   clock?: Clock | undefined
+  /** How long a console session lasts after sign-in (8 hours when unset). */
+  consoleSessionTtlMs?: number | undefined
 }
 
 /** The domain services, built once over the store and shared by the routes. */
@@ -51,6 +58,16 @@ export const domainServicesPlugin = fp(
       'tokens',
       new TokenService(fastify.store, tokenSecrets, systemClock, afterCommit),
     )
+    fastify.decorate(
+      'consoleSessions',
+      new ConsoleSessionService(
+        fastify.store,
+        fastify.tokens,
+        consoleSessionSecrets,
+        clock,
+        options.consoleSessionTtlMs,
+      ),
+    )
     fastify.decorate('audit', new AuditService(fastify.store))
     fastify.decorate('releases', new ReleaseService(fastify.store, clock, afterCommit))
     fastify.decorate('deployments', new DeploymentService(fastify.store, clock, afterCommit))
@@ -60,6 +77,7 @@ export const domainServicesPlugin = fp(
     fastify.decorate('flags', new FlagService(fastify.store, afterCommit))
     fastify.decorate('flagMetrics', new FlagMetricsService(fastify.store, clock))
     fastify.decorate('incidents', new IncidentService(fastify.store, clock))
+    fastify.decorate('inbox', new InboxService(fastify.store, clock))
     fastify.decorate('reports', new ReportService(fastify.store, clock))
   },
   { name: 'domain-services', dependencies: ['database', 'after-commit'] },

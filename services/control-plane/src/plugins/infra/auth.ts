@@ -12,6 +12,7 @@ import {
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { SdkTokenCache } from '../../credentials/sdk-token-cache.js'
+import { checkCsrf } from './console-session.js'
 
 /** Every route says who may call it: a list of roles, or 'public' for health and docs. */
 export type RouteAccess = readonly Role[] | 'public'
@@ -39,7 +40,8 @@ const idempotencyKeyPattern = /^[\x21-\x7e]{1,255}$/
 const touchIntervalMs = 60_000
 
 /**
- * Authenticates bearer tokens and enforces each route's declared roles. A route that declares no
+ * Authenticates bearer tokens, or the console's session cookie when no Authorization header is
+ * sent (never on SDK routes), and enforces each route's declared roles. A route that declares no
  * access fails at start-up, so no route can be left open by accident.
  */
 export const authPlugin = fp(
@@ -127,6 +129,20 @@ export const authPlugin = fp(
       const access = request.routeOptions.config.access
       if (access === undefined || access === 'public') return undefined
       const sdkRoute = access.some(isSdkRole)
+      if (!sdkRoute && request.headers.authorization === undefined) {
+        // The console: the session's token acts, and a write must carry the CSRF token.
+        const signedIn = fastify.consoleSessionOf(request)
+        return signedIn.then((found) => {
+          if (found === null) {
+            throw new UnauthenticatedError(
+              'missing-token',
+              'send an API token as "Authorization: Bearer <token>", or sign in to the console (POST /v1/session)',
+            )
+          }
+          checkCsrf(request, fastify.consoleSessions.csrfTokenOf(found.secret))
+          return authorize(request, access, found.session.actor)
+        })
+      }
       const secret = bearerToken(request.headers.authorization, sdkRoute)
       if (secret === undefined) {
         throw new UnauthenticatedError(
@@ -141,7 +157,7 @@ export const authPlugin = fp(
       return authorize(request, access, actor)
     }
   },
-  { name: 'auth', dependencies: ['domain-services', 'after-commit'] },
+  { name: 'auth', dependencies: ['domain-services', 'after-commit', 'console-session'] },
 )
 
 /** Routes added by @fastify/swagger-ui (static assets) carry no config of ours. */

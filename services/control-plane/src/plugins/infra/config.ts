@@ -13,6 +13,11 @@ export interface Config {
    * any proxy; by default this process's own host and port. Links out of the service use it.
    */
   publicUrl: string | undefined
+  /**
+   * RINGMASTER_PUBLIC_URL only when it is set: where the console is, for the links in webhook
+   * deliveries. A guessed host and port is no address to send to a chat, so none then.
+   */
+  consoleUrl: string | undefined
   /** PostgreSQL URL; undefined means the embedded PGlite database. */
   databaseUrl: string | undefined
   /** Where PGlite keeps its files (ignored with a database URL). */
@@ -24,6 +29,14 @@ export interface Config {
   engineIntervalMs: number
   /** How often stored rollout spans are exported to the OpenTelemetry collector. */
   spanExportIntervalMs: number
+  /** How long a console session lasts after sign-in (absolute, never extended). */
+  sessionTtlMs: number
+  /** The secret the console cookie is sealed with; undefined means one stored in the database. */
+  sessionKey: string | undefined
+  /** Fastify's trustProxy: whether X-Forwarded-Proto (and -For) from a proxy are believed. */
+  trustProxy: boolean | number | string
+  /** A link to a release's trace for the console, with `{traceId}` in it; undefined for none. */
+  traceUrlTemplate: string | undefined
 }
 
 export class ConfigError extends Error {
@@ -61,17 +74,31 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     problems,
     'RINGMASTER_SPAN_EXPORT_INTERVAL_MS',
   )
+  const sessionTtlMs = readDuration(env.RINGMASTER_SESSION_TTL, problems)
+  const sessionKey = env.RINGMASTER_SESSION_KEY || undefined
+  if (sessionKey !== undefined && sessionKey.length < 32) {
+    problems.push(
+      'RINGMASTER_SESSION_KEY must be at least 32 characters (openssl rand -base64 32); unset it to have one stored in the database',
+    )
+  }
+  const trustProxy = readTrustProxy(env.RINGMASTER_TRUST_PROXY)
+  const traceUrlTemplate = readTraceUrlTemplate(env.RINGMASTER_TRACE_URL_TEMPLATE, problems)
   if (problems.length > 0) throw new ConfigError(problems)
   return {
     port,
     host,
     publicUrl,
+    consoleUrl: env.RINGMASTER_PUBLIC_URL?.trim() ? publicUrl : undefined,
     databaseUrl,
     dataDir: resolve(env.RINGMASTER_DATA_DIR?.trim() || './data'),
     adminToken,
     logLevel,
     engineIntervalMs,
     spanExportIntervalMs,
+    sessionTtlMs,
+    sessionKey,
+    trustProxy,
+    traceUrlTemplate,
   }
 }
 
@@ -90,6 +117,62 @@ const monorepoCliBundle = new URL(
 export function cliBundlePath(env: NodeJS.ProcessEnv = process.env): string {
   const configured = env.RINGMASTER_CLI_BUNDLE?.trim()
   return configured ? resolve(configured) : fileURLToPath(monorepoCliBundle)
+}
+
+// From dist/plugins/infra/ (or src/ under tsx) to the console package's build in the monorepo.
+const monorepoConsoleDir = new URL('../../../../console/dist/', import.meta.url)
+
+/**
+ * Where the built web console is: RINGMASTER_CONSOLE_DIR, or the `dist` folder of
+ * services/console in the monorepo. Read by the console routes, like the CLI bundle's path; a
+ * folder that is not there is not a configuration error (`/` says how to build it).
+ */
+export function consoleDirPath(env: NodeJS.ProcessEnv = process.env): string {
+  const configured = env.RINGMASTER_CONSOLE_DIR?.trim()
+  return configured ? resolve(configured) : fileURLToPath(monorepoConsoleDir)
+}
+
+const durationUnits: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }
+const defaultSessionTtlMs = 8 * 3_600_000
+
+function readDuration(value: string | undefined, problems: string[]): number {
+  if (value === undefined || value.trim() === '') return defaultSessionTtlMs
+  const match = /^(\d+)\s*([smhd]?)$/.exec(value.trim())
+  const ms = match ? Number(match[1]) * durationUnits[match[2] || 's']! : Number.NaN
+  if (!(ms >= 60_000 && ms <= 30 * 86_400_000)) {
+    problems.push(
+      `RINGMASTER_SESSION_TTL must be a duration from 1 minute to 30 days, like 8h, 90m or 3600 (seconds); got '${value}'`,
+    )
+    return defaultSessionTtlMs
+  }
+  return ms
+}
+
+/** `true`, `false`, a number of proxy hops, or the proxies' addresses (comma-separated). */
+function readTrustProxy(value: string | undefined): boolean | number | string {
+  const configured = value?.trim() ?? ''
+  if (configured === '' || /^(false|0|no)$/i.test(configured)) return false
+  if (/^(true|yes)$/i.test(configured)) return true
+  if (/^[1-9]\d*$/.test(configured)) return Number(configured)
+  return configured
+}
+
+function readTraceUrlTemplate(value: string | undefined, problems: string[]): string | undefined {
+  const configured = value?.trim()
+  if (!configured) return undefined
+  let valid = configured.includes('{traceId}')
+  try {
+    valid &&= /^https?:$/.test(new URL(configured.replaceAll('{traceId}', '0')).protocol)
+  } catch {
+    valid = false
+  }
+  if (!valid) {
+    problems.push(
+      `RINGMASTER_TRACE_URL_TEMPLATE must be an http(s) URL with {traceId} in it (https://jaeger.example.com/trace/{traceId}); got '${configured}'`,
+    )
+    return undefined
+  }
+  return configured
 }
 
 function readInterval(

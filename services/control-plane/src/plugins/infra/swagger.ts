@@ -21,7 +21,7 @@ export const swaggerPlugin = fp(
           title: 'Ringmaster control plane',
           version: apiVersion,
           description:
-            'Deployment rings, scale units and the services released through them. Errors are RFC 9457 problem details (application/problem+json). Authenticate with `Authorization: Bearer <token>`.',
+            'Deployment rings, scale units and the services released through them. Errors are RFC 9457 problem details (application/problem+json). Authenticate with `Authorization: Bearer <token>`; the web console signs in with POST /v1/session and sends its session cookie with an X-CSRF-Token header on changes.',
         },
         security: [{ bearerToken: [] }],
         components: {
@@ -36,6 +36,11 @@ export const swaggerPlugin = fp(
         tags: [
           { name: 'health', description: 'Liveness and readiness' },
           { name: 'tokens', description: 'API tokens and their roles' },
+          {
+            name: 'sessions',
+            description:
+              'Console sign-in with an API token: a session cookie, and X-CSRF-Token on every change made with it',
+          },
           { name: 'services', description: 'The services being released' },
           { name: 'rings', description: 'Deployment rings and their promotion policies' },
           {

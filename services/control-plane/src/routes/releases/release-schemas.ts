@@ -1,4 +1,4 @@
-import { haltScopes, releaseStates, stageStates } from '@ringmaster/domain'
+import { haltScopes, releaseListStates, releaseStates, stageStates } from '@ringmaster/domain'
 import { Type } from 'typebox'
 import { Name, Nullable, StringEnum, Timestamp } from '../../schemas/common.js'
 import { Deployment } from '../deployments/deployment-schemas.js'
@@ -88,6 +88,20 @@ export const ReleaseHalt = Type.Object(
   },
 )
 
+export const CurrentStage = Type.Object(
+  {
+    ring: Type.String({ description: 'The ring it is in' }),
+    ringOrder: Type.Integer({ description: "That ring's order" }),
+    state: StringEnum(stageStates, 'What the stage is doing there'),
+    since: Nullable(Timestamp('Since when')),
+  },
+  {
+    $id: 'CurrentStage',
+    additionalProperties: false,
+    description: 'The stage a release is working on: its first that has not succeeded',
+  },
+)
+
 const releaseFields = {
   id: Type.Integer({ description: 'The release id; increases with every release' }),
   service: Type.String({ description: 'The service released' }),
@@ -120,6 +134,11 @@ const releaseFields = {
   createdAt: Timestamp('When it was created'),
   updatedAt: Timestamp('When it last changed'),
   finishedAt: Nullable(Timestamp('When it reached a final state')),
+  currentStage: Type.Optional(
+    Nullable(CurrentStage, {
+      description: 'In lists and the inbox: where it is (null once every stage succeeded)',
+    }),
+  ),
 }
 
 export const Release = Type.Object(releaseFields, {
@@ -238,9 +257,11 @@ export const BlockedBy = Type.Object(
   { $id: 'BlockedBy', description: 'One thing the release waits for', additionalProperties: false },
 )
 
+const { currentStage: _listOnly, ...detailFields } = releaseFields
+
 export const ReleaseDetail = Type.Object(
   {
-    ...releaseFields,
+    ...detailFields,
     stages: Type.Array(Stage, { description: 'One stage per ring of the range, in ring order' }),
     blockedBy: Type.Array(BlockedBy, {
       description: 'Why the release is not moving right now; empty when it is moving or done',
@@ -255,7 +276,7 @@ export const ReleaseDetail = Type.Object(
 
 export const ReleaseList = Type.Object(
   {
-    releases: Type.Array(Release, { description: 'Newest first' }),
+    releases: Type.Array(Release, { description: 'Newest first, each with its currentStage' }),
     nextBefore: Nullable(
       Type.Integer({ description: 'Pass as `before` for the next page; null on the last page' }),
     ),
@@ -266,7 +287,12 @@ export const ReleaseList = Type.Object(
 export const ReleaseQuery = Type.Object(
   {
     service: Type.Optional(Name('Only releases of this service')),
-    state: Type.Optional(StringEnum(releaseStates, 'Only releases in this state')),
+    state: Type.Optional(
+      StringEnum(
+        releaseListStates,
+        'Only releases in this state, or (awaiting_approval, deploying, baking, awaiting_promotion) unfinished releases whose current stage is in it',
+      ),
+    ),
     before: Type.Optional(
       Type.Integer({ minimum: 1, description: 'Only releases with a smaller id (the next page)' }),
     ),

@@ -23,7 +23,7 @@ export const webhookRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         operationId: 'createWebhook',
         summary: "Send a service's events to a URL; the signing secret is returned once",
         description:
-          'Every event of the service (or only those listed) is POSTed to the URL as JSON, signed with HMAC-SHA256 of "<x-ringmaster-timestamp>.<body>" in x-ringmaster-signature. Failed deliveries are retried with exponential backoff. See docs/webhooks.md.',
+          'Every event of the service (or only those listed) is POSTed to the URL as JSON, or as a Slack or Teams message (format), signed with HMAC-SHA256 of "<x-ringmaster-timestamp>.<body>" in x-ringmaster-signature. Failed deliveries are retried with exponential backoff. See docs/webhooks.md.',
         tags: ['webhooks'],
         headers: IdempotencyHeaders,
         body: CreateWebhookBody,

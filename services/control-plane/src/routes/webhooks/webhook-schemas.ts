@@ -1,12 +1,17 @@
-import { webhookDeliveryStates, webhookEventPattern } from '@ringmaster/domain'
+import { webhookDeliveryStates, webhookEventPattern, webhookFormats } from '@ringmaster/domain'
 import { Type } from 'typebox'
 import { Name, Nullable, StringEnum, Timestamp } from '../../schemas/common.js'
 
 const EventName = Type.String({
   pattern: webhookEventPattern.source,
   maxLength: 100,
-  description: 'An event name, e.g. deployment.requested',
+  description: 'An audit action (halt.created, …), deployment.requested, a kind (release.*) or *',
 })
+
+const Format = StringEnum(
+  webhookFormats,
+  'Each body as json (default), a Slack message or a Teams MessageCard; all signed alike',
+)
 
 export const Webhook = Type.Object(
   {
@@ -16,6 +21,7 @@ export const Webhook = Type.Object(
     events: Type.Array(EventName, {
       description: 'The events it receives; empty means every event',
     }),
+    format: Format,
     secretPrefix: Type.String({
       description:
         'The first characters of the signing secret, to tell webhooks apart; the secret itself is shown only when the webhook is created',
@@ -41,9 +47,10 @@ export const CreateWebhookBody = Type.Object(
         maxItems: 50,
         uniqueItems: true,
         description:
-          'Only these events (e.g. deployment.requested); omit or leave empty for every event',
+          'Only these events (e.g. stage.awaiting_approval, halt.created, release.*); omit or leave empty for every event. A name nothing sends is refused with /problems/unknown-webhook-events',
       }),
     ),
+    format: Type.Optional(Format),
   },
   { additionalProperties: false },
 )

@@ -14,6 +14,10 @@ t.test('defaults: embedded database in ./data, port 3000, loopback', async (t) =
     logLevel: 'info',
     engineIntervalMs: 1000,
     spanExportIntervalMs: 1000,
+    sessionTtlMs: 8 * 3_600_000,
+    sessionKey: undefined,
+    trustProxy: false,
+    traceUrlTemplate: undefined,
   })
 })
 
@@ -28,6 +32,10 @@ t.test('every variable is read', async (t) => {
     RINGMASTER_ENGINE_INTERVAL_MS: '250',
     RINGMASTER_SPAN_EXPORT_INTERVAL_MS: '500',
     RINGMASTER_PUBLIC_URL: 'https://ringmaster.example.com/',
+    RINGMASTER_SESSION_TTL: '90m',
+    RINGMASTER_SESSION_KEY: 'a-cookie-key-of-at-least-32-characters',
+    RINGMASTER_TRUST_PROXY: 'true',
+    RINGMASTER_TRACE_URL_TEMPLATE: 'https://jaeger.example.com/trace/{traceId}',
   })
   t.same(config, {
     port: 8080,
@@ -39,6 +47,10 @@ t.test('every variable is read', async (t) => {
     logLevel: 'debug',
     engineIntervalMs: 250,
     spanExportIntervalMs: 500,
+    sessionTtlMs: 90 * 60_000,
+    sessionKey: 'a-cookie-key-of-at-least-32-characters',
+    trustProxy: true,
+    traceUrlTemplate: 'https://jaeger.example.com/trace/{traceId}',
   })
 })
 
@@ -58,6 +70,31 @@ t.test('the public URL: configured behind a proxy, else this host and port', asy
     const error = t.throws(() => loadConfig({ RINGMASTER_PUBLIC_URL: url })) as ConfigError
     t.match(error.problems, [/^RINGMASTER_PUBLIC_URL must be an http\(s\) URL/], url)
   }
+})
+
+t.test('console settings: session lifetime, cookie key, proxies, trace links', async (t) => {
+  t.equal(loadConfig({ RINGMASTER_SESSION_TTL: '3600' }).sessionTtlMs, 3_600_000, 'seconds')
+  t.equal(loadConfig({ RINGMASTER_SESSION_TTL: '2d' }).sessionTtlMs, 2 * 86_400_000)
+  t.equal(loadConfig({ RINGMASTER_TRUST_PROXY: '2' }).trustProxy, 2, 'a number of hops')
+  t.equal(loadConfig({ RINGMASTER_TRUST_PROXY: 'false' }).trustProxy, false)
+  t.equal(
+    loadConfig({ RINGMASTER_TRUST_PROXY: '10.0.0.1, 10.0.0.2' }).trustProxy,
+    '10.0.0.1, 10.0.0.2',
+    'the proxies by address',
+  )
+  const error = t.throws(() =>
+    loadConfig({
+      RINGMASTER_SESSION_TTL: '30s',
+      RINGMASTER_SESSION_KEY: 'too-short',
+      RINGMASTER_TRACE_URL_TEMPLATE: 'https://jaeger.example.com/trace/',
+    }),
+  ) as ConfigError
+  t.match(error.problems, [
+    /^RINGMASTER_SESSION_TTL must be a duration from 1 minute to 30 days/,
+    /^RINGMASTER_SESSION_KEY must be at least 32 characters/,
+    /^RINGMASTER_TRACE_URL_TEMPLATE must be an http\(s\) URL with \{traceId\}/,
+  ])
+  t.notMatch(error.message, 'too-short', 'the key is never quoted')
 })
 
 t.test('problems are reported together', async (t) => {
