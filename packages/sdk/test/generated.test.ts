@@ -20,7 +20,9 @@ t.test('the checked-in types are what openapi/control-plane.json generates', asy
 // instead of named (an `$id`, routes/api-models.ts) shows up here first.
 t.test('the OpenAPI document and the SDK types stay within their budgets', async (t) => {
   const documentBytes = readFileSync(openapiDocument).byteLength
-  t.ok(documentBytes < 300_000, `openapi/control-plane.json is ${documentBytes} bytes (< 300 kB)`)
+  // 300 kB until issue 16 (inbox, webhook formats, console sessions) added four operations and
+  // eight named models, about 14 kB; raised then, as the SDK lines below (ADR 0011).
+  t.ok(documentBytes < 315_000, `openapi/control-plane.json is ${documentBytes} bytes (< 315 kB)`)
   const typeLines = readFileSync(generatedTypes, 'utf8').split('\n').length - 1
   // 4,000 until the console's sign-in (issue 16) added its three operations and two models,
   // all named, for about 70 lines: raised then, as ADR 0011 foresaw for the next feature.

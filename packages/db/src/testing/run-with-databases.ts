@@ -6,7 +6,7 @@
  *   node packages/db/dist/testing/run-with-databases.js [--one-database] [command args…]
  *
  * --one-database runs a single pass, on PostgreSQL when it answers and on PGlite otherwise: for a
- * package whose tests drive the server from outside (the CLI), where the database underneath is
+ * package whose tests drive the server from outside (the CLI, the console in a browser), where the database underneath is
  * the control plane's concern and its own suite runs on both.
  *
  * RINGMASTER_TEST_POSTGRES_URL picks the server (default postgres://postgres@127.0.0.1:5432/postgres);
