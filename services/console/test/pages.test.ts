@@ -93,7 +93,11 @@ if (running) {
     await page.getByRole('status').filter({ hasText: 'Signed out' }).waitFor()
     await page.reload()
     await page.getByLabel('API token').waitFor()
-    t.pass('signed out, also after a reload')
+    t.equal(
+      await page.evaluate(() => fetch('/v1/session').then((response) => response.status)),
+      401,
+      'signed out, also after a reload: the cookie is no session',
+    )
 
     const name = uniqueName('short-lived')
     const issued = await admin.post('/v1/tokens', { body: { name, role: 'viewer', subject: name } })
@@ -101,11 +105,25 @@ if (running) {
     await admin.delete('/v1/tokens/{id}', { params: { path: { id: issued.token.id } } })
     await page.getByRole('link', { name: 'Topology' }).click()
     await page.getByRole('status').filter({ hasText: 'session has ended' }).waitFor()
-    t.pass('a revoked token ends the session: back to sign-in')
+    t.ok(await page.getByLabel('API token').isVisible(), 'a revoked token: back to sign-in')
+    t.equal(
+      await page.evaluate(() => fetch('/v1/session').then((response) => response.status)),
+      401,
+      'and its session is gone',
+    )
 
     await page.getByLabel('API token').fill('rm_not_a_token')
     await page.getByRole('button', { name: 'Sign in' }).click()
     await page.getByRole('alert').waitFor()
-    t.pass('a wrong token is refused with a message')
+    t.match(
+      await page.getByRole('alert').textContent(),
+      /\S/,
+      'a wrong token is refused with a message',
+    )
+    t.equal(
+      await page.evaluate(() => fetch('/v1/session').then((response) => response.status)),
+      401,
+      'and signs nobody in',
+    )
   })
 }

@@ -53,7 +53,14 @@ if (running) {
     await page.getByRole('link', { name: `#${release.id}` }).click()
     const ring0 = page.getByTestId(`stage-state-${rollout.rings[0]}`)
     await ring0.filter({ hasText: 'deploying' }).waitFor()
-    t.pass('ring 0 deploys once approved')
+    const approved = await running.admin.get('/v1/releases/{id}', {
+      params: { path: { id: release.id } },
+    })
+    t.match(
+      approved.stages.find((stage) => stage.ring === rollout.rings[0]),
+      { state: 'deploying' },
+      'ring 0 deploys once approved',
+    )
     t.match(await page.locator('.approvals').first().textContent(), /Approved by jane-.*ship it/)
 
     const cell = (scaleUnit: string) => page.locator(`[data-scale-unit="${scaleUnit}"]`)
@@ -74,7 +81,10 @@ if (running) {
       }
     }
     await page.getByTestId('release-state').filter({ hasText: 'succeeded' }).waitFor()
-    t.pass('the release succeeds on the board')
+    const finished = await running.admin.get('/v1/releases/{id}', {
+      params: { path: { id: release.id } },
+    })
+    t.equal(finished.state, 'succeeded', 'the release the board shows succeeded')
     t.equal(
       await page.evaluate(() => (window as unknown as { notReloaded?: boolean }).notReloaded),
       true,

@@ -42,7 +42,8 @@ if (running) {
 
       await second.page.getByRole('button', { name: 'Lift halt everywhere' }).click()
       await first.page.getByTestId('halt-banner').waitFor({ state: 'detached' })
-      t.pass('lifted in one tab, gone from the other')
+      const active = await admin.get('/v1/halts', { params: { query: { active: true } } })
+      t.same(active.halts, [], 'lifted in one tab, gone from the other, and no halt is active')
       t.same([...first.problems, ...second.problems], [], 'no CSP violation or console error')
     },
   )
