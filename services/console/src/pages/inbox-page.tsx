@@ -1,8 +1,8 @@
 import type { BlockedBy, InboxApproval } from '@ringmaster/sdk'
-import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query'
-import { useState } from 'react'
+import { useQuery } from '@tanstack/react-query'
 import { Link } from 'wouter'
 import { may } from '../access.js'
+import { ApprovalForm } from '../components/approval-form.js'
 import { describeError, formatTime, since, until } from '../format.js'
 import { useSession } from '../session/session.js'
 
@@ -21,20 +21,7 @@ export function BlockedByList({ blockedBy }: { blockedBy: readonly BlockedBy[] }
 }
 
 function ApprovalCard({ item }: { item: InboxApproval }) {
-  const { client, session } = useSession()
-  const queryClient = useQueryClient()
-  const [comment, setComment] = useState('')
-  const decide = useMutation({
-    mutationFn: (decision: 'approve' | 'reject') =>
-      client.post('/v1/releases/{id}/stages/{ring}/approvals', {
-        params: { path: { id: item.releaseId, ring: item.ring } },
-        body: { decision, comment },
-      }),
-    onSuccess: () => {
-      void queryClient.invalidateQueries({ queryKey: ['inbox'] })
-      void queryClient.invalidateQueries({ queryKey: ['release', item.releaseId] })
-    },
-  })
+  const { session } = useSession()
   const label = `${item.service} ${item.version} into ${item.ring}`
   return (
     <li className="card" data-testid="inbox-approval">
@@ -64,30 +51,13 @@ function ApprovalCard({ item }: { item: InboxApproval }) {
         </dd>
       </dl>
       {may(session.role, 'approve') ? (
-        <>
-          <label>
-            Comment on {label}
-            <textarea value={comment} onChange={(e) => setComment(e.target.value)} />
-          </label>
-          <div className="actions">
-            <button
-              type="button"
-              disabled={decide.isPending}
-              onClick={() => decide.mutate('approve')}
-            >
-              Approve {label}
-            </button>
-            <button
-              type="button"
-              className="danger"
-              disabled={decide.isPending || comment.trim() === ''}
-              onClick={() => decide.mutate('reject')}
-            >
-              Reject
-            </button>
-          </div>
-          {decide.error ? <p role="alert">{describeError(decide.error)}</p> : null}
-        </>
+        <ApprovalForm
+          releaseId={item.releaseId}
+          ring={item.ring}
+          commentLabel={`Comment on ${label}`}
+          approveLabel={`Approve ${label}`}
+          rejectLabel="Reject"
+        />
       ) : null}
     </li>
   )

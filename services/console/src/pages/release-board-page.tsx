@@ -3,6 +3,7 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query'
 import { memo, useState } from 'react'
 import { Link } from 'wouter'
 import { may } from '../access.js'
+import { ApprovalForm } from '../components/approval-form.js'
 import { describeError, formatTime, since, until } from '../format.js'
 import { useReleaseTimeline } from '../live/release-timeline.js'
 import { useNow } from '../live/use-now.js'
@@ -184,7 +185,6 @@ function ReleaseActions({ release }: { release: ReleaseDetail }) {
   const { client, session } = useSession()
   const queryClient = useQueryClient()
   const [reason, setReason] = useState('')
-  const [comment, setComment] = useState('')
   const role = session.role
   const update = (next: unknown) => {
     if (next && typeof next === 'object' && 'stages' in next) {
@@ -212,17 +212,6 @@ function ReleaseActions({ release }: { release: ReleaseDetail }) {
     onSuccess: update,
   })
   const awaiting = release.stages.find((stage) => stage.state === 'awaiting_approval')
-  const decide = useMutation({
-    mutationFn: (decision: 'approve' | 'reject') =>
-      client.post('/v1/releases/{id}/stages/{ring}/approvals', {
-        params: { path: { id: release.id, ring: awaiting!.ring } },
-        body: { decision, comment },
-      }),
-    onSuccess: () => {
-      setComment('')
-      update(undefined)
-    },
-  })
   const open = ['queued', 'in_progress', 'halted'].includes(release.state)
   const buttons = [
     ['promote', 'Promote', may(role, 'promote') && release.state === 'in_progress'],
@@ -250,28 +239,13 @@ function ReleaseActions({ release }: { release: ReleaseDetail }) {
       <h2 id="actions-title">Actions</h2>
       {canApprove && awaiting ? (
         <div data-testid="approval-form">
-          <label>
-            Comment on approving {awaiting.ring}
-            <textarea value={comment} onChange={(e) => setComment(e.target.value)} />
-          </label>
-          <div className="actions">
-            <button
-              type="button"
-              disabled={decide.isPending}
-              onClick={() => decide.mutate('approve')}
-            >
-              Approve {awaiting.ring}
-            </button>
-            <button
-              type="button"
-              className="danger"
-              disabled={decide.isPending || comment.trim() === ''}
-              onClick={() => decide.mutate('reject')}
-            >
-              Reject {awaiting.ring}
-            </button>
-          </div>
-          {decide.error ? <p role="alert">{describeError(decide.error)}</p> : null}
+          <ApprovalForm
+            releaseId={release.id}
+            ring={awaiting.ring}
+            commentLabel={`Comment on approving ${awaiting.ring}`}
+            approveLabel={`Approve ${awaiting.ring}`}
+            rejectLabel={`Reject ${awaiting.ring}`}
+          />
         </div>
       ) : null}
       {shown.length > 0 ? (
