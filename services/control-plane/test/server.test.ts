@@ -21,7 +21,15 @@ const serverEntry = new URL('../src/server.ts', import.meta.url).pathname
 function startServer(env: Record<string, string>): Promise<RunningServer> {
   const child = spawn(process.execPath, ['--import', 'tsx', serverEntry], {
     cwd: new URL('..', import.meta.url).pathname,
-    env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', ...env },
+    // Telemetry has its own tests (telemetry.test.ts); here its exporter would only add to the stop.
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOST: '127.0.0.1',
+      PORT: '0',
+      LOG_LEVEL: 'info',
+      OTEL_SDK_DISABLED: 'true',
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   let output = ''
@@ -126,52 +134,63 @@ if (testDatabaseKind === 'pglite') {
 }
 
 t.test('SIGTERM lets an in-flight request finish, then exits', async (t) => {
-  const database = await createTestDatabase()
-  t.teardown(() => database.dispose())
+  // On PGlite the server keeps its database in the data directory; PostgreSQL needs one made.
+  const database = testDatabaseKind === 'postgres' ? await createTestDatabase() : undefined
+  t.teardown(() => database?.dispose())
   const dataDir = mkdtempSync(join(tmpdir(), 'ringmaster-data-'))
   t.teardown(() => rmSync(dataDir, { recursive: true, force: true }))
   const adminToken = `shutdown-admin-${'x'.repeat(20)}`
   const server = await startServer({
     RINGMASTER_ADMIN_TOKEN: adminToken,
     RINGMASTER_DATA_DIR: dataDir,
-    ...(database.target.kind === 'postgres' && { DATABASE_URL: database.target.url }),
+    ...(database?.target.kind === 'postgres' && { DATABASE_URL: database.target.url }),
   })
   t.teardown(() => server.stop('SIGKILL'))
 
   // Send half a body, signal the server, then send the rest: the request must still succeed.
   const body = JSON.stringify({ name: 'late-arrival', description: 'sent across a shutdown' })
   const { hostname, port } = new URL(server.url)
-  const pending = new Promise<{ status: number; body: string }>((resolve, reject) => {
-    const request = httpRequest(
-      {
-        hostname,
-        port,
-        method: 'POST',
-        path: '/v1/services',
-        headers: {
-          authorization: `Bearer ${adminToken}`,
-          'content-type': 'application/json',
-          'content-length': Buffer.byteLength(body),
+  const pending = new Promise<{ status: number; body: string; connection?: string }>(
+    (resolve, reject) => {
+      const request = httpRequest(
+        {
+          hostname,
+          port,
+          method: 'POST',
+          path: '/v1/services',
+          headers: {
+            authorization: `Bearer ${adminToken}`,
+            'content-type': 'application/json',
+            'content-length': Buffer.byteLength(body),
+          },
         },
-      },
-      (response) => {
-        let text = ''
-        response.on('data', (chunk) => {
-          text += chunk
-        })
-        response.on('end', () => resolve({ status: response.statusCode ?? 0, body: text }))
-      },
-    )
-    request.on('error', reject)
-    request.write(body.slice(0, 10))
-    setTimeout(() => {
-      server.process.kill('SIGTERM')
-      setTimeout(() => request.end(body.slice(10)), 500)
-    }, 300)
-  })
+        (response) => {
+          let text = ''
+          response.on('data', (chunk) => {
+            text += chunk
+          })
+          response.on('end', () =>
+            resolve({
+              status: response.statusCode ?? 0,
+              body: text,
+              connection: response.headers.connection,
+            }),
+          )
+        },
+      )
+      request.on('error', reject)
+      request.write(body.slice(0, 10))
+      setTimeout(() => {
+        server.process.kill('SIGTERM')
+        setTimeout(() => request.end(body.slice(10)), 500)
+      }, 300)
+    },
+  )
   const response = await pending
   t.equal(response.status, 201, 'the in-flight request completed')
   t.equal(JSON.parse(response.body).name, 'late-arrival')
+  // Node's agent keeps sockets alive; the server must not wait for this one to be dropped.
+  t.equal(response.connection, 'close', 'the answer closes its connection')
   const [code] = await once(server.process, 'exit')
   t.equal(code, 0)
   t.match(server.output(), '"signal":"SIGTERM"')

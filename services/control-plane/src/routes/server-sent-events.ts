@@ -108,6 +108,9 @@ export function openServerSentEvents(
       'x-accel-buffering': 'no',
       'x-request-id': String(request.id),
     })
+    // The head goes out now, not with the first event or heartbeat (15 s away): a client knows at
+    // once that its stream is open (an EventSource fires `open`).
+    response.flushHeaders()
     if (options.retryMs !== undefined) write(`retry: ${options.retryMs}\n\n`)
     heartbeat = setInterval(
       () => write(': keep-alive\n\n'),

@@ -145,6 +145,12 @@ async function settledBefore(promise: Promise<unknown>, ms: number): Promise<str
   }
 }
 
+t.test('the head is sent at once, not with the first heartbeat', async (t) => {
+  // The default heartbeat is 15 s away and nothing is sent: the client still sees its stream open.
+  const { connect } = await streamApp(t, {})
+  t.equal(await settledBefore(connect(), 5_000), 'resolved', 'the response head arrived')
+})
+
 t.test('a client that leaves stops the stream', async (t) => {
   const { connect } = await streamApp(t, {})
   const { response, stream } = await connect()

@@ -8,7 +8,8 @@ import { sendProblem } from './error-handler.js'
  * with Retry-After, so a client or load balancer tries again or goes to another replica, and no
  * handler starts work (a stream that never ends, a write) on an app about to close its database.
  * Fastify's own answer (return503OnClosing, off in serverOptions) is plain JSON without a type,
- * which a client cannot tell from any other 503.
+ * which a client cannot tell from any other 503. Every answer sent while closing closes its
+ * connection.
  */
 export const shuttingDownPlugin = fp(
   async (fastify: FastifyInstance) => {
@@ -16,6 +17,11 @@ export const shuttingDownPlugin = fp(
     // Registered before the workers, so this runs first of the preClose hooks.
     fastify.addHook('preClose', async () => {
       closing = true
+    })
+    // A request in flight when the close began is answered as usual, but on a connection that
+    // then closes: a keep-alive socket left open would hold the exit until the client drops it.
+    fastify.addHook('onSend', async (_request, reply) => {
+      if (closing) reply.header('connection', 'close')
     })
     fastify.addHook('onRequest', async (request, reply) => {
       if (!closing) return
