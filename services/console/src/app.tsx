@@ -4,6 +4,7 @@ import { Layout } from './components/layout.js'
 import { LiveEventsProvider } from './live/live-events.js'
 import { FlagsPage } from './pages/flags-page.js'
 import { InboxPage } from './pages/inbox-page.js'
+import { IncidentPage } from './pages/incident-page.js'
 import { IncidentsPage } from './pages/incidents-page.js'
 import { ReleaseBoardPage } from './pages/release-board-page.js'
 import { ReleasesPage } from './pages/releases-page.js'
@@ -40,6 +41,7 @@ function SignedIn() {
           <Route path="/topology" component={TopologyPage} />
           <Route path="/flags" component={FlagsPage} />
           <Route path="/incidents" component={IncidentsPage} />
+          <Route path="/incidents/:id">{(params) => <IncidentPage id={params.id} />}</Route>
           <Route path="/reports" component={ReportsPage} />
           <Route>
             <h1>Not found</h1>

@@ -36,7 +36,7 @@ if (running) {
     if ((await reportOnScaleUnit(executor, first!, 'complete')) > 0) break
     await new Promise((resolve) => setTimeout(resolve, 100))
   }
-  await admin.post('/v1/incidents', {
+  const incident = await admin.post('/v1/incidents', {
     body: {
       service: rollout.service,
       severity: 'sev3',
@@ -70,6 +70,7 @@ if (running) {
         ['/topology', 'Topology', 'topology'],
         ['/flags', 'Flags', 'flags-admin'],
         ['/incidents', 'Incidents', 'incidents'],
+        [`/incidents/${incident.id}`, `#${incident.id} ${incident.title}`, 'incident'],
         ['/reports', 'Reports', 'reports'],
       ] as const
       for (const [path, heading, shot] of pages) {

@@ -35,7 +35,7 @@ export function queriesTouchedBy(event: AuditEvent): QueryKey[] {
     case 'halt':
       return [['halts'], ['inbox'], ['release'], ['releases']]
     case 'incident':
-      return [['incidents'], ['halts'], ['reports']]
+      return [['incident', Number(id)], ['incidents'], ['halts'], ['reports']]
     case 'flag':
       return [['flags']]
     case 'ring':

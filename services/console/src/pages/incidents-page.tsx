@@ -3,6 +3,7 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query'
 import { type FormEvent, useState } from 'react'
 import { Link } from 'wouter'
 import { may } from '../access.js'
+import { IncidentState, incidentScopeInWords } from '../components/incident-state.js'
 import { describeError, formatDuration, formatTime } from '../format.js'
 import { useSession } from '../session/session.js'
 
@@ -110,36 +111,22 @@ function DeclareIncident() {
   )
 }
 
-function IncidentRow({ incident, canRespond }: { incident: Incident; canRespond: boolean }) {
-  const { client } = useSession()
-  const queryClient = useQueryClient()
-  const act = useMutation({
-    mutationFn: (action: 'mitigate' | 'resolve') =>
-      action === 'mitigate'
-        ? client.post('/v1/incidents/{id}/mitigate', {
-            params: { path: { id: incident.id } },
-            body: {},
-          })
-        : client.post('/v1/incidents/{id}/resolve', {
-            params: { path: { id: incident.id } },
-            body: {},
-          }),
-    onSettled: () => queryClient.invalidateQueries({ queryKey: ['incidents'] }),
-  })
-  const state = incident.resolvedAt ? 'resolved' : incident.mitigatedAt ? 'mitigated' : 'open'
-  const restoredIn = incident.resolvedAt
-    ? formatDuration(Date.parse(incident.resolvedAt) - Date.parse(incident.detectedAt))
-    : undefined
+/** How many resolved incidents the list shows below the open ones. */
+const recentlyResolved = 20
+/** The API's largest page: open incidents are few, and all of them matter. */
+const openAtMost = 200
+
+function IncidentRow({ incident }: { incident: Incident }) {
   return (
     <tr>
-      <td>#{incident.id}</td>
-      <td>{incident.severity}</td>
       <td>
-        {incident.title}
-        {act.error ? <p role="alert">{describeError(act.error)}</p> : null}
+        <Link href={`/incidents/${incident.id}`}>
+          #{incident.id} {incident.title}
+        </Link>
       </td>
+      <td>{incident.severity}</td>
       <td>{incident.service}</td>
-      <td>{incident.ring ?? 'whole fleet'}</td>
+      <td>{incidentScopeInWords(incident)}</td>
       <td>
         {incident.releaseId ? (
           <Link href={`/releases/${incident.releaseId}`}>#{incident.releaseId}</Link>
@@ -149,68 +136,72 @@ function IncidentRow({ incident, canRespond }: { incident: Incident; canRespond:
       </td>
       <td>{formatTime(incident.detectedAt)}</td>
       <td>
-        <span
-          className={`state state-${state === 'open' ? 'failed' : state === 'mitigated' ? 'baking' : 'succeeded'}`}
-        >
-          {state}
-        </span>
-        {restoredIn ? <span className="muted"> in {restoredIn}</span> : null}
-      </td>
-      <td>
-        {canRespond && !incident.resolvedAt ? (
-          <div className="actions">
-            {!incident.mitigatedAt ? (
-              <button type="button" className="secondary" onClick={() => act.mutate('mitigate')}>
-                Mitigate #{incident.id}
-              </button>
-            ) : null}
-            <button type="button" onClick={() => act.mutate('resolve')}>
-              Resolve #{incident.id}
-            </button>
-          </div>
+        <IncidentState incident={incident} />
+        {incident.resolvedAt ? (
+          <span className="muted">
+            {' '}
+            in {formatDuration(Date.parse(incident.resolvedAt) - Date.parse(incident.detectedAt))}
+          </span>
         ) : null}
       </td>
     </tr>
   )
 }
 
-/** Incidents: declare (anyone), mitigate and resolve (responders). */
-export function IncidentsPage() {
-  const { client, session } = useSession()
+/** One table of incidents: the open ones, or the recently resolved. */
+function IncidentTable({ open, title, empty }: { open: boolean; title: string; empty: string }) {
+  const { client } = useSession()
+  const headingId = open ? 'open-incidents' : 'resolved-incidents'
   const incidents = useQuery({
-    queryKey: ['incidents'],
-    queryFn: () => client.get('/v1/incidents'),
+    queryKey: ['incidents', { open }],
+    queryFn: () =>
+      client.get('/v1/incidents', {
+        params: { query: { open, limit: open ? openAtMost : recentlyResolved } },
+      }),
   })
   return (
-    <>
-      <h1>Incidents</h1>
-      {may(session.role, 'declare-incident') ? <DeclareIncident /> : null}
+    <section aria-labelledby={headingId} data-testid={headingId}>
+      <h2 id={headingId}>{title}</h2>
       {incidents.error ? <p role="alert">{describeError(incidents.error)}</p> : null}
       <table>
         <thead>
           <tr>
             <th scope="col">Incident</th>
             <th scope="col">Severity</th>
-            <th scope="col">Title</th>
             <th scope="col">Service</th>
-            <th scope="col">Ring</th>
+            <th scope="col">Where</th>
             <th scope="col">Release</th>
             <th scope="col">Detected</th>
             <th scope="col">State</th>
-            <th scope="col">Actions</th>
           </tr>
         </thead>
         <tbody>
           {incidents.data?.incidents.map((incident) => (
-            <IncidentRow
-              key={incident.id}
-              incident={incident}
-              canRespond={may(session.role, 'respond-to-incident')}
-            />
+            <IncidentRow key={incident.id} incident={incident} />
           ))}
         </tbody>
       </table>
-      {incidents.data?.incidents.length === 0 ? <p className="empty">No incident.</p> : null}
+      {incidents.data?.incidents.length === 0 ? <p className="empty">{empty}</p> : null}
+      {open && incidents.data?.nextBefore ? (
+        <p className="muted">Only the newest {openAtMost} open incidents are shown.</p>
+      ) : null}
+    </section>
+  )
+}
+
+/** Incidents: declare one (anyone), the open ones first, then the recently resolved. */
+export function IncidentsPage() {
+  const { session } = useSession()
+  return (
+    <>
+      <h1>Incidents</h1>
+      {may(session.role, 'declare-incident') ? <DeclareIncident /> : null}
+      <IncidentTable open={true} title="Open" empty="No open incident." />
+      <IncidentTable
+        open={false}
+        title={`Recently resolved (the last ${recentlyResolved})`}
+        empty="No resolved incident."
+      />
     </>
   )
 }
