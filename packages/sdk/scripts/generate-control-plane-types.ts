@@ -109,6 +109,15 @@ function lean(node: ts.Node): ts.Node {
       next = ts.factory.updateTypeLiteralNode(node, ts.factory.createNodeArray(kept))
     }
   }
+  if (isIdempotencyKeyHeader(node)) {
+    return ts.factory.updatePropertySignature(
+      node,
+      node.modifiers,
+      node.name,
+      node.questionToken,
+      ts.factory.createTypeReferenceNode('IdempotencyKeyHeader'),
+    )
+  }
   if (
     ts.isPropertySignature(node) &&
     memberName(node) === 'parameters' &&
@@ -135,6 +144,19 @@ function lean(node: ts.Node): ts.Node {
   return visited
 }
 
+/** `header?: { "idempotency-key"?: … }`, the same on every write a retry may repeat. */
+function isIdempotencyKeyHeader(node: ts.Node): node is ts.PropertySignature {
+  return (
+    ts.isPropertySignature(node) &&
+    memberName(node) === 'header' &&
+    node.type !== undefined &&
+    ts.isTypeLiteralNode(node.type) &&
+    node.type.members.length === 1 &&
+    memberName(node.type.members[0]!) === 'idempotency-key' &&
+    isParameterReference(node.type.members[0]!)
+  )
+}
+
 function isParameterReference(node: ts.Node): boolean {
   return (
     ts.isPropertySignature(node) &&
@@ -147,11 +169,11 @@ function isParameterReference(node: ts.Node): boolean {
   )
 }
 
-/** The root types of components["responses"] and ["parameters"]: the models are what is named. */
+/** The root types of components["responses"], ["requestBodies"] and ["parameters"]: the models are what is named. */
 function isResponseOrParameterAlias(node: ts.Node): boolean {
   if (!ts.isTypeAliasDeclaration(node)) return false
   const printed = astToString(node.type)
-  return /^components\[['"](responses|parameters)['"]\]/.test(printed.trim())
+  return /^components\[['"](responses|requestBodies|parameters)['"]\]/.test(printed.trim())
 }
 
 function oneLine(comment: ts.SynthesizedComment): ts.SynthesizedComment {
@@ -169,6 +191,8 @@ const helperTypes = `
 type PathItem<Operations> = Operations & { [Method in Exclude<${httpMethods.map((method) => `"${method}"`).join(' | ')}, keyof Operations>]?: never };
 /** A response without a body. */
 type NoContent = { content?: never };
+/** The header of a write a retry may repeat: an Idempotency-Key makes the retry safe. */
+type IdempotencyKeyHeader = { "idempotency-key"?: components["parameters"]["IdempotencyKey"] };
 /** The parameters of an operation that takes none. */
 type NoParameters = { query?: never; header?: never; path?: never; cookie?: never };
 `

@@ -20,13 +20,11 @@ t.test('the checked-in types are what openapi/control-plane.json generates', asy
 // instead of named (an `$id`, routes/api-models.ts) shows up here first.
 t.test('the OpenAPI document and the SDK types stay within their budgets', async (t) => {
   const documentBytes = readFileSync(openapiDocument).byteLength
-  // 300 kB until issue 16 (inbox, webhook formats, console sessions) added four operations and
-  // eight named models, about 14 kB; raised then, as the SDK lines below (ADR 0011).
-  t.ok(documentBytes < 315_000, `openapi/control-plane.json is ${documentBytes} bytes (< 315 kB)`)
+  // Raised to 315 kB for issue 16, back under 300 kB since issue 15 named what was repeated (ADR 0011).
+  t.ok(documentBytes < 300_000, `openapi/control-plane.json is ${documentBytes} bytes (< 300 kB)`)
   const typeLines = readFileSync(generatedTypes, 'utf8').split('\n').length - 1
-  // 4,000 until the console's sign-in (issue 16) added its three operations and two models,
-  // all named, for about 70 lines: raised then, as ADR 0011 foresaw for the next feature.
-  t.ok(typeLines < 4200, `src/generated/control-plane.ts is ${typeLines} lines (< 4,200)`)
+  // Raised to 4,200 for issue 16, back under 4,000 since issue 15 (ADR 0011).
+  t.ok(typeLines < 4000, `src/generated/control-plane.ts is ${typeLines} lines (< 4,000)`)
 })
 
 t.test('the ring-policy default comes from the document', async (t) => {

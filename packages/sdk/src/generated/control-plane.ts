@@ -17,11 +17,11 @@ export interface paths {
         get: operations["getCliBundle"];
     }>;
     "/v1/session": PathItem<{
-        /** The console session of this browser @description Answers 401 /problems/unauthenticated when there is no session cookie, and 401 /problems/session-expired or /problems/session-invalid when its session has ended. The session is the HttpOnly cookie ringmaster_session (SameSite=Strict); it is stored server-side, so signing out, expiry and revoking the token end it at once. Public: no token needed. */
+        /** The console session of this browser @description Answers 401 /problems/unauthenticated when there is no session cookie, and 401 /problems/session-expired or /problems/session-invalid when its session has ended. The session is the HttpOnly, SameSite=Strict cookie ringmaster_session, kept server-side: signing out, expiry or revoking the token ends it at once. Public: no token needed. */
         get: operations["getSession"];
-        /** Sign in to the console with an API token @description Checks the token as bearer authentication does and starts a console session; the answer sets its cookie. The session is the HttpOnly cookie ringmaster_session (SameSite=Strict); it is stored server-side, so signing out, expiry and revoking the token end it at once. SDK tokens (client, frontend) cannot sign in. Public: no token needed. */
+        /** Sign in to the console with an API token @description Checks the token as bearer authentication does and starts a console session; the answer sets its cookie. The session is the HttpOnly, SameSite=Strict cookie ringmaster_session, kept server-side: signing out, expiry or revoking the token ends it at once. SDK tokens (client, frontend) cannot sign in. Public: no token needed. */
         post: operations["signIn"];
-        /** Sign out of the console @description Ends the session on every replica and clears the cookie. Needs the X-CSRF-Token header, like every change made with the cookie. The session is the HttpOnly cookie ringmaster_session (SameSite=Strict); it is stored server-side, so signing out, expiry and revoking the token end it at once. Public: no token needed. */
+        /** Sign out of the console @description Ends the session on every replica and clears the cookie. Needs the X-CSRF-Token header, like every change made with the cookie. The session is the HttpOnly, SameSite=Strict cookie ringmaster_session, kept server-side: signing out, expiry or revoking the token ends it at once. Public: no token needed. */
         delete: operations["signOut"];
     }>;
     "/v1/tokens": PathItem<{
@@ -275,9 +275,9 @@ export interface paths {
         get: operations["streamClientFeatures"];
     }>;
     "/api/frontend": PathItem<{
-        /** The flags that are on for a context given in the query @description Evaluates the ring's flags for one context, as Unleash's frontend API does for unleash-proxy-client and the browser SDKs built on it: only the flags that are on are listed, each with its variant. remoteAddress defaults to the caller's address. The ETag names the answer; send it back in If-None-Match for a 304 while it holds. Roles: frontend. */
+        /** The flags that are on for a context given in the query @description Evaluates the ring's flags for one context like Unleash's frontend API (for unleash-proxy-client and the browser SDKs on it): lists only the flags that are on, each with its variant. remoteAddress defaults to the caller's. Send the ETag back in If-None-Match for a 304 while it holds. Roles: frontend. */
         get: operations["getFrontendToggles"];
-        /** The flags that are on for a context given in the body @description Evaluates the ring's flags for one context, as Unleash's frontend API does for unleash-proxy-client and the browser SDKs built on it: only the flags that are on are listed, each with its variant. remoteAddress defaults to the caller's address. The ETag names the answer; send it back in If-None-Match for a 304 while it holds. Roles: frontend. */
+        /** The flags that are on for a context given in the body @description Evaluates the ring's flags for one context like Unleash's frontend API (for unleash-proxy-client and the browser SDKs on it): lists only the flags that are on, each with its variant. remoteAddress defaults to the caller's. Send the ETag back in If-None-Match for a 304 while it holds. Roles: frontend. */
         post: operations["postFrontendToggles"];
     }>;
     "/api/frontend/client/metrics": PathItem<{
@@ -348,7 +348,7 @@ export interface components {
             id: string;
             /** @description What the token is for */
             name: string;
-            /** @description admin: everything; approver: approves releases; pipeline: creates releases and runs executors; sre: operates rollouts; viewer: reads; client: a server-side Unleash SDK reading the flags of one ring; frontend: a browser SDK (frontend API) for one ring */
+            /** @description admin: everything; approver: approves releases; pipeline: creates releases, runs executors; sre: operates rollouts; viewer: reads; client: a server-side Unleash SDK for one ring; frontend: a browser SDK (frontend API) for one ring */
             role: "admin" | "approver" | "pipeline" | "sre" | "viewer" | "client" | "frontend";
             /** @description The person or pipeline the token stands for; approvals and audit events record it */
             subject: string;
@@ -387,7 +387,7 @@ export interface components {
         ConsoleSession: {
             /** @description The person the token stands for */
             subject: string;
-            /** @description admin: everything; approver: approves releases; pipeline: creates releases and runs executors; sre: operates rollouts; viewer: reads; client: a server-side Unleash SDK reading the flags of one ring; frontend: a browser SDK (frontend API) for one ring */
+            /** @description admin: everything; approver: approves releases; pipeline: creates releases, runs executors; sre: operates rollouts; viewer: reads; client: a server-side Unleash SDK for one ring; frontend: a browser SDK (frontend API) for one ring */
             role: "admin" | "approver" | "pipeline" | "sre" | "viewer" | "client" | "frontend";
             /** @description The name of the token signed in with */
             tokenName: string;
@@ -406,26 +406,21 @@ export interface components {
             /** @description Highest tolerated p99 latency in ms */
             maxP99Ms?: number;
         };
+        /** @description An approval gate: which role approves, how many, and for how long */
+        ApprovalGate: {
+            /** @description The role an approver must have */
+            role: "approver" | "admin" | "sre";
+            /** @description How many distinct approvers are needed */
+            minApprovals: number;
+            /** @description How long an approval stays valid */
+            ttlHours: number;
+        };
         /** @description How a release moves through the ring */
         RingPolicy: {
             /** @description Approval needed before the ring deploys; null for none */
-            preApproval: {
-                /** @description The role an approver must have */
-                role: "approver" | "admin" | "sre";
-                /** @description How many distinct approvers are needed */
-                minApprovals: number;
-                /** @description How long an approval stays valid */
-                ttlHours: number;
-            } | null;
+            preApproval: components["schemas"]["ApprovalGate"] | null;
             /** @description Approval needed after the ring bakes, before the next ring; null for none */
-            postApproval: {
-                /** @description The role an approver must have */
-                role: "approver" | "admin" | "sre";
-                /** @description How many distinct approvers are needed */
-                minApprovals: number;
-                /** @description How long an approval stays valid */
-                ttlHours: number;
-            } | null;
+            postApproval: components["schemas"]["ApprovalGate"] | null;
             /** @description How long the ring must stay healthy before promotion */
             bakeMinutes: number;
             /** @description How many scale units of the ring deploy at once (the wave size) */
@@ -439,23 +434,9 @@ export interface components {
         /** @description How a release moves through the ring. Omitted fields keep their value (defaults on create: no approvals, bake 0, maxParallel 1, automatic promotion, autoRollback true, no health thresholds) */
         RingPolicyInput: {
             /** @description Approval needed before the ring deploys; null for none */
-            preApproval?: {
-                /** @description The role an approver must have */
-                role: "approver" | "admin" | "sre";
-                /** @description How many distinct approvers are needed */
-                minApprovals: number;
-                /** @description How long an approval stays valid */
-                ttlHours: number;
-            } | null;
+            preApproval?: components["schemas"]["ApprovalGate"] | null;
             /** @description Approval needed after the ring bakes, before the next ring; null for none */
-            postApproval?: {
-                /** @description The role an approver must have */
-                role: "approver" | "admin" | "sre";
-                /** @description How many distinct approvers are needed */
-                minApprovals: number;
-                /** @description How long an approval stays valid */
-                ttlHours: number;
-            } | null;
+            postApproval?: components["schemas"]["ApprovalGate"] | null;
             /** @description How long the ring must stay healthy before promotion */
             bakeMinutes?: number;
             /** @description How many scale units of the ring deploy at once (the wave size) */
@@ -487,6 +468,10 @@ export interface components {
             /** @description Every ring, in rollout order */
             rings: components["schemas"]["Ring"][];
         };
+        /** @description Free-form key/value labels (at most 64); keys are letters, digits and . _ / - (63 at most) */
+        Labels: {
+            [key: string]: string;
+        };
         /** @description A deployable stamp: one region, one ring */
         ScaleUnit: {
             /** @description The scale unit name, unique */
@@ -497,10 +482,7 @@ export interface components {
             ring: string;
             /** @description Its region pair: the two never deploy in the same wave */
             pairedWith: string | null;
-            /** @description Free-form key/value labels (at most 64); keys are letters, digits and . _ / - (63 at most) */
-            labels: {
-                [key: string]: string;
-            };
+            labels: components["schemas"]["Labels"];
             /** @description Its share of the fleet's traffic relative to the other scale units; an incident on it weighs this much in the traffic-weighted reliability figures */
             trafficWeight: number;
             /** Format: date-time @description When the scale unit was created */
@@ -844,6 +826,11 @@ export interface components {
             /** @description Pass as `before` for the next page; null on the last page */
             nextBefore: number | null;
         };
+        /** @description Why a person acts on a release, for the audit trail */
+        ReasonInput: {
+            /** @description Why you do it; recorded in the audit trail */
+            reason: string;
+        };
         /** @description An approval decision, the gate after it and the release after it */
         ApprovalResult: {
             approval: components["schemas"]["Approval"];
@@ -1015,6 +1002,15 @@ export interface components {
             /** @description Pass as `before` for the next page; null on the last page */
             nextBefore: number | null;
         };
+        /** @description Durations in seconds: how many, their mean and median */
+        DurationStats: {
+            /** @description How many durations the figure is over */
+            count: number;
+            /** @description Their mean, in seconds; null when there are none */
+            meanSeconds: number | null;
+            /** @description Their median, in seconds (the mean of the middle two for an even count); null when there are none */
+            medianSeconds: number | null;
+        };
         /** @description Reliability over a window. Durations are in seconds, rates are fractions from 0 to 1. Definitions and a worked example: docs/reliability-metrics.md */
         ReliabilityReport: {
             /** @description The service reported on; null for every service together */
@@ -1035,34 +1031,13 @@ export interface components {
                 resolved: number;
             };
             /** @description Mean time to restore: resolvedAt − detectedAt of each resolved incident detected in the window. Open incidents are left out (see incidents.open) */
-            mttr: {
-                /** @description How many times to restore the figure is over */
-                count: number;
-                /** @description The mean of those times to restore, in seconds; null when there are none */
-                meanSeconds: number | null;
-                /** @description The median of those times to restore, in seconds (the mean of the middle two for an even count); null when there are none */
-                medianSeconds: number | null;
-            };
+            mttr: components["schemas"]["DurationStats"];
             /** @description Mean time between failures: incidents (startedAt to resolvedAt, or to `to` while open) clipped to the window and merged where they overlap or touch are failure periods; each gap from the end of one to the start of the next is one value. Fewer than two periods: no value */
-            mtbf: {
-                /** @description How many gaps between failures the figure is over */
-                count: number;
-                /** @description The mean of those gaps between failures, in seconds; null when there are none */
-                meanSeconds: number | null;
-                /** @description The median of those gaps between failures, in seconds (the mean of the middle two for an even count); null when there are none */
-                medianSeconds: number | null;
-            };
+            mtbf: components["schemas"]["DurationStats"];
             /** @description Share of the window with no failure period: 1 − (length of the union of incidents, clipped to the window) / (to − from) */
             availability: number | null;
             /** @description MTTR where each resolved incident's time to restore is multiplied by its trafficShare (the share of fleet traffic weight it touched), so an outage of a small ring counts for less than one of the whole fleet */
-            trafficWeightedMttr: {
-                /** @description How many weighted times to restore the figure is over */
-                count: number;
-                /** @description The mean of those weighted times to restore, in seconds; null when there are none */
-                meanSeconds: number | null;
-                /** @description The median of those weighted times to restore, in seconds (the mean of the middle two for an even count); null when there are none */
-                medianSeconds: number | null;
-            };
+            trafficWeightedMttr: components["schemas"]["DurationStats"];
             /** @description 1 − Σ(each incident's duration clipped to the window × its trafficShare) / (to − from), kept between 0 and 1. Overlapping incidents each count */
             trafficWeightedAvailability: number | null;
             /** @description The DORA figures, with "deployed" meaning "reached dora.ring" */
@@ -1074,27 +1049,13 @@ export interface components {
                 /** @description deployments / the window length in days */
                 deploymentFrequencyPerDay: number;
                 /** @description Lead time for changes: reaching dora.ring − the commit time, for each deployment whose release gave a commitTime (not one after the arrival) */
-                leadTimeForChanges: {
-                    /** @description How many lead times the figure is over */
-                    count: number;
-                    /** @description The mean of those lead times, in seconds; null when there are none */
-                    meanSeconds: number | null;
-                    /** @description The median of those lead times, in seconds (the mean of the middle two for an even count); null when there are none */
-                    medianSeconds: number | null;
-                };
+                leadTimeForChanges: components["schemas"]["DurationStats"];
                 /** @description Deployments whose release was rolled back or is blamed by an incident (its releaseId), whenever that happened */
                 failedDeployments: number;
                 /** @description failedDeployments / deployments; null without deployments */
                 changeFailureRate: number | null;
                 /** @description For each failed deployment that has recovered: from the failure (the earlier of the rollback and the first blaming incident detected) to the recovery (the later of the last rollback deployment finished and the last blaming incident resolved). Still recovering: left out */
-                failedDeploymentRecoveryTime: {
-                    /** @description How many recovery times the figure is over */
-                    count: number;
-                    /** @description The mean of those recovery times, in seconds; null when there are none */
-                    meanSeconds: number | null;
-                    /** @description The median of those recovery times, in seconds (the mean of the middle two for an even count); null when there are none */
-                    medianSeconds: number | null;
-                };
+                failedDeploymentRecoveryTime: components["schemas"]["DurationStats"];
                 /** @description Deployments that are hotfixes for an incident (kind hotfix with incidentId) */
                 reworkDeployments: number;
                 /** @description reworkDeployments / deployments; null without deployments */
@@ -1180,6 +1141,13 @@ export interface components {
             /** @description For the STR_* operators and REGEX */
             caseInsensitive?: boolean;
         };
+        /** @description Data SDKs hand to the code along with the variant */
+        VariantPayload: {
+            /** @description string, json, csv or number */
+            type: string;
+            /** @description The payload, as text */
+            value: string;
+        };
         /** @description A variant of a flag or of a strategy */
         Variant: {
             /** @description The variant name SDKs return */
@@ -1190,13 +1158,7 @@ export interface components {
             weightType?: string;
             /** @description Context field that keeps a user on one variant */
             stickiness?: string | null;
-            /** @description Data SDKs hand to the code along with the variant */
-            payload?: {
-                /** @description string, json, csv or number */
-                type: string;
-                /** @description The payload, as text */
-                value: string;
-            };
+            payload?: components["schemas"]["VariantPayload"];
             /** @description Context values that always get this variant */
             overrides?: {
                 /** @description The context field compared */
@@ -1430,6 +1392,34 @@ export interface components {
             /** @description The ring's flag revision after the import */
             revision: number;
         };
+        /** @description The Unleash context, as an SDK passes it; unknown fields become properties */
+        UnleashContext: {
+            /** @description The user */
+            userId?: string;
+            /** @description The session */
+            sessionId?: string;
+            /** @description The client's IP address (the frontend API's default: the caller's) */
+            remoteAddress?: string;
+            /** @description The application */
+            appName?: string;
+            /** @description The environment the SDK names */
+            environment?: string;
+            /** @description The time DATE_* constraints compare (default: now) */
+            currentTime?: string;
+            /** @description Custom context fields */
+            properties?: {
+                [key: string]: string | number | boolean;
+            };
+        } & {
+            [key: string]: unknown;
+        };
+        /** @description A stable code; more fields depend on the code */
+        Explanation: {
+            /** @description What happened, as a stable code */
+            code: string;
+        } & {
+            [key: string]: unknown;
+        };
         /** @description One strategy looked at */
         StrategyOutcome: {
             /** @description The strategy's position in the ring */
@@ -1438,13 +1428,8 @@ export interface components {
             strategyName: string;
             /** @description Whether it turned the flag on */
             matched: boolean;
-            /** @description Why the strategy did not match: CONSTRAINT_FAILED (with the constraint, its origin and the context value seen), ROLLOUT_NOT_REACHED (with bucket and rollout), USER_NOT_LISTED, SEGMENT_NOT_FOUND, UNKNOWN_STRATEGY, …; more fields depend on the code */
-            failure?: {
-                /** @description What happened, as a stable code */
-                code: string;
-            } & {
-                [key: string]: unknown;
-            };
+            /** @description Why the strategy did not match: CONSTRAINT_FAILED (with the constraint, its origin and the context value seen), ROLLOUT_NOT_REACHED (with bucket and rollout), USER_NOT_LISTED, SEGMENT_NOT_FOUND, UNKNOWN_STRATEGY, … */
+            failure?: components["schemas"]["Explanation"];
             /** @description For a rollout that matched: the bucket */
             bucket?: number;
             /** @description For a rollout that matched: its % */
@@ -1458,13 +1443,7 @@ export interface components {
             name: string;
             /** @description Whether a variant applies */
             enabled: boolean;
-            /** @description The variant's payload */
-            payload?: {
-                /** @description string, json, csv or number */
-                type: string;
-                /** @description The payload, as text */
-                value: string;
-            };
+            payload?: components["schemas"]["VariantPayload"];
             /** @description Whether the flag is on (older name) */
             feature_enabled: boolean;
             /** @description Whether the flag is on */
@@ -1477,20 +1456,10 @@ export interface components {
             /** @description Whether the flag is on for the context */
             enabled: boolean;
             variant: components["schemas"]["EvaluatedVariant"];
-            /** @description What settled it: STRATEGY_MATCHED (with the strategy), NO_STRATEGY_MATCHED, FLAG_DISABLED, DEPENDENCY_UNMET (with the parent and cause), NO_STRATEGIES, FLAG_NOT_FOUND; more fields depend on the code */
-            decision: {
-                /** @description What happened, as a stable code */
-                code: string;
-            } & {
-                [key: string]: unknown;
-            };
-            /** @description Where the variant came from: STRATEGY_VARIANT, FEATURE_VARIANT, NO_VARIANTS, FLAG_OFF; more fields depend on the code */
-            variantSource: {
-                /** @description What happened, as a stable code */
-                code: string;
-            } & {
-                [key: string]: unknown;
-            };
+            /** @description What settled it: STRATEGY_MATCHED (with the strategy), NO_STRATEGY_MATCHED, FLAG_DISABLED, DEPENDENCY_UNMET (with the parent and cause), NO_STRATEGIES, FLAG_NOT_FOUND */
+            decision: components["schemas"]["Explanation"];
+            /** @description Where the variant came from: STRATEGY_VARIANT, FEATURE_VARIANT, NO_VARIANTS, FLAG_OFF */
+            variantSource: components["schemas"]["Explanation"];
             /** @description Every strategy looked at, in order, up to the one that matched */
             strategies: components["schemas"]["StrategyOutcome"][];
             /** @description The same, in one sentence */
@@ -1712,24 +1681,7 @@ export interface components {
                 name: string;
                 /** @description Always true: off flags are not listed */
                 enabled: true;
-                /** @description The variant for this context */
-                variant: {
-                    /** @description The variant, or 'disabled' when none applies */
-                    name: string;
-                    /** @description Whether a variant applies */
-                    enabled: boolean;
-                    /** @description The variant's payload */
-                    payload?: {
-                        /** @description string, json, csv or number */
-                        type: string;
-                        /** @description The payload, as text */
-                        value: string;
-                    };
-                    /** @description Whether the flag is on (older name) */
-                    feature_enabled: boolean;
-                    /** @description Whether the flag is on */
-                    featureEnabled: boolean;
-                };
+                variant: components["schemas"]["EvaluatedVariant"];
                 /** @description Whether to emit impression events */
                 impressionData: boolean;
             }[];
@@ -1924,7 +1876,28 @@ export interface components {
         /** @description The application */
         FrontendApiUnleashAppname: string;
     };
-    requestBodies: never;
+    requestBodies: {
+        ReasonInput: {
+            content: {
+                "application/json": components["schemas"]["ReasonInput"];
+            };
+        };
+        SdkRegistration: {
+            content: {
+                "application/json": components["schemas"]["SdkRegistration"];
+            };
+        };
+        SdkMetrics: {
+            content: {
+                "application/json": components["schemas"]["SdkMetrics"];
+            };
+        };
+        OfrepRequest: {
+            content: {
+                "application/json": components["schemas"]["OfrepRequest"];
+            };
+        };
+    };
     headers: never;
     pathItems: never;
 }
@@ -1937,10 +1910,12 @@ export type TokenList = components['schemas']['TokenList'];
 export type ConsoleSettings = components['schemas']['ConsoleSettings'];
 export type ConsoleSession = components['schemas']['ConsoleSession'];
 export type HealthThresholds = components['schemas']['HealthThresholds'];
+export type ApprovalGate = components['schemas']['ApprovalGate'];
 export type RingPolicy = components['schemas']['RingPolicy'];
 export type RingPolicyInput = components['schemas']['RingPolicyInput'];
 export type Ring = components['schemas']['Ring'];
 export type RingList = components['schemas']['RingList'];
+export type Labels = components['schemas']['Labels'];
 export type ScaleUnit = components['schemas']['ScaleUnit'];
 export type ScaleUnitList = components['schemas']['ScaleUnitList'];
 export type AuditEvent = components['schemas']['AuditEvent'];
@@ -1957,6 +1932,7 @@ export type BlockedBy = components['schemas']['BlockedBy'];
 export type ReleaseDetail = components['schemas']['ReleaseDetail'];
 export type CurrentStage = components['schemas']['CurrentStage'];
 export type ReleaseList = components['schemas']['ReleaseList'];
+export type ReasonInput = components['schemas']['ReasonInput'];
 export type ApprovalResult = components['schemas']['ApprovalResult'];
 export type InboxApproval = components['schemas']['InboxApproval'];
 export type InboxBlockedRelease = components['schemas']['InboxBlockedRelease'];
@@ -1966,6 +1942,7 @@ export type WeeklySchedule = components['schemas']['WeeklySchedule'];
 export type FreezeWindow = components['schemas']['FreezeWindow'];
 export type Incident = components['schemas']['Incident'];
 export type IncidentList = components['schemas']['IncidentList'];
+export type DurationStats = components['schemas']['DurationStats'];
 export type ReliabilityReport = components['schemas']['ReliabilityReport'];
 export type Webhook = components['schemas']['Webhook'];
 export type CreatedWebhook = components['schemas']['CreatedWebhook'];
@@ -1973,6 +1950,7 @@ export type WebhookList = components['schemas']['WebhookList'];
 export type WebhookDelivery = components['schemas']['WebhookDelivery'];
 export type WebhookDeliveryList = components['schemas']['WebhookDeliveryList'];
 export type Constraint = components['schemas']['Constraint'];
+export type VariantPayload = components['schemas']['VariantPayload'];
 export type Variant = components['schemas']['Variant'];
 export type FlagDependency = components['schemas']['FlagDependency'];
 export type StrategyInput = components['schemas']['StrategyInput'];
@@ -1988,6 +1966,8 @@ export type ImportedStrategy = components['schemas']['ImportedStrategy'];
 export type ImportedFlag = components['schemas']['ImportedFlag'];
 export type ImportedSegment = components['schemas']['ImportedSegment'];
 export type ImportOutcome = components['schemas']['ImportOutcome'];
+export type UnleashContext = components['schemas']['UnleashContext'];
+export type Explanation = components['schemas']['Explanation'];
 export type StrategyOutcome = components['schemas']['StrategyOutcome'];
 export type EvaluatedVariant = components['schemas']['EvaluatedVariant'];
 export type Evaluation = components['schemas']['Evaluation'];
@@ -2105,16 +2085,14 @@ export interface operations {
     };
     createToken: {
         parameters: {
-            header?: {
-                "idempotency-key"?: components["parameters"]["IdempotencyKey"];
-            };
+            header?: IdempotencyKeyHeader;
         };
         requestBody: {
             content: {
                 "application/json": {
                     /** @description What the token is for, e.g. checkout-pipeline */
                     name: string;
-                    /** @description admin: everything; approver: approves releases; pipeline: creates releases and runs executors; sre: operates rollouts; viewer: reads; client: a server-side Unleash SDK reading the flags of one ring; frontend: a browser SDK (frontend API) for one ring */
+                    /** @description admin: everything; approver: approves releases; pipeline: creates releases, runs executors; sre: operates rollouts; viewer: reads; client: a server-side Unleash SDK for one ring; frontend: a browser SDK (frontend API) for one ring */
                     role: "admin" | "approver" | "pipeline" | "sre" | "viewer" | "client" | "frontend";
                     /** @description The person (e.g. jane@example.com) or pipeline the token stands for */
                     subject: string;
@@ -2140,9 +2118,7 @@ export interface operations {
     };
     revokeToken: {
         parameters: {
-            header?: {
-                "idempotency-key"?: components["parameters"]["IdempotencyKey"];
-            };
+            header?: IdempotencyKeyHeader;
             path: {
                 /** @description The token id */
                 id: string;
@@ -2177,9 +2153,7 @@ export interface operations {
     };
     createService: {
         parameters: {
-            header?: {
-                "idempotency-key"?: components["parameters"]["IdempotencyKey"];
-            };
+            header?: IdempotencyKeyHeader;
         };
         requestBody: {
             content: {
@@ -2231,9 +2205,7 @@ export interface operations {
     };
     createRing: {
         parameters: {
-            header?: {
-                "idempotency-key"?: components["parameters"]["IdempotencyKey"];
-            };
+            header?: IdempotencyKeyHeader;
         };
         requestBody: {
             content: {
@@ -2273,9 +2245,7 @@ export interface operations {
     };
     deleteRing: {
         parameters: {
-            header?: {
-                "idempotency-key"?: components["parameters"]["IdempotencyKey"];
-            };
+            header?: IdempotencyKeyHeader;
             path: {
                 name: components["parameters"]["RingsName"];
             };
@@ -2292,9 +2262,7 @@ export interface operations {
     };
     updateRing: {
         parameters: {
-            header?: {
-                "idempotency-key"?: components["parameters"]["IdempotencyKey"];
-            };
+            header?: IdempotencyKeyHeader;
             path: {
                 name: components["parameters"]["RingsName"];
             };
@@ -2342,9 +2310,7 @@ export interface operations {
     };
     createScaleUnit: {
         parameters: {
-            header?: {
-                "idempotency-key"?: components["parameters"]["IdempotencyKey"];
-            };
+            header?: IdempotencyKeyHeader;
         };
         requestBody: {
             content: {
@@ -2357,10 +2323,7 @@ export interface operations {
                     ring: string;
                     /** @description Another scale unit that is its region pair; pairing is mutual and exclusive. null to unpair */
                     pairedWith?: string | null;
-                    /** @description Free-form key/value labels (at most 64); keys are letters, digits and . _ / - (63 at most) */
-                    labels?: {
-                        [key: string]: string;
-                    };
+                    labels?: components["schemas"]["Labels"];
                     /** @description Its share of the fleet's traffic relative to the other scale units (default 1), e.g. requests per second; weighs incidents in the traffic-weighted reliability figures */
                     trafficWeight?: number;
                 };
@@ -2390,9 +2353,7 @@ export interface operations {
     };
     deleteScaleUnit: {
         parameters: {
-            header?: {
-                "idempotency-key"?: components["parameters"]["IdempotencyKey"];
-            };
+            header?: IdempotencyKeyHeader;
             path: {
                 name: components["parameters"]["ScaleUnitsName"];
             };
@@ -2408,9 +2369,7 @@ export interface operations {
     };
     updateScaleUnit: {
         parameters: {
-            header?: {
-                "idempotency-key"?: components["parameters"]["IdempotencyKey"];
-            };
+            header?: IdempotencyKeyHeader;
             path: {
                 name: components["parameters"]["ScaleUnitsName"];
             };
@@ -2424,10 +2383,7 @@ export interface operations {
                     ring?: string;
                     /** @description Another scale unit that is its region pair; pairing is mutual and exclusive. null to unpair */
                     pairedWith?: string | null;
-                    /** @description Free-form key/value labels (at most 64); keys are letters, digits and . _ / - (63 at most) */
-                    labels?: {
-                        [key: string]: string;
-                    };
+                    labels?: components["schemas"]["Labels"];
                     /** @description Its share of the fleet's traffic relative to the other scale units (default 1), e.g. requests per second; weighs incidents in the traffic-weighted reliability figures */
                     trafficWeight?: number;
                 };
@@ -2516,9 +2472,7 @@ export interface operations {
     };
     createRelease: {
         parameters: {
-            header?: {
-                "idempotency-key"?: components["parameters"]["IdempotencyKey"];
-            };
+            header?: IdempotencyKeyHeader;
         };
         requestBody: {
             content: {
@@ -2575,9 +2529,7 @@ export interface operations {
     };
     decideApproval: {
         parameters: {
-            header?: {
-                "idempotency-key"?: components["parameters"]["IdempotencyKey"];
-            };
+            header?: IdempotencyKeyHeader;
             path: {
                 id: components["parameters"]["ReleasesId"];
                 ring: components["parameters"]["ReleasesRing"];
@@ -2609,21 +2561,12 @@ export interface operations {
     };
     promoteRelease: {
         parameters: {
-            header?: {
-                "idempotency-key"?: components["parameters"]["IdempotencyKey"];
-            };
+            header?: IdempotencyKeyHeader;
             path: {
                 id: components["parameters"]["ReleasesId"];
             };
         };
-        requestBody: {
-            content: {
-                "application/json": {
-                    /** @description Why it may move on now; recorded in the audit trail */
-                    reason: string;
-                };
-            };
-        };
+        requestBody: components["requestBodies"]["ReasonInput"];
         responses: {
             200: components["responses"]["ReleaseDetail"];
             400: components["responses"]["Problem"];
@@ -2635,21 +2578,12 @@ export interface operations {
     };
     haltRelease: {
         parameters: {
-            header?: {
-                "idempotency-key"?: components["parameters"]["IdempotencyKey"];
-            };
+            header?: IdempotencyKeyHeader;
             path: {
                 id: components["parameters"]["ReleasesId"];
             };
         };
-        requestBody: {
-            content: {
-                "application/json": {
-                    /** @description Why you halt it; recorded in the audit trail */
-                    reason: string;
-                };
-            };
-        };
+        requestBody: components["requestBodies"]["ReasonInput"];
         responses: {
             200: components["responses"]["ReleaseDetail"];
             400: components["responses"]["Problem"];
@@ -2661,21 +2595,12 @@ export interface operations {
     };
     resumeRelease: {
         parameters: {
-            header?: {
-                "idempotency-key"?: components["parameters"]["IdempotencyKey"];
-            };
+            header?: IdempotencyKeyHeader;
             path: {
                 id: components["parameters"]["ReleasesId"];
             };
         };
-        requestBody: {
-            content: {
-                "application/json": {
-                    /** @description Why you resume it; recorded in the audit trail */
-                    reason: string;
-                };
-            };
-        };
+        requestBody: components["requestBodies"]["ReasonInput"];
         responses: {
             200: components["responses"]["ReleaseDetail"];
             400: components["responses"]["Problem"];
@@ -2687,21 +2612,12 @@ export interface operations {
     };
     rollBackRelease: {
         parameters: {
-            header?: {
-                "idempotency-key"?: components["parameters"]["IdempotencyKey"];
-            };
+            header?: IdempotencyKeyHeader;
             path: {
                 id: components["parameters"]["ReleasesId"];
             };
         };
-        requestBody: {
-            content: {
-                "application/json": {
-                    /** @description Why you rollback it; recorded in the audit trail */
-                    reason: string;
-                };
-            };
-        };
+        requestBody: components["requestBodies"]["ReasonInput"];
         responses: {
             200: components["responses"]["ReleaseDetail"];
             400: components["responses"]["Problem"];
@@ -2713,21 +2629,12 @@ export interface operations {
     };
     cancelRelease: {
         parameters: {
-            header?: {
-                "idempotency-key"?: components["parameters"]["IdempotencyKey"];
-            };
+            header?: IdempotencyKeyHeader;
             path: {
                 id: components["parameters"]["ReleasesId"];
             };
         };
-        requestBody: {
-            content: {
-                "application/json": {
-                    /** @description Why you cancel it; recorded in the audit trail */
-                    reason: string;
-                };
-            };
-        };
+        requestBody: components["requestBodies"]["ReasonInput"];
         responses: {
             200: components["responses"]["ReleaseDetail"];
             400: components["responses"]["Problem"];
@@ -2739,22 +2646,13 @@ export interface operations {
     };
     overrideFreeze: {
         parameters: {
-            header?: {
-                "idempotency-key"?: components["parameters"]["IdempotencyKey"];
-            };
+            header?: IdempotencyKeyHeader;
             path: {
                 id: components["parameters"]["ReleasesId"];
                 ring: components["parameters"]["ReleasesRing"];
             };
         };
-        requestBody: {
-            content: {
-                "application/json": {
-                    /** @description Why the freeze must not hold this release */
-                    reason: string;
-                };
-            };
-        };
+        requestBody: components["requestBodies"]["ReasonInput"];
         responses: {
             200: components["responses"]["ReleaseDetail"];
             400: components["responses"]["Problem"];
@@ -2812,9 +2710,7 @@ export interface operations {
     };
     startDeployment: {
         parameters: {
-            header?: {
-                "idempotency-key"?: components["parameters"]["IdempotencyKey"];
-            };
+            header?: IdempotencyKeyHeader;
             path: {
                 id: components["parameters"]["DeploymentsId"];
             };
@@ -2830,9 +2726,7 @@ export interface operations {
     };
     completeDeployment: {
         parameters: {
-            header?: {
-                "idempotency-key"?: components["parameters"]["IdempotencyKey"];
-            };
+            header?: IdempotencyKeyHeader;
             path: {
                 id: components["parameters"]["DeploymentsId"];
             };
@@ -2860,9 +2754,7 @@ export interface operations {
     };
     retryDeployment: {
         parameters: {
-            header?: {
-                "idempotency-key"?: components["parameters"]["IdempotencyKey"];
-            };
+            header?: IdempotencyKeyHeader;
             path: {
                 id: components["parameters"]["DeploymentsId"];
             };
@@ -2878,9 +2770,7 @@ export interface operations {
     };
     reportHealth: {
         parameters: {
-            header?: {
-                "idempotency-key"?: components["parameters"]["IdempotencyKey"];
-            };
+            header?: IdempotencyKeyHeader;
             path: {
                 name: components["parameters"]["ScaleUnitsName"];
             };
@@ -2938,9 +2828,7 @@ export interface operations {
     };
     createHalt: {
         parameters: {
-            header?: {
-                "idempotency-key"?: components["parameters"]["IdempotencyKey"];
-            };
+            header?: IdempotencyKeyHeader;
         };
         requestBody: {
             content: {
@@ -2964,9 +2852,7 @@ export interface operations {
     };
     liftHalt: {
         parameters: {
-            header?: {
-                "idempotency-key"?: components["parameters"]["IdempotencyKey"];
-            };
+            header?: IdempotencyKeyHeader;
             path: {
                 /** @description The halt id */
                 id: number;
@@ -2998,9 +2884,7 @@ export interface operations {
     };
     createFreezeWindow: {
         parameters: {
-            header?: {
-                "idempotency-key"?: components["parameters"]["IdempotencyKey"];
-            };
+            header?: IdempotencyKeyHeader;
         };
         requestBody: {
             content: {
@@ -3036,9 +2920,7 @@ export interface operations {
     };
     deleteFreezeWindow: {
         parameters: {
-            header?: {
-                "idempotency-key"?: components["parameters"]["IdempotencyKey"];
-            };
+            header?: IdempotencyKeyHeader;
             path: {
                 /** @description The freeze window id */
                 id: number;
@@ -3079,9 +2961,7 @@ export interface operations {
     };
     createIncident: {
         parameters: {
-            header?: {
-                "idempotency-key"?: components["parameters"]["IdempotencyKey"];
-            };
+            header?: IdempotencyKeyHeader;
         };
         requestBody: {
             content: {
@@ -3131,9 +3011,7 @@ export interface operations {
     };
     updateIncident: {
         parameters: {
-            header?: {
-                "idempotency-key"?: components["parameters"]["IdempotencyKey"];
-            };
+            header?: IdempotencyKeyHeader;
             path: {
                 id: components["parameters"]["IncidentsId"];
             };
@@ -3163,9 +3041,7 @@ export interface operations {
     };
     mitigateIncident: {
         parameters: {
-            header?: {
-                "idempotency-key"?: components["parameters"]["IdempotencyKey"];
-            };
+            header?: IdempotencyKeyHeader;
             path: {
                 id: components["parameters"]["IncidentsId"];
             };
@@ -3189,9 +3065,7 @@ export interface operations {
     };
     resolveIncident: {
         parameters: {
-            header?: {
-                "idempotency-key"?: components["parameters"]["IdempotencyKey"];
-            };
+            header?: IdempotencyKeyHeader;
             path: {
                 id: components["parameters"]["IncidentsId"];
             };
@@ -3259,9 +3133,7 @@ export interface operations {
     };
     createWebhook: {
         parameters: {
-            header?: {
-                "idempotency-key"?: components["parameters"]["IdempotencyKey"];
-            };
+            header?: IdempotencyKeyHeader;
         };
         requestBody: {
             content: {
@@ -3306,9 +3178,7 @@ export interface operations {
     };
     disableWebhook: {
         parameters: {
-            header?: {
-                "idempotency-key"?: components["parameters"]["IdempotencyKey"];
-            };
+            header?: IdempotencyKeyHeader;
             path: {
                 id: components["parameters"]["WebhooksId"];
             };
@@ -3347,9 +3217,7 @@ export interface operations {
     };
     redeliverWebhookDelivery: {
         parameters: {
-            header?: {
-                "idempotency-key"?: components["parameters"]["IdempotencyKey"];
-            };
+            header?: IdempotencyKeyHeader;
             path: {
                 /** @description The delivery id */
                 id: number;
@@ -3385,9 +3253,7 @@ export interface operations {
     };
     putFlag: {
         parameters: {
-            header?: {
-                "idempotency-key"?: components["parameters"]["IdempotencyKey"];
-            };
+            header?: IdempotencyKeyHeader;
             path: {
                 key: components["parameters"]["Key"];
             };
@@ -3438,9 +3304,7 @@ export interface operations {
     };
     archiveFlag: {
         parameters: {
-            header?: {
-                "idempotency-key"?: components["parameters"]["IdempotencyKey"];
-            };
+            header?: IdempotencyKeyHeader;
             path: {
                 key: components["parameters"]["Key"];
             };
@@ -3485,9 +3349,7 @@ export interface operations {
     };
     setFlagRingEnabled: {
         parameters: {
-            header?: {
-                "idempotency-key"?: components["parameters"]["IdempotencyKey"];
-            };
+            header?: IdempotencyKeyHeader;
             path: {
                 key: components["parameters"]["Key"];
                 ring: components["parameters"]["FlagsRing"];
@@ -3512,9 +3374,7 @@ export interface operations {
     };
     putFlagRingStrategies: {
         parameters: {
-            header?: {
-                "idempotency-key"?: components["parameters"]["IdempotencyKey"];
-            };
+            header?: IdempotencyKeyHeader;
             path: {
                 key: components["parameters"]["Key"];
                 ring: components["parameters"]["FlagsRing"];
@@ -3539,9 +3399,7 @@ export interface operations {
     };
     importFlags: {
         parameters: {
-            header?: {
-                "idempotency-key"?: components["parameters"]["IdempotencyKey"];
-            };
+            header?: IdempotencyKeyHeader;
         };
         /** @description The body of Unleash's GET /api/client/features plus the ring it is for; fields we do not keep are ignored */
         requestBody: {
@@ -3590,9 +3448,7 @@ export interface operations {
     };
     putSegment: {
         parameters: {
-            header?: {
-                "idempotency-key"?: components["parameters"]["IdempotencyKey"];
-            };
+            header?: IdempotencyKeyHeader;
             path: {
                 name: components["parameters"]["SegmentsName"];
             };
@@ -3618,9 +3474,7 @@ export interface operations {
     };
     deleteSegment: {
         parameters: {
-            header?: {
-                "idempotency-key"?: components["parameters"]["IdempotencyKey"];
-            };
+            header?: IdempotencyKeyHeader;
             path: {
                 name: components["parameters"]["SegmentsName"];
             };
@@ -3717,27 +3571,7 @@ export interface operations {
                 "application/json": {
                     /** @description The ring whose flags are evaluated */
                     ring: string;
-                    /** @description The Unleash context, as an SDK would pass it; fields other than the known ones are properties */
-                    context?: {
-                        /** @description The user */
-                        userId?: string;
-                        /** @description The session */
-                        sessionId?: string;
-                        /** @description The client's IP address */
-                        remoteAddress?: string;
-                        /** @description The application */
-                        appName?: string;
-                        /** @description The environment */
-                        environment?: string;
-                        /** @description The time DATE_* constraints compare (default: now) */
-                        currentTime?: string;
-                        /** @description Custom context fields */
-                        properties?: {
-                            [key: string]: string | number | boolean;
-                        };
-                    } & {
-                        [key: string]: unknown;
-                    };
+                    context?: components["schemas"]["UnleashContext"];
                     /** @description The flags to evaluate; all flags of the ring when left out */
                     flags?: string[];
                 };
@@ -3833,11 +3667,7 @@ export interface operations {
                 "unleash-interval"?: components["parameters"]["UnleashInterval"];
             };
         };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["SdkRegistration"];
-            };
-        };
+        requestBody: components["requestBodies"]["SdkRegistration"];
         responses: {
             /** @description Accepted */
             202: NoContent;
@@ -3859,11 +3689,7 @@ export interface operations {
                 "unleash-interval"?: components["parameters"]["UnleashInterval"];
             };
         };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["SdkMetrics"];
-            };
-        };
+        requestBody: components["requestBodies"]["SdkMetrics"];
         responses: {
             /** @description Accepted */
             202: NoContent;
@@ -3951,27 +3777,7 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": {
-                    /** @description The Unleash context; unknown fields become properties */
-                    context?: {
-                        /** @description The user */
-                        userId?: string;
-                        /** @description The session */
-                        sessionId?: string;
-                        /** @description The client's IP address; defaults to the caller's address */
-                        remoteAddress?: string;
-                        /** @description The application */
-                        appName?: string;
-                        /** @description The environment the SDK names */
-                        environment?: string;
-                        /** @description The time DATE_* constraints compare (default: now) */
-                        currentTime?: string;
-                        /** @description Custom context fields */
-                        properties?: {
-                            [key: string]: string | number | boolean;
-                        };
-                    } & {
-                        [key: string]: unknown;
-                    };
+                    context?: components["schemas"]["UnleashContext"];
                 } & {
                     [key: string]: unknown;
                 };
@@ -3997,11 +3803,7 @@ export interface operations {
                 "unleash-connection-id"?: components["parameters"]["UnleashConnectionId"];
             };
         };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["SdkMetrics"];
-            };
-        };
+        requestBody: components["requestBodies"]["SdkMetrics"];
         responses: {
             /** @description Accepted */
             202: NoContent;
@@ -4021,11 +3823,7 @@ export interface operations {
                 "unleash-connection-id"?: components["parameters"]["UnleashConnectionId"];
             };
         };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["SdkRegistration"];
-            };
-        };
+        requestBody: components["requestBodies"]["SdkRegistration"];
         responses: {
             /** @description Accepted */
             202: NoContent;
@@ -4042,11 +3840,7 @@ export interface operations {
                 key: string;
             };
         };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["OfrepRequest"];
-            };
-        };
+        requestBody: components["requestBodies"]["OfrepRequest"];
         responses: {
             /** @description The evaluation */
             200: {
@@ -4086,11 +3880,7 @@ export interface operations {
                 "if-none-match"?: string;
             };
         };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["OfrepRequest"];
-            };
-        };
+        requestBody: components["requestBodies"]["OfrepRequest"];
         responses: {
             /** @description Every flag of the ring */
             200: {
@@ -4125,6 +3915,8 @@ export interface operations {
 type PathItem<Operations> = Operations & { [Method in Exclude<"get" | "put" | "post" | "delete" | "options" | "head" | "patch" | "trace", keyof Operations>]?: never };
 /** A response without a body. */
 type NoContent = { content?: never };
+/** The header of a write a retry may repeat: an Idempotency-Key makes the retry safe. */
+type IdempotencyKeyHeader = { "idempotency-key"?: components["parameters"]["IdempotencyKey"] };
 /** The parameters of an operation that takes none. */
 type NoParameters = { query?: never; header?: never; path?: never; cookie?: never };
 

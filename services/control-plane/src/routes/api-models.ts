@@ -1,3 +1,4 @@
+import { Labels } from '../schemas/common.js'
 import { Problem } from '../schemas/problem.js'
 import {
   ClientFeatures,
@@ -15,7 +16,9 @@ import {
   EvaluatedVariant,
   EvaluateResponse,
   Evaluation,
+  Explanation,
   StrategyOutcome,
+  UnleashContext,
 } from './evaluation/evaluation-schemas.js'
 import { AuditEvent, EventPage } from './events/event-routes.js'
 import {
@@ -35,6 +38,7 @@ import {
   Strategy,
   StrategyInput,
   Variant,
+  VariantPayload,
 } from './flags/flag-schemas.js'
 import { FreezeWindow, WeeklySchedule } from './freeze-windows/freeze-window-routes.js'
 import { FrontendToggles } from './frontend-api/frontend-api-schemas.js'
@@ -55,14 +59,16 @@ import {
   BlockedBy,
   CurrentStage,
   HoldingHalt,
+  ReasonBody,
   Release,
   ReleaseDetail,
   ReleaseHalt,
   ReleaseList,
   Stage,
 } from './releases/release-schemas.js'
-import { ReliabilityReport } from './reports/report-schemas.js'
+import { DurationStats, ReliabilityReport } from './reports/report-schemas.js'
 import {
+  ApprovalGate,
   HealthThresholds,
   Ring,
   RingList,
@@ -96,10 +102,12 @@ export const apiModels = [
   ConsoleSettings,
   ConsoleSession,
   HealthThresholds,
+  ApprovalGate,
   RingPolicy,
   RingPolicyInput,
   Ring,
   RingList,
+  Labels,
   ScaleUnit,
   ScaleUnitList,
   AuditEvent,
@@ -116,6 +124,7 @@ export const apiModels = [
   ReleaseDetail,
   CurrentStage,
   ReleaseList,
+  ReasonBody,
   ApprovalResult,
   InboxApproval,
   InboxBlockedRelease,
@@ -125,6 +134,7 @@ export const apiModels = [
   FreezeWindow,
   Incident,
   IncidentList,
+  DurationStats,
   ReliabilityReport,
   Webhook,
   CreatedWebhook,
@@ -132,6 +142,7 @@ export const apiModels = [
   WebhookDelivery,
   DeliveryList,
   Constraint,
+  VariantPayload,
   Variant,
   Dependency,
   StrategyInput,
@@ -147,6 +158,8 @@ export const apiModels = [
   ImportedFlag,
   ImportedSegment,
   ImportOutcome,
+  UnleashContext,
+  Explanation,
   StrategyOutcome,
   EvaluatedVariant,
   Evaluation,

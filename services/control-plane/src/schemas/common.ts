@@ -14,6 +14,10 @@ export function Nullable<T extends TSchema>(schema: T, options: { description?: 
   return Type.Unsafe<Static<T> | null>({ ...schema, ...options, type: [type, 'null'] })
 }
 
+/** A model used with what it means here: the document wraps its `$ref` with this description. */
+export const Described = <T extends TSchema>(schema: T, description: string) =>
+  Type.Unsafe<Static<T>>({ ...schema, description })
+
 export const StringEnum = <const Values extends readonly string[]>(
   values: Values,
   description: string,
@@ -35,6 +39,7 @@ export const Labels = Type.Record(
   Type.String({ pattern: '^[A-Za-z0-9]([A-Za-z0-9._/-]{0,61}[A-Za-z0-9])?$' }),
   Type.String({ maxLength: 253 }),
   {
+    $id: 'Labels',
     maxProperties: 64,
     additionalProperties: false,
     description:

@@ -13,9 +13,9 @@ const pascal = (text: string) =>
     .map((word) => word[0]!.toUpperCase() + word.slice(1))
     .join('')
 
-/** The model a response's only content is, if it is one. */
-function modelName(response: Json): string | undefined {
-  const contents = Object.values(response?.content ?? {}) as Json[]
+/** The model a response's or request body's only content is, if it is one. */
+function modelName(message: Json): string | undefined {
+  const contents = Object.values(message?.content ?? {}) as Json[]
   const ref = contents.length === 1 ? contents[0]?.schema?.$ref : undefined
   return typeof ref === 'string' ? ref.slice(ref.lastIndexOf('/') + 1) : undefined
 }
@@ -24,7 +24,8 @@ function modelName(response: Json): string | undefined {
  * Moves what operations repeat into components, so the document (and the SDK generated from it)
  * names each once: the problem response every operation lists under its error codes becomes
  * components/responses/Problem (and a success response given alike twice is named after its
- * model), and a parameter two or more operations declare identically becomes
+ * model), a request body two operations take alike that is a model becomes
+ * components/requestBodies/<model>, and a parameter two or more operations declare identically becomes
  * a components/parameters entry, named after the parameter (and its first operation's tag when
  * two different parameters share a name).
  */
@@ -56,6 +57,26 @@ export function hoistRepeatedComponents(document: Json, problemResponse: Json): 
     for (const [list, status] of uses) list[status] = { $ref: `#/components/responses/${name}` }
   }
 
+  // Request bodies: one that is a model and that two operations take alike (the reason of each
+  // release action), under that model's name.
+  const requestBodies: Record<string, Json> = {}
+  const bodyUses = new Map<string, { body: Json; uses: Json[] }>()
+  for (const operation of operations) {
+    const name = modelName(operation.requestBody)
+    if (name === undefined) continue
+    const key = `${name}\u0000${JSON.stringify(operation.requestBody)}`
+    const entry = bodyUses.get(key) ?? { body: operation.requestBody, uses: [] }
+    entry.uses.push(operation)
+    bodyUses.set(key, entry)
+  }
+  for (const [key, { body, uses }] of bodyUses) {
+    const name = key.slice(0, key.indexOf('\u0000'))
+    if (uses.length < 2 || requestBodies[name]) continue
+    requestBodies[name] = body
+    for (const operation of uses)
+      operation.requestBody = { $ref: `#/components/requestBodies/${name}` }
+  }
+
   const groups: { parameter: Json; uses: Json[][]; tag: string }[] = []
   for (const operation of operations) {
     for (const [index, parameter] of (operation.parameters ?? []).entries()) {
@@ -85,6 +106,7 @@ export function hoistRepeatedComponents(document: Json, problemResponse: Json): 
     components: {
       ...document.components,
       ...(Object.keys(responses).length > 0 && { responses }),
+      ...(Object.keys(requestBodies).length > 0 && { requestBodies }),
       ...(repeated.length > 0 && { parameters }),
     },
   }

@@ -1,33 +1,39 @@
 import { Type } from 'typebox'
-import { Name } from '../../schemas/common.js'
+import { Described, Name } from '../../schemas/common.js'
+import { VariantPayload } from '../flags/flag-schemas.js'
+
+/** The Unleash context flags are evaluated for. */
+export const UnleashContext = Type.Object(
+  {
+    userId: Type.Optional(Type.String({ description: 'The user' })),
+    sessionId: Type.Optional(Type.String({ description: 'The session' })),
+    remoteAddress: Type.Optional(
+      Type.String({
+        description: "The client's IP address (the frontend API's default: the caller's)",
+      }),
+    ),
+    appName: Type.Optional(Type.String({ description: 'The application' })),
+    environment: Type.Optional(Type.String({ description: 'The environment the SDK names' })),
+    currentTime: Type.Optional(
+      Type.String({ description: 'The time DATE_* constraints compare (default: now)' }),
+    ),
+    properties: Type.Optional(
+      Type.Record(Type.String(), Type.Union([Type.String(), Type.Number(), Type.Boolean()]), {
+        description: 'Custom context fields',
+      }),
+    ),
+  },
+  {
+    $id: 'UnleashContext',
+    additionalProperties: true,
+    description: 'The Unleash context, as an SDK passes it; unknown fields become properties',
+  },
+)
 
 export const EvaluateBody = Type.Object(
   {
     ring: Name('The ring whose flags are evaluated'),
-    context: Type.Optional(
-      Type.Object(
-        {
-          userId: Type.Optional(Type.String({ description: 'The user' })),
-          sessionId: Type.Optional(Type.String({ description: 'The session' })),
-          remoteAddress: Type.Optional(Type.String({ description: "The client's IP address" })),
-          appName: Type.Optional(Type.String({ description: 'The application' })),
-          environment: Type.Optional(Type.String({ description: 'The environment' })),
-          currentTime: Type.Optional(
-            Type.String({ description: 'The time DATE_* constraints compare (default: now)' }),
-          ),
-          properties: Type.Optional(
-            Type.Record(Type.String(), Type.Union([Type.String(), Type.Number(), Type.Boolean()]), {
-              description: 'Custom context fields',
-            }),
-          ),
-        },
-        {
-          additionalProperties: true,
-          description:
-            'The Unleash context, as an SDK would pass it; fields other than the known ones are properties',
-        },
-      ),
-    ),
+    context: Type.Optional(UnleashContext),
     flags: Type.Optional(
       Type.Array(Type.String({ minLength: 1, maxLength: 200 }), {
         maxItems: 1000,
@@ -38,11 +44,17 @@ export const EvaluateBody = Type.Object(
   { additionalProperties: false },
 )
 
-const Code = (description: string) =>
-  Type.Object(
-    { code: Type.String({ description: 'What happened, as a stable code' }) },
-    { additionalProperties: true, description: `${description}; more fields depend on the code` },
-  )
+/** What settled an answer: a stable code, and fields that depend on it. */
+export const Explanation = Type.Object(
+  { code: Type.String({ description: 'What happened, as a stable code' }) },
+  {
+    $id: 'Explanation',
+    additionalProperties: true,
+    description: 'A stable code; more fields depend on the code',
+  },
+)
+
+const Code = (description: string) => Described(Explanation, description)
 
 export const StrategyOutcome = Type.Object(
   {
@@ -64,15 +76,7 @@ export const EvaluatedVariant = Type.Object(
   {
     name: Type.String({ description: "The variant, or 'disabled' when none applies" }),
     enabled: Type.Boolean({ description: 'Whether a variant applies' }),
-    payload: Type.Optional(
-      Type.Object(
-        {
-          type: Type.String({ description: 'string, json, csv or number' }),
-          value: Type.String({ description: 'The payload, as text' }),
-        },
-        { additionalProperties: false, description: "The variant's payload" },
-      ),
-    ),
+    payload: Type.Optional(VariantPayload),
     feature_enabled: Type.Boolean({ description: 'Whether the flag is on (older name)' }),
     featureEnabled: Type.Boolean({ description: 'Whether the flag is on' }),
   },

@@ -44,6 +44,12 @@ const payloadFields = {
 }
 const payloadDescription = 'Data SDKs hand to the code along with the variant'
 
+export const VariantPayload = Type.Object(payloadFields, {
+  $id: 'VariantPayload',
+  additionalProperties: false,
+  description: payloadDescription,
+})
+
 const overrideFields = {
   contextName: Type.String({ minLength: 1, description: 'The context field compared' }),
   values: Type.Array(Type.String(), { description: 'Values that get this variant' }),
@@ -61,7 +67,9 @@ const variantFields = (strict: boolean) => ({
     Nullable(Type.String({ description: 'Context field that keeps a user on one variant' })),
   ),
   payload: Type.Optional(
-    Type.Object(payloadFields, { additionalProperties: !strict, description: payloadDescription }),
+    strict
+      ? VariantPayload
+      : Type.Object(payloadFields, { additionalProperties: true, description: payloadDescription }),
   ),
   overrides: Type.Optional(
     Type.Array(Type.Object(overrideFields, { additionalProperties: !strict }), {

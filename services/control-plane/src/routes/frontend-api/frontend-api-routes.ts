@@ -26,7 +26,7 @@ import {
 } from './frontend-api-schemas.js'
 
 const description =
-  "Evaluates the ring's flags for one context, as Unleash's frontend API does for unleash-proxy-client and the browser SDKs built on it: only the flags that are on are listed, each with its variant. remoteAddress defaults to the caller's address. The ETag names the answer; send it back in If-None-Match for a 304 while it holds."
+  "Evaluates the ring's flags for one context like Unleash's frontend API (for unleash-proxy-client and the browser SDKs on it): lists only the flags that are on, each with its variant. remoteAddress defaults to the caller's. Send the ETag back in If-None-Match for a 304 while it holds."
 
 /**
  * The frontend API for browser SDKs (`frontend` tokens). Browsers call it from other origins;

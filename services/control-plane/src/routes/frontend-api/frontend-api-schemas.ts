@@ -1,23 +1,5 @@
 import { Type } from 'typebox'
-
-const Payload = Type.Object(
-  {
-    type: Type.String({ description: 'string, json, csv or number' }),
-    value: Type.String({ description: 'The payload, as text' }),
-  },
-  { additionalProperties: false, description: "The variant's payload" },
-)
-
-const ToggleVariant = Type.Object(
-  {
-    name: Type.String({ description: "The variant, or 'disabled' when none applies" }),
-    enabled: Type.Boolean({ description: 'Whether a variant applies' }),
-    payload: Type.Optional(Payload),
-    feature_enabled: Type.Boolean({ description: 'Whether the flag is on (older name)' }),
-    featureEnabled: Type.Boolean({ description: 'Whether the flag is on' }),
-  },
-  { additionalProperties: false, description: 'The variant for this context' },
-)
+import { EvaluatedVariant, UnleashContext } from '../evaluation/evaluation-schemas.js'
 
 export const FrontendToggles = Type.Object(
   {
@@ -26,7 +8,7 @@ export const FrontendToggles = Type.Object(
         {
           name: Type.String({ description: 'The flag name' }),
           enabled: Type.Literal(true, { description: 'Always true: off flags are not listed' }),
-          variant: ToggleVariant,
+          variant: EvaluatedVariant,
           impressionData: Type.Boolean({ description: 'Whether to emit impression events' }),
         },
         { additionalProperties: false, description: 'A flag that is on' },
@@ -62,24 +44,7 @@ export const FrontendQuery = Type.Object(
 )
 
 export const FrontendBody = Type.Object(
-  {
-    context: Type.Optional(
-      Type.Object(
-        {
-          ...FrontendQuery.properties,
-          properties: Type.Optional(
-            Type.Record(Type.String(), Type.Union([Type.String(), Type.Number(), Type.Boolean()]), {
-              description: 'Custom context fields',
-            }),
-          ),
-        },
-        {
-          additionalProperties: true,
-          description: 'The Unleash context; unknown fields become properties',
-        },
-      ),
-    ),
-  },
+  { context: Type.Optional(UnleashContext) },
   { additionalProperties: true },
 )
 

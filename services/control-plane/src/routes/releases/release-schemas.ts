@@ -14,8 +14,14 @@ const Version = Type.String({
 export const Reason = (description: string) =>
   Type.String({ minLength: 1, maxLength: 2000, description })
 
-export const ReasonBody = (description: string) =>
-  Type.Object({ reason: Reason(description) }, { additionalProperties: false })
+export const ReasonBody = Type.Object(
+  { reason: Reason('Why you do it; recorded in the audit trail') },
+  {
+    $id: 'ReasonInput',
+    additionalProperties: false,
+    description: 'Why a person acts on a release, for the audit trail',
+  },
+)
 
 export const CreateReleaseBody = Type.Object(
   {

@@ -1,20 +1,23 @@
 import { Type } from 'typebox'
-import { Name, Nullable, Timestamp } from '../../schemas/common.js'
+import { Described, Name, Nullable, Timestamp } from '../../schemas/common.js'
 
 const Seconds = (description: string) => Nullable(Type.Number({ minimum: 0, description }))
 
-/** Durations over a set, in seconds; mean and median are null when the set is empty. */
-const DurationStats = (what: string, description: string) =>
-  Type.Object(
-    {
-      count: Type.Integer({ minimum: 0, description: `How many ${what} the figure is over` }),
-      meanSeconds: Seconds(`The mean of those ${what}, in seconds; null when there are none`),
-      medianSeconds: Seconds(
-        `The median of those ${what}, in seconds (the mean of the middle two for an even count); null when there are none`,
-      ),
-    },
-    { additionalProperties: false, description },
-  )
+/** Durations over a set, in seconds; what the set is, each use of it says. */
+export const DurationStats = Type.Object(
+  {
+    count: Type.Integer({ minimum: 0, description: 'How many durations the figure is over' }),
+    meanSeconds: Seconds('Their mean, in seconds; null when there are none'),
+    medianSeconds: Seconds(
+      'Their median, in seconds (the mean of the middle two for an even count); null when there are none',
+    ),
+  },
+  {
+    $id: 'DurationStats',
+    additionalProperties: false,
+    description: 'Durations in seconds: how many, their mean and median',
+  },
+)
 
 const Rate = (description: string) => Nullable(Type.Number({ minimum: 0, maximum: 1, description }))
 
@@ -42,19 +45,19 @@ export const ReliabilityReport = Type.Object(
       },
       { additionalProperties: false, description: 'Incidents detected in the window' },
     ),
-    mttr: DurationStats(
-      'times to restore',
+    mttr: Described(
+      DurationStats,
       'Mean time to restore: resolvedAt − detectedAt of each resolved incident detected in the window. Open incidents are left out (see incidents.open)',
     ),
-    mtbf: DurationStats(
-      'gaps between failures',
+    mtbf: Described(
+      DurationStats,
       'Mean time between failures: incidents (startedAt to resolvedAt, or to `to` while open) clipped to the window and merged where they overlap or touch are failure periods; each gap from the end of one to the start of the next is one value. Fewer than two periods: no value',
     ),
     availability: Rate(
       'Share of the window with no failure period: 1 − (length of the union of incidents, clipped to the window) / (to − from)',
     ),
-    trafficWeightedMttr: DurationStats(
-      'weighted times to restore',
+    trafficWeightedMttr: Described(
+      DurationStats,
       "MTTR where each resolved incident's time to restore is multiplied by its trafficShare (the share of fleet traffic weight it touched), so an outage of a small ring counts for less than one of the whole fleet",
     ),
     trafficWeightedAvailability: Rate(
@@ -77,8 +80,8 @@ export const ReliabilityReport = Type.Object(
           minimum: 0,
           description: 'deployments / the window length in days',
         }),
-        leadTimeForChanges: DurationStats(
-          'lead times',
+        leadTimeForChanges: Described(
+          DurationStats,
           'Lead time for changes: reaching dora.ring − the commit time, for each deployment whose release gave a commitTime (not one after the arrival)',
         ),
         failedDeployments: Type.Integer({
@@ -87,8 +90,8 @@ export const ReliabilityReport = Type.Object(
             'Deployments whose release was rolled back or is blamed by an incident (its releaseId), whenever that happened',
         }),
         changeFailureRate: Rate('failedDeployments / deployments; null without deployments'),
-        failedDeploymentRecoveryTime: DurationStats(
-          'recovery times',
+        failedDeploymentRecoveryTime: Described(
+          DurationStats,
           'For each failed deployment that has recovered: from the failure (the earlier of the rollback and the first blaming incident detected) to the recovery (the later of the last rollback deployment finished and the last blaming incident resolved). Still recovering: left out',
         ),
         reworkDeployments: Type.Integer({

@@ -16,7 +16,11 @@ export const ApprovalGate = Type.Object(
       description: 'How long an approval stays valid',
     }),
   },
-  { additionalProperties: false },
+  {
+    $id: 'ApprovalGate',
+    additionalProperties: false,
+    description: 'An approval gate: which role approves, how many, and for how long',
+  },
 )
 
 export const HealthThresholds = Type.Object(

@@ -17,7 +17,7 @@ export interface SessionRoutesOptions {
 }
 
 const cookieNote =
-  'The session is the HttpOnly cookie ringmaster_session (SameSite=Strict); it is stored server-side, so signing out, expiry and revoking the token end it at once.'
+  'The session is the HttpOnly, SameSite=Strict cookie ringmaster_session, kept server-side: signing out, expiry or revoking the token ends it at once.'
 
 /**
  * Console sign-in with an API token. Public to the bearer check: these routes read the session

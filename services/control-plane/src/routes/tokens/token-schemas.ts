@@ -4,7 +4,7 @@ import { Name, Nullable, StringEnum, Timestamp } from '../../schemas/common.js'
 
 export const TokenRole = StringEnum(
   roles,
-  'admin: everything; approver: approves releases; pipeline: creates releases and runs executors; sre: operates rollouts; viewer: reads; client: a server-side Unleash SDK reading the flags of one ring; frontend: a browser SDK (frontend API) for one ring',
+  'admin: everything; approver: approves releases; pipeline: creates releases, runs executors; sre: operates rollouts; viewer: reads; client: a server-side Unleash SDK for one ring; frontend: a browser SDK (frontend API) for one ring',
 )
 
 export const ApiToken = Type.Object(
