@@ -89,7 +89,7 @@ t.test(
   - name: canary
     order: 0
     description: the team
-    policy: { preApproval: { role: approver, minApprovals: 1, ttlHours: 24 }, manualPromotion: true, bakeMinutes: 30, health: { maxErrorRate: 0.02 } }
+    policy: { preApproval: { role: approver, minApprovals: 1, ttlHours: 24 }, approvalTimeoutMinutes: 240, manualPromotion: true, bakeMinutes: 30, health: { maxErrorRate: 0.02 } }
   - { name: early, order: 1 }
   - { name: broad, order: 2 }
 scaleUnits:
@@ -100,6 +100,7 @@ scaleUnits:
     const first = await runCli(t, ['topology', 'apply', '-f', file], env)
     t.equal(first.code, 0, first.stderr)
     t.match(await server.call('GET', '/v1/scale-units/su-two'), { pairedWith: 'su-one' })
+    t.equal((await server.call('GET', '/v1/rings/canary')).policy.approvalTimeoutMinutes, 240)
 
     // canary and early swap; canary loses its description and most of its policy, su-one its
     // labels, weight and pair. An apply that stopped half-way left canary at a temporary order.
@@ -149,6 +150,7 @@ scaleUnits:
     t.equal(canary.description, '')
     // broad was made with no policy: its policy is the default, which canary's must now be, bar the bake.
     t.same(canary.policy, { ...rings[2].policy, bakeMinutes: 30 })
+    t.equal(canary.policy.approvalTimeoutMinutes, null, 'the timeout left out: none again')
     // The CLI's default is the one the OpenAPI document publishes (through the SDK): it is what
     // the server gave broad, so an apply and a create agree.
     t.same(rings[2].policy, defaultRingPolicy)

@@ -26,6 +26,7 @@ import {
   type Store,
   type StoredApiToken,
   type StoreTransaction,
+  storedRingPolicy,
   type WebhookOutbox,
 } from '@ringmaster/domain'
 import { and, asc, count, eq, gt, inArray, isNull, type SQL, sql } from 'drizzle-orm'
@@ -291,7 +292,7 @@ function toRing(row: typeof rings.$inferSelect, scaleUnitNames: string[]): Ring 
     name: row.name,
     order: row.ringOrder,
     description: row.description,
-    policy: row.policy,
+    policy: storedRingPolicy(row.policy),
     scaleUnits: scaleUnitNames,
     createdAt: iso(row.createdAt),
     updatedAt: iso(row.updatedAt),

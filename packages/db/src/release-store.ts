@@ -30,6 +30,7 @@ import {
   type StageChange,
   type StageRepository,
   type StageState,
+  storedRingPolicy,
 } from '@ringmaster/domain'
 import {
   and,
@@ -302,6 +303,7 @@ class DrizzleStageRepository implements StageRepository {
       startedAt: dateChange(change.startedAt),
       deployedAt: dateChange(change.deployedAt),
       bakeUntil: dateChange(change.bakeUntil),
+      approvalExpiresAt: dateChange(change.approvalExpiresAt),
       finishedAt: dateChange(change.finishedAt),
       freezeOverride: change.freezeOverride,
     })
@@ -344,7 +346,7 @@ function toStage(row: typeof releaseStages.$inferSelect): Stage {
     position: row.position,
     ring: row.ring,
     ringOrder: row.ringOrder,
-    policy: row.policy,
+    policy: storedRingPolicy(row.policy),
     waves: row.waves,
     state: row.state,
     currentWave: row.currentWave,
@@ -354,6 +356,7 @@ function toStage(row: typeof releaseStages.$inferSelect): Stage {
     startedAt: isoOrNull(row.startedAt),
     deployedAt: isoOrNull(row.deployedAt),
     bakeUntil: isoOrNull(row.bakeUntil),
+    approvalExpiresAt: isoOrNull(row.approvalExpiresAt),
     finishedAt: isoOrNull(row.finishedAt),
     freezeOverride: row.freezeOverride,
   }

@@ -442,6 +442,7 @@ t.test(`DrizzleStore on ${testDatabaseKind}`, async (t) => {
       startedAt: null,
       deployedAt: null,
       bakeUntil: null,
+      approvalExpiresAt: null,
       finishedAt: null,
       freezeOverride: null,
     })
@@ -464,6 +465,7 @@ t.test(`DrizzleStore on ${testDatabaseKind}`, async (t) => {
         state: 'awaiting_approval',
         gate: 'pre',
         startedAt: '2026-05-01T01:00:00+01:00',
+        approvalExpiresAt: '2026-05-01T05:00:00+01:00',
         freezeOverride,
       }),
     )
@@ -472,6 +474,7 @@ t.test(`DrizzleStore on ${testDatabaseKind}`, async (t) => {
       state: 'awaiting_approval',
       gate: 'pre',
       startedAt: '2026-05-01T00:00:00.000Z',
+      approvalExpiresAt: '2026-05-01T04:00:00.000Z',
       freezeOverride,
     })
     const baking = await tx((tx) =>
@@ -481,6 +484,7 @@ t.test(`DrizzleStore on ${testDatabaseKind}`, async (t) => {
         currentWave: 0,
         deployedAt: '2026-05-01T00:10:00.000Z',
         bakeUntil: '2026-05-01T00:40:00.000Z',
+        approvalExpiresAt: null,
       }),
     )
     t.strictSame(baking, {
@@ -490,6 +494,7 @@ t.test(`DrizzleStore on ${testDatabaseKind}`, async (t) => {
       currentWave: 0,
       deployedAt: '2026-05-01T00:10:00.000Z',
       bakeUntil: '2026-05-01T00:40:00.000Z',
+      approvalExpiresAt: null,
     })
     t.strictSame(await tx((tx) => tx.stages.update(stage.id, {})), baking, 'an empty change')
     t.strictSame(await store.read.stages.listByRelease(release.id), [baking])

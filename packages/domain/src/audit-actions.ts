@@ -51,6 +51,7 @@ export const auditActions = [
   'segment.updated',
   'service.created',
   ...stageStates.map((state) => `stage.${state}` as const),
+  'stage.approval_expired',
   'token.created',
   'token.revoked',
   'wave.started',

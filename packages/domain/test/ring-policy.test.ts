@@ -2,16 +2,19 @@ import t from 'tap'
 import { InvalidInputError } from '../src/errors.js'
 import {
   defaultRingPolicy,
+  formatMinutes,
   mergeRingPolicy,
   type RingPolicy,
   type RingPolicyInput,
   resolveRingPolicy,
+  storedRingPolicy,
 } from '../src/ring-policy.js'
 
 const defaults: RingPolicy = {
   preApproval: null,
   postApproval: null,
   bakeMinutes: 0,
+  approvalTimeoutMinutes: null,
   maxParallel: 1,
   manualPromotion: false,
   autoRollback: true,
@@ -46,6 +49,11 @@ t.test('resolveRingPolicy fills omitted fields with the defaults', async (t) => 
       expected: { ...defaults, bakeMinutes: 30 },
     },
     {
+      name: 'an approval timeout only',
+      input: { approvalTimeoutMinutes: 240 },
+      expected: { ...defaults, approvalTimeoutMinutes: 240 },
+    },
+    {
       name: 'maxParallel only',
       input: { maxParallel: 4 },
       expected: { ...defaults, maxParallel: 4 },
@@ -71,6 +79,7 @@ t.test('resolveRingPolicy fills omitted fields with the defaults', async (t) => 
         preApproval: approverGate,
         postApproval: sreGate,
         bakeMinutes: 60,
+        approvalTimeoutMinutes: 90,
         maxParallel: 3,
         manualPromotion: true,
         autoRollback: false,
@@ -80,6 +89,7 @@ t.test('resolveRingPolicy fills omitted fields with the defaults', async (t) => 
         preApproval: approverGate,
         postApproval: sreGate,
         bakeMinutes: 60,
+        approvalTimeoutMinutes: 90,
         maxParallel: 3,
         manualPromotion: true,
         autoRollback: false,
@@ -114,6 +124,7 @@ t.test('mergeRingPolicy applies a partial change to a stored policy', async (t) 
     preApproval: approverGate,
     postApproval: null,
     bakeMinutes: 15,
+    approvalTimeoutMinutes: 60,
     maxParallel: 2,
     manualPromotion: false,
     autoRollback: true,
@@ -130,6 +141,11 @@ t.test('mergeRingPolicy applies a partial change to a stored policy', async (t) 
       name: 'a gate can be removed with null',
       change: { preApproval: null },
       expected: { ...stored, preApproval: null },
+    },
+    {
+      name: 'the approval timeout can be removed with null',
+      change: { approvalTimeoutMinutes: null },
+      expected: { ...stored, approvalTimeoutMinutes: null },
     },
     {
       name: 'a gate can be added',
@@ -175,6 +191,21 @@ t.test('policies that break a rule are refused with invalid-ring-policy', async 
       message: /policy\.postApproval\.minApprovals must be at least 1/,
     },
     {
+      name: 'an approval timeout of no time',
+      input: { approvalTimeoutMinutes: 0 },
+      message: /policy\.approvalTimeoutMinutes must be a whole number of minutes, at least 1/,
+    },
+    {
+      name: 'a negative approval timeout',
+      input: { approvalTimeoutMinutes: -30 },
+      message: /policy\.approvalTimeoutMinutes must be a whole number of minutes, at least 1/,
+    },
+    {
+      name: 'an approval timeout in part of a minute',
+      input: { approvalTimeoutMinutes: 1.5 },
+      message: /policy\.approvalTimeoutMinutes must be a whole number of minutes, at least 1/,
+    },
+    {
       name: 'no scale unit at a time',
       input: { maxParallel: 0 },
       message: /policy\.maxParallel must be at least 1/,
@@ -209,4 +240,26 @@ t.test('a field given as undefined keeps its default or current value', async (t
   })
   const current = resolveRingPolicy({ maxParallel: 4 })
   t.equal(mergeRingPolicy(current, { maxParallel: undefined }).maxParallel, 4)
+})
+
+t.test('a policy stored before the approval timeout existed reads with none', async (t) => {
+  const { approvalTimeoutMinutes: _none, ...older } = resolveRingPolicy({ bakeMinutes: 10 })
+  t.strictSame(storedRingPolicy(older), { ...defaults, bakeMinutes: 10 })
+  t.strictSame(
+    storedRingPolicy({ ...older, approvalTimeoutMinutes: 30 }),
+    { ...defaults, bakeMinutes: 10, approvalTimeoutMinutes: 30 },
+    'a stored timeout is kept',
+  )
+})
+
+t.test('formatMinutes writes a duration as people do', async (t) => {
+  const cases: [number, string][] = [
+    [1, '1min'],
+    [45, '45min'],
+    [60, '1h'],
+    [90, '1h 30min'],
+    [240, '4h'],
+    [1501, '25h 1min'],
+  ]
+  for (const [minutes, expected] of cases) t.equal(formatMinutes(minutes), expected, `${minutes}`)
 })

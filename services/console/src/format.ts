@@ -16,6 +16,13 @@ export function until(iso: string, now = Date.now()): string {
   return formatDuration(Date.parse(iso) - now)
 }
 
+/** "expires in 3 h 12 min (…)": when the system rejects an approval wait nobody answered. */
+export function describeExpiry(expiresAt: string | null, now = Date.now()): string {
+  if (expiresAt === null) return 'never: the ring sets no approval timeout'
+  if (Date.parse(expiresAt) <= now) return `expired ${formatTime(expiresAt)}`
+  return `expires in ${until(expiresAt, now)} (${formatTime(expiresAt)})`
+}
+
 export function formatTime(iso: string | null | undefined): string {
   if (!iso) return '—'
   return new Date(iso).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' })

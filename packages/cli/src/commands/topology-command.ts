@@ -349,8 +349,9 @@ export const topologyApply: Command = {
 
 The file is declarative: creates what is missing, and sets every ring and scale unit it lists to
 exactly what it says. A field it leaves out goes back to its default: description '', policy
-fields to no approvals, bakeMinutes 0, maxParallel 1, manualPromotion false, autoRollback true,
-health {}; labels {}, trafficWeight 1, and no pair (naming a pair on one side is enough).
+fields to no approvals, bakeMinutes 0, approvalTimeoutMinutes null (no timeout), maxParallel 1,
+manualPromotion false, autoRollback true, health {}; labels {}, trafficWeight 1, and no pair
+(naming a pair on one side is enough).
 Rings may swap orders: a ring whose new order is still taken passes through a free order at the
 top of the range (if the apply is interrupted there, applying the file again finishes it).
 Objects the file does not list are left alone unless --prune. Applying the same file again
@@ -359,7 +360,7 @@ changes nothing and says so.
   rings:
     - name: ring-0
       order: 0
-      policy: { preApproval: { role: approver, minApprovals: 1, ttlHours: 24 }, bakeMinutes: 60 }
+      policy: { preApproval: { role: approver, minApprovals: 1, ttlHours: 24 }, approvalTimeoutMinutes: 240, bakeMinutes: 60 }
     - { name: ring-1, order: 1 }
   scaleUnits:
     - { name: team-wus2, region: westus2, ring: ring-0 }

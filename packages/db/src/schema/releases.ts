@@ -92,6 +92,7 @@ export const releaseStages = pgTable(
     startedAt: timestamp('started_at', { withTimezone: true, mode: 'date' }),
     deployedAt: timestamp('deployed_at', { withTimezone: true, mode: 'date' }),
     bakeUntil: timestamp('bake_until', { withTimezone: true, mode: 'date' }),
+    approvalExpiresAt: timestamp('approval_expires_at', { withTimezone: true, mode: 'date' }),
     finishedAt: timestamp('finished_at', { withTimezone: true, mode: 'date' }),
     freezeOverride: jsonb('freeze_override').$type<NonNullable<Stage['freezeOverride']>>(),
   },

@@ -6,7 +6,12 @@ import type { Approval, ApprovalGateName, BlockedBy } from '../release/release.j
 import { situationOf } from '../release/release-operations.js'
 import type { ReleaseSummary } from '../release/release-service.js'
 import { activeReleaseStates } from '../release/release-states.js'
-import { currentStage, decideNextStep, openGate } from '../release/release-step.js'
+import {
+  approvalWaitExpired,
+  currentStage,
+  decideNextStep,
+  openGate,
+} from '../release/release-step.js'
 import type { Store } from '../store.js'
 import { sameSubject } from '../subject.js'
 
@@ -25,7 +30,7 @@ export interface InboxApproval {
   role: string
   /** When the stage started waiting. */
   awaitingSince: string | null
-  /** When the wait ends by itself; null: ring policies set no approval timeout, it waits. */
+  /** When the system rejects it unless approved; null: the ring sets no approval timeout. */
   expiresAt: string | null
   /** Approvals that count now, of `quorum`. */
   approvals: number
@@ -86,7 +91,8 @@ export class InboxService {
       waiting.map(async (release): Promise<InboxApproval | null> => {
         const stage = stageOf.get(release.id)
         const open = stage ? openGate(stage) : null
-        if (!stage || !open) return null
+        // An expired wait takes no decision: the engine is about to reject it.
+        if (!stage || !open || approvalWaitExpired(stage, now)) return null
         const decided = (await read.approvals.listByStage(stage.id)).filter(
           (approval: Approval) => approval.gate === open.name,
         )
@@ -118,7 +124,7 @@ export class InboxService {
           gate: open.name,
           role: open.gate.role,
           awaitingSince: stage.stateSince,
-          expiresAt: null,
+          expiresAt: stage.approvalExpiresAt,
           approvals: status.approvedBy.length,
           quorum: status.required,
           approvedBy: status.approvedBy,

@@ -1,6 +1,7 @@
 import { type CommandContext, systemActor } from '../actor.js'
 import { type Clock, systemClock } from '../clock.js'
 import { audit } from '../command.js'
+import { formatMinutes } from '../ring-policy.js'
 import type { Store, StoreTransaction } from '../store.js'
 import type { NewRolloutSpan } from '../trace/rollout-span.js'
 import {
@@ -114,6 +115,7 @@ export class ReleaseEngine {
           stateSince: at,
           ...(stage.state === 'pending' && { startedAt: at }),
           ...(to === 'baking' && { deployedAt: at, bakeUntil: step.bakeUntil ?? at }),
+          approvalExpiresAt: to === 'awaiting_approval' ? (step.approvalExpiresAt ?? null) : null,
           ...(to === 'succeeded' && { finishedAt: at }),
         })
         await audit(tx, engineContext, `stage.${to}`, stageSubject(stage), {
@@ -122,6 +124,7 @@ export class ReleaseEngine {
           to,
           note: step.note,
           ...(to === 'baking' && { bakeUntil: updated.bakeUntil }),
+          ...(updated.approvalExpiresAt !== null && { expiresAt: updated.approvalExpiresAt }),
         })
         return { release: await this.markStarted(tx, release, at), stages: replaceStage(updated) }
       }
@@ -193,6 +196,30 @@ export class ReleaseEngine {
           step.stage,
           step.rejection,
           now,
+        )
+        return { release: failed.release, stages: replaceStage(failed.stage) }
+      }
+
+      case 'reject-on-expired-approval': {
+        const { stage, gate } = step
+        const timeout = stage.policy.approvalTimeoutMinutes
+        const reason = `approval expired after ${timeout === null ? 'its timeout' : formatMinutes(timeout)}`
+        await audit(tx, engineContext, 'stage.approval_expired', stageSubject(stage), {
+          ring: stage.ring,
+          gate,
+          expiresAt: stage.approvalExpiresAt,
+          approvalTimeoutMinutes: timeout,
+          approvedBy: step.approvedBy,
+          required: step.required,
+        })
+        const failed = await failOnRejection(
+          tx,
+          engineContext,
+          release,
+          stage,
+          { subject: systemActor.subject, gate, comment: reason },
+          now,
+          'approval_expired',
         )
         return { release: failed.release, stages: replaceStage(failed.stage) }
       }

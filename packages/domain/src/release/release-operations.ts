@@ -258,14 +258,18 @@ export async function resumeRelease(
   return resumed
 }
 
+/** Who rejected a gate and why: a person's decision, or the system's when the wait expired. */
+export type Rejection = Pick<Approval, 'subject' | 'gate' | 'comment'>
+
 /** A rejection fails its stage and ends the release; open work is withdrawn. */
 export async function failOnRejection(
   tx: StoreTransaction,
   context: CommandContext,
   release: Release,
   stage: Stage,
-  rejection: Approval,
+  rejection: Rejection,
   now: Date,
+  cause: 'rejected' | 'approval_expired' = 'rejected',
 ): Promise<{ release: Release; stage: Stage }> {
   const at = now.toISOString()
   assertStageTransition(stage.ring, stage.state, 'failed')
@@ -288,7 +292,7 @@ export async function failOnRejection(
     finishedAt: at,
   })
   await audit(tx, context, 'release.failed', releaseSubject(release), {
-    cause: 'rejected',
+    cause,
     ring: stage.ring,
     gate: rejection.gate,
     by: rejection.subject,

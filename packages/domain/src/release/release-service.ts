@@ -3,6 +3,7 @@ import { type Clock, systemClock } from '../clock.js'
 import { audit, executeCommand } from '../command.js'
 import { discardEffects, type EffectOutlet, type Effects } from '../effect.js'
 import { ConflictError, InvalidInputError, NotFoundError } from '../errors.js'
+import { formatMinutes } from '../ring-policy.js'
 import type { Store, StoreTransaction } from '../store.js'
 import { bakeSpan, recordSpans, spanOk, stageSpan } from '../trace/rollout-trace.js'
 import { assertMayDecide, evaluateApprovalGate, type GateStatus } from './approval-gate.js'
@@ -37,7 +38,13 @@ import {
   releaseStates,
   type StageState,
 } from './release-states.js'
-import { currentStage, decideNextStep, haltsHolding, openGate } from './release-step.js'
+import {
+  approvalWaitExpired,
+  currentStage,
+  decideNextStep,
+  haltsHolding,
+  openGate,
+} from './release-step.js'
 
 export interface CreateReleaseInput {
   service: string
@@ -229,6 +236,11 @@ export class ReleaseService {
           { state: release.state },
         )
       }
+      const now = this.clock.now()
+      const expired = (await tx.stages.listByRelease(release.id)).find(
+        (stage) => stage.ring === ring && approvalWaitExpired(stage, now),
+      )
+      if (expired) throw approvalExpired(release, expired)
       if (!['queued', 'in_progress', 'halted'].includes(release.state)) {
         throw new ConflictError(
           'release-finished',
@@ -247,7 +259,6 @@ export class ReleaseService {
           { stageState: stage.state },
         )
       }
-      const now = this.clock.now()
       const existing = (await tx.approvals.listByStage(stage.id)).filter(
         (approval) => approval.gate === open.name,
       )
@@ -561,6 +572,17 @@ export function heldByHalts(
     own ? 'release-halted' : 'line-halted',
     `release ${releaseId} cannot be ${action} while ${own ? 'it is halted' : 'the line is stopped for it'}: ${named.join('; ')}`,
     { halts: halts.map((halt) => ({ ...halt })) },
+  )
+}
+
+/** 409 for a decision that came after the stage's wait for approval expired. */
+function approvalExpired(release: Release, stage: Stage): ConflictError {
+  const timeout = stage.policy.approvalTimeoutMinutes
+  const after = timeout === null ? '' : ` (after ${formatMinutes(timeout)})`
+  return new ConflictError(
+    'approval-expired',
+    `the ${stage.gate ?? 'pre'}-approval of ${stage.ring} expired at ${stage.approvalExpiresAt}${after}, so the system rejected release ${release.id}; create a new release to ask again`,
+    { expiresAt: stage.approvalExpiresAt, gate: stage.gate },
   )
 }
 

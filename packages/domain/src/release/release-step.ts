@@ -1,4 +1,4 @@
-import type { ApprovalGate } from '../ring-policy.js'
+import type { ApprovalGate, RingPolicy } from '../ring-policy.js'
 import { describeMissingApprovals, evaluateApprovalGate } from './approval-gate.js'
 import { freezeActiveUntil, haltsCovering, scopeCovers } from './freeze-window.js'
 import type {
@@ -36,11 +36,21 @@ export type ReleaseStep =
       to: StageState
       gate?: ApprovalGateName | null
       bakeUntil?: string
+      /** Into awaiting_approval: when the wait expires, fixed now; null for no timeout. */
+      approvalExpiresAt?: string | null
       note: string
     }
   | { kind: 'start-wave'; stage: Stage; wave: number }
   | { kind: 'halt-on-failed-deployments'; stage: Stage; failed: Deployment[] }
   | { kind: 'fail-on-rejection'; stage: Stage; rejection: Approval }
+  | {
+      kind: 'reject-on-expired-approval'
+      stage: Stage
+      gate: ApprovalGateName
+      /** Approvals that counted when it expired, of `required`. */
+      approvedBy: string[]
+      required: number
+    }
   | { kind: 'succeed' }
   | { kind: 'wait'; blockedBy: BlockedBy[]; nextCheckAt: string | null }
 
@@ -110,6 +120,7 @@ export function decideNextStep(situation: ReleaseSituation, now: Date): ReleaseS
           stage,
           to: 'awaiting_approval',
           gate: 'pre',
+          approvalExpiresAt: approvalWaitExpiresAt(stage.policy, now),
           note: 'waiting for pre-approval',
         }
       }
@@ -131,15 +142,29 @@ export function decideNextStep(situation: ReleaseSituation, now: Date): ReleaseS
         if (status.rejection)
           return { kind: 'fail-on-rejection', stage, rejection: status.rejection }
         if (!status.satisfied) {
+          // Like a rejection, an expiry ends the release even under a halt.
+          if (approvalWaitExpired(stage, now)) {
+            return {
+              kind: 'reject-on-expired-approval',
+              stage,
+              gate: gateName,
+              approvedBy: status.approvedBy,
+              required: status.required,
+            }
+          }
+          const missing = describeMissingApprovals(stage.ring, gateName, gate, status)
           return wait(
             [
               {
                 kind: 'approval',
-                message: describeMissingApprovals(stage.ring, gateName, gate, status),
+                message:
+                  stage.approvalExpiresAt === null
+                    ? missing
+                    : `${missing}; expires at ${stage.approvalExpiresAt}`,
               },
               ...halts,
             ],
-            null,
+            stage.approvalExpiresAt,
           )
         }
       }
@@ -214,6 +239,7 @@ export function decideNextStep(situation: ReleaseSituation, now: Date): ReleaseS
           stage,
           to: 'awaiting_approval',
           gate: 'post',
+          approvalExpiresAt: approvalWaitExpiresAt(stage.policy, now),
           note: 'bake complete; waiting for post-approval',
         })
       }
@@ -323,6 +349,26 @@ function summarize(names: readonly string[]): string {
   return names.length <= 5
     ? names.join(', ')
     : `${names.slice(0, 5).join(', ')} and ${names.length - 5} more`
+}
+
+/** When a wait for approval that starts `now` expires under `policy`; null: it never does. */
+export function approvalWaitExpiresAt(policy: RingPolicy, now: Date): string | null {
+  if (policy.approvalTimeoutMinutes === null) return null
+  return new Date(now.getTime() + policy.approvalTimeoutMinutes * minuteMs).toISOString()
+}
+
+/**
+ * Whether the stage's wait for approval had run out by `now`, or by the time the stage failed:
+ * no decision is taken at or after expiry, so a stage that failed then failed on it.
+ */
+export function approvalWaitExpired(stage: Stage, now: Date): boolean {
+  if (stage.approvalExpiresAt === null) return false
+  const expiresAt = Date.parse(stage.approvalExpiresAt)
+  if (stage.state === 'awaiting_approval') return expiresAt <= now.getTime()
+  if (stage.state === 'failed' && stage.finishedAt !== null) {
+    return expiresAt <= Date.parse(stage.finishedAt)
+  }
+  return false
 }
 
 /** The gate a stage in `state` would take a decision for, or null when none is open. */

@@ -90,6 +90,7 @@ export interface StageChange {
   startedAt?: string | null
   deployedAt?: string | null
   bakeUntil?: string | null
+  approvalExpiresAt?: string | null
   finishedAt?: string | null
   freezeOverride?: Stage['freezeOverride']
 }

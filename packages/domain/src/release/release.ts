@@ -67,6 +67,11 @@ export interface Stage {
   startedAt: string | null
   deployedAt: string | null
   bakeUntil: string | null
+  /**
+   * When its wait for approval ends in a rejection by the system (entered + the policy's
+   * approvalTimeoutMinutes); null when it waits for none or without a timeout. Kept if it fails.
+   */
+  approvalExpiresAt: string | null
   finishedAt: string | null
   freezeOverride: { by: string; reason: string; at: string } | null
 }

@@ -133,6 +133,8 @@ export async function approvalSpan(
   gate: ApprovalGateName,
   endedAt: string,
   decision: NonNullable<RolloutSpanFacts['decision']>,
+  /** Why it was rejected when no person's rejection says (the system's, on expiry). */
+  rejectedBecause?: string | null,
 ): Promise<NewRolloutSpan> {
   const policy = gate === 'pre' ? stage.policy.preApproval : stage.policy.postApproval
   const decisions = (await tx.approvals.listByStage(stage.id)).filter((a) => a.gate === gate)
@@ -149,7 +151,9 @@ export async function approvalSpan(
       decision === 'rejected'
         ? failed(
             'rejected',
-            `rejected by ${rejection?.subject ?? 'an approver'}${rejection?.comment ? `: ${rejection.comment}` : ''}`,
+            rejection === undefined && rejectedBecause
+              ? rejectedBecause
+              : `rejected by ${rejection?.subject ?? 'an approver'}${rejection?.comment ? `: ${rejection.comment}` : ''}`,
           )
         : decision === 'approved'
           ? ok
@@ -462,6 +466,7 @@ export async function endingSpans(
           stage.gate,
           endedAt,
           ending.status.errorType === 'rejected' ? 'rejected' : 'withdrawn',
+          ending.status.statusMessage,
         ),
       )
     }

@@ -13,6 +13,8 @@ import type {
 } from '../../src/release/release.js'
 import type { DeploymentState, ReleaseState, StageState } from '../../src/release/release-states.js'
 import {
+  approvalWaitExpired,
+  approvalWaitExpiresAt,
   currentStage,
   decideNextStep,
   describeHalt,
@@ -82,6 +84,7 @@ function stage(overrides: Partial<Stage> = {}): Stage {
     startedAt: null,
     deployedAt: null,
     bakeUntil: null,
+    approvalExpiresAt: null,
     finishedAt: null,
     freezeOverride: null,
     ...overrides,
@@ -268,6 +271,7 @@ t.test('decideNextStep: the one next thing to do', async (t) => {
         stage: pendingWithPreApproval,
         to: 'awaiting_approval',
         gate: 'pre',
+        approvalExpiresAt: null,
         note: 'waiting for pre-approval',
       },
     },
@@ -786,6 +790,7 @@ t.test('decideNextStep: the one next thing to do', async (t) => {
         stage: baking({ postApproval: sreGate, manualPromotion: true }),
         to: 'awaiting_approval',
         gate: 'post',
+        approvalExpiresAt: null,
         note: 'bake complete; waiting for post-approval',
       },
     },
@@ -871,6 +876,190 @@ t.test('pre-approval in two steps: awaiting_approval, then deploying', async (t)
   const approved = decide({ stages: [waiting], approvals: [approval('bob')] })
   t.match(approved, { kind: 'move-stage', to: 'deploying', gate: null })
 })
+
+t.test(
+  'an approval timeout: fixed on entry, a rejection by the system when it runs out',
+  async (t) => {
+    const fourHours = policy({
+      preApproval: approverGate,
+      postApproval: sreGate,
+      approvalTimeoutMinutes: 240,
+    })
+    const expiresAt = minutesFromNow(240)
+    const waitingPre = stage({
+      state: 'awaiting_approval',
+      gate: 'pre',
+      stateSince: now.toISOString(),
+      approvalExpiresAt: expiresAt,
+      policy: fourHours,
+    })
+    const waitingPost = stage({
+      ...waitingPre,
+      gate: 'post',
+      currentWave: 1,
+    })
+    const justBefore = new Date(Date.parse(expiresAt) - 1)
+    const atExpiry = new Date(expiresAt)
+    const missingPre = 'needs 1 more approval from role approver (pre-approval of ring-0: 0 of 1)'
+    const cases: {
+      name: string
+      situation: Partial<ReleaseSituation>
+      at?: Date
+      step: ReleaseStep
+    }[] = [
+      {
+        name: 'entering the pre-approval wait fixes its expiry: now + the timeout',
+        situation: { stages: [stage({ policy: fourHours })] },
+        step: {
+          kind: 'move-stage',
+          stage: stage({ policy: fourHours }),
+          to: 'awaiting_approval',
+          gate: 'pre',
+          approvalExpiresAt: expiresAt,
+          note: 'waiting for pre-approval',
+        },
+      },
+      {
+        name: 'entering the post-approval wait fixes its own expiry',
+        situation: { stages: [baking({ postApproval: sreGate, approvalTimeoutMinutes: 30 })] },
+        at: new Date(bakeUntil),
+        step: {
+          kind: 'move-stage',
+          stage: baking({ postApproval: sreGate, approvalTimeoutMinutes: 30 }),
+          to: 'awaiting_approval',
+          gate: 'post',
+          approvalExpiresAt: new Date(Date.parse(bakeUntil) + 30 * minuteMs).toISOString(),
+          note: 'bake complete; waiting for post-approval',
+        },
+      },
+      {
+        name: 'before expiry it waits, says when it expires, and asks to be looked at then',
+        situation: { stages: [waitingPre] },
+        at: justBefore,
+        step: {
+          kind: 'wait',
+          blockedBy: [{ kind: 'approval', message: `${missingPre}; expires at ${expiresAt}` }],
+          nextCheckAt: expiresAt,
+        },
+      },
+      {
+        name: 'at expiry without enough approvals: the system rejects the pre-approval',
+        situation: { stages: [waitingPre] },
+        at: atExpiry,
+        step: {
+          kind: 'reject-on-expired-approval',
+          stage: waitingPre,
+          gate: 'pre',
+          approvedBy: [],
+          required: 1,
+        },
+      },
+      {
+        name: 'a post-approval expires the same way',
+        situation: { stages: [waitingPost] },
+        at: atExpiry,
+        step: {
+          kind: 'reject-on-expired-approval',
+          stage: waitingPost,
+          gate: 'post',
+          approvedBy: [],
+          required: 1,
+        },
+      },
+      {
+        name: 'approvals that count are reported when a quorum is short at expiry',
+        situation: {
+          stages: [
+            stage({
+              ...waitingPre,
+              policy: { ...fourHours, preApproval: { ...approverGate, minApprovals: 2 } },
+            }),
+          ],
+          approvals: [approval('bob')],
+        },
+        at: atExpiry,
+        step: {
+          kind: 'reject-on-expired-approval',
+          stage: stage({
+            ...waitingPre,
+            policy: { ...fourHours, preApproval: { ...approverGate, minApprovals: 2 } },
+          }),
+          gate: 'pre',
+          approvedBy: ['bob'],
+          required: 2,
+        },
+      },
+      {
+        name: 'enough approvals before expiry: it moves on even when the engine looks later',
+        situation: { stages: [waitingPre], approvals: [approval('bob')] },
+        at: atExpiry,
+        step: {
+          kind: 'move-stage',
+          stage: waitingPre,
+          to: 'deploying',
+          gate: null,
+          note: 'pre-approval granted',
+        },
+      },
+      {
+        name: "a person's rejection comes first",
+        situation: { stages: [waitingPre], approvals: [approval('carl', 'reject')] },
+        at: atExpiry,
+        step: {
+          kind: 'fail-on-rejection',
+          stage: waitingPre,
+          rejection: approval('carl', 'reject'),
+        },
+      },
+      {
+        name: 'a halt does not hold an expiry back, as it holds no rejection back',
+        situation: { stages: [waitingPre], halts: [halt('global', null)] },
+        at: atExpiry,
+        step: {
+          kind: 'reject-on-expired-approval',
+          stage: waitingPre,
+          gate: 'pre',
+          approvedBy: [],
+          required: 1,
+        },
+      },
+    ]
+    for (const c of cases) t.strictSame(decide(c.situation, c.at), c.step, c.name)
+
+    t.equal(approvalWaitExpiresAt(policy(), now), null, 'no timeout: it never expires')
+    t.equal(approvalWaitExpiresAt(fourHours, now), expiresAt)
+
+    const expiredCases: { name: string; stage: Stage; at: Date; expired: boolean }[] = [
+      {
+        name: 'no timeout',
+        stage: stage({ ...waitingPre, approvalExpiresAt: null }),
+        at: atExpiry,
+        expired: false,
+      },
+      { name: 'waiting, before expiry', stage: waitingPre, at: justBefore, expired: false },
+      { name: 'waiting, at expiry', stage: waitingPre, at: atExpiry, expired: true },
+      {
+        name: 'failed at expiry (the system rejected it)',
+        stage: stage({ ...waitingPre, state: 'failed', finishedAt: expiresAt }),
+        at: new Date(Date.parse(expiresAt) + 60 * minuteMs),
+        expired: true,
+      },
+      {
+        name: 'failed before expiry (a person rejected it)',
+        stage: stage({ ...waitingPre, state: 'failed', finishedAt: justBefore.toISOString() }),
+        at: new Date(Date.parse(expiresAt) + 60 * minuteMs),
+        expired: false,
+      },
+      {
+        name: 'rolled back while waiting',
+        stage: stage({ ...waitingPre, state: 'rolled_back', finishedAt: justBefore.toISOString() }),
+        at: new Date(Date.parse(expiresAt) + 60 * minuteMs),
+        expired: false,
+      },
+    ]
+    for (const c of expiredCases) t.equal(approvalWaitExpired(c.stage, c.at), c.expired, c.name)
+  },
+)
 
 const ownHalt = {
   by: 'jane',

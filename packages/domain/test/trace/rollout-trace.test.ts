@@ -55,6 +55,7 @@ const stage: Stage = {
   startedAt: '2026-11-23T10:00:00.000Z',
   deployedAt: null,
   bakeUntil: null,
+  approvalExpiresAt: null,
   finishedAt: null,
   freezeOverride: null,
 }

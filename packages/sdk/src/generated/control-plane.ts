@@ -91,7 +91,7 @@ export interface paths {
         get: operations["getRelease"];
     }>;
     "/v1/releases/{id}/stages/{ring}/approvals": PathItem<{
-        /** Approve or reject the open approval gate of a release in a ring @description The ring's policy names the role that may approve (admins may always); the requester of a release never approves it, a pipeline token never approves, and each person counts once. A rejection fails the stage and stops the release. Roles: admin, approver, pipeline, sre, viewer. */
+        /** Approve or reject the open approval gate of a release in a ring @description The ring's policy names the role that may approve (admins may always); the requester of a release never approves it, a pipeline token never approves, and each person counts once. A rejection fails the stage and stops the release. Once the wait expires (approvalTimeoutMinutes), 409 /problems/approval-expired. Roles: admin, approver, pipeline, sre, viewer. */
         post: operations["decideApproval"];
     }>;
     "/v1/releases/{id}/promote": PathItem<{
@@ -423,6 +423,8 @@ export interface components {
             postApproval: components["schemas"]["ApprovalGate"] | null;
             /** @description How long the ring must stay healthy before promotion */
             bakeMinutes: number;
+            /** @description How long a stage may await approval before the system rejects it; null: no limit */
+            approvalTimeoutMinutes: number | null;
             /** @description How many scale units of the ring deploy at once (the wave size) */
             maxParallel: number;
             /** @description When true a person must promote the release out of this ring */
@@ -431,7 +433,7 @@ export interface components {
             autoRollback: boolean;
             health: components["schemas"]["HealthThresholds"];
         };
-        /** @description How a release moves through the ring. Omitted fields keep their value (defaults on create: no approvals, bake 0, maxParallel 1, automatic promotion, autoRollback true, no health thresholds) */
+        /** @description How a release moves through the ring. Omitted fields keep their value (defaults on create: no approvals, bake 0, no approval timeout, maxParallel 1, automatic promotion, autoRollback true, no health thresholds) */
         RingPolicyInput: {
             /** @description Approval needed before the ring deploys; null for none */
             preApproval?: components["schemas"]["ApprovalGate"] | null;
@@ -439,6 +441,8 @@ export interface components {
             postApproval?: components["schemas"]["ApprovalGate"] | null;
             /** @description How long the ring must stay healthy before promotion */
             bakeMinutes?: number;
+            /** @description How long a stage may await approval before the system rejects it; null: no limit */
+            approvalTimeoutMinutes?: number | null;
             /** @description How many scale units of the ring deploy at once (the wave size) */
             maxParallel?: number;
             /** @description When true a person must promote the release out of this ring */
@@ -718,6 +722,8 @@ export interface components {
             deployedAt: string | null;
             /** Format: date-time @description When the bake ends */
             bakeUntil: string | null;
+            /** Format: date-time @description When its approval wait expires and the system rejects it; null: no timeout */
+            approvalExpiresAt: string | null;
             /** Format: date-time @description When the stage ended */
             finishedAt: string | null;
             /** @description An admin let this stage start during a freeze window */
@@ -873,7 +879,7 @@ export interface components {
             role: string;
             /** Format: date-time @description Since when it waits */
             awaitingSince: string | null;
-            /** Format: date-time @description When the wait ends by itself; null: no ring policy sets an approval timeout */
+            /** Format: date-time @description When the system rejects it unless approved; null: the ring sets no timeout */
             expiresAt: string | null;
             /** @description Approvals given that count now */
             approvals: number;
@@ -2216,7 +2222,7 @@ export interface operations {
                     order: number;
                     /** @description Who is in the ring */
                     description?: string;
-                    /** @description How a release moves through the ring. Omitted fields keep their value (defaults on create: no approvals, bake 0, maxParallel 1, automatic promotion, autoRollback true, no health thresholds) @default { "preApproval": null, "postApproval": null, "bakeMinutes": 0, "maxParallel": 1, "manualPromotion": false, "autoRollback": true, "health": {} } */
+                    /** @description How a release moves through the ring. Omitted fields keep their value (defaults on create: no approvals, bake 0, no approval timeout, maxParallel 1, automatic promotion, autoRollback true, no health thresholds) @default { "preApproval": null, "postApproval": null, "bakeMinutes": 0, "approvalTimeoutMinutes": null, "maxParallel": 1, "manualPromotion": false, "autoRollback": true, "health": {} } */
                     policy?: components["schemas"]["RingPolicyInput"];
                 };
             };
@@ -3921,4 +3927,4 @@ type IdempotencyKeyHeader = { "idempotency-key"?: components["parameters"]["Idem
 type NoParameters = { query?: never; header?: never; path?: never; cookie?: never };
 
 /** What a ring created without a policy gets (the default of POST /v1/rings `policy`). */
-export const defaultRingPolicy: components["schemas"]["RingPolicy"] = {"preApproval":null,"postApproval":null,"bakeMinutes":0,"maxParallel":1,"manualPromotion":false,"autoRollback":true,"health":{}};
+export const defaultRingPolicy: components["schemas"]["RingPolicy"] = {"preApproval":null,"postApproval":null,"bakeMinutes":0,"approvalTimeoutMinutes":null,"maxParallel":1,"manualPromotion":false,"autoRollback":true,"health":{}};

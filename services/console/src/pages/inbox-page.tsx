@@ -3,7 +3,8 @@ import { useQuery } from '@tanstack/react-query'
 import { Link } from 'wouter'
 import { may } from '../access.js'
 import { ApprovalForm } from '../components/approval-form.js'
-import { describeError, formatTime, since, until } from '../format.js'
+import { describeError, describeExpiry, formatTime, since, until } from '../format.js'
+import { useNow } from '../live/use-now.js'
 import { useSession } from '../session/session.js'
 
 export function BlockedByList({ blockedBy }: { blockedBy: readonly BlockedBy[] }) {
@@ -22,6 +23,7 @@ export function BlockedByList({ blockedBy }: { blockedBy: readonly BlockedBy[] }
 
 function ApprovalCard({ item }: { item: InboxApproval }) {
   const { session } = useSession()
+  const now = useNow(30_000)
   const label = `${item.service} ${item.version} into ${item.ring}`
   return (
     <li className="card" data-testid="inbox-approval">
@@ -46,9 +48,7 @@ function ApprovalCard({ item }: { item: InboxApproval }) {
           {item.approvedBy.length > 0 ? ` (${item.approvedBy.join(', ')})` : ''}
         </dd>
         <dt>Expires</dt>
-        <dd>
-          {item.expiresAt ? `${formatTime(item.expiresAt)} (in ${until(item.expiresAt)})` : '—'}
-        </dd>
+        <dd data-testid="inbox-expiry">{describeExpiry(item.expiresAt, now)}</dd>
       </dl>
       {may(session.role, 'approve') ? (
         <ApprovalForm

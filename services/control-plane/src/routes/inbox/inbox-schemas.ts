@@ -18,7 +18,7 @@ export const InboxApproval = Type.Object(
     role: Type.String({ description: 'The role the ring asks for; admins may always approve' }),
     awaitingSince: Nullable(Timestamp('Since when it waits')),
     expiresAt: Nullable(
-      Timestamp('When the wait ends by itself; null: no ring policy sets an approval timeout'),
+      Timestamp('When the system rejects it unless approved; null: the ring sets no timeout'),
     ),
     approvals: Type.Integer({ description: 'Approvals given that count now' }),
     quorum: Type.Integer({ description: 'Approvals the gate needs' }),

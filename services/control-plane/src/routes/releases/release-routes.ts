@@ -85,7 +85,7 @@ export const releaseRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         operationId: 'decideApproval',
         summary: 'Approve or reject the open approval gate of a release in a ring',
         description:
-          "The ring's policy names the role that may approve (admins may always); the requester of a release never approves it, a pipeline token never approves, and each person counts once. A rejection fails the stage and stops the release.",
+          "The ring's policy names the role that may approve (admins may always); the requester of a release never approves it, a pipeline token never approves, and each person counts once. A rejection fails the stage and stops the release. Once the wait expires (approvalTimeoutMinutes), 409 /problems/approval-expired.",
         tags: ['releases'],
         headers: IdempotencyHeaders,
         params: StageParams,

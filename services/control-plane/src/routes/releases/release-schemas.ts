@@ -199,6 +199,9 @@ export const Stage = Type.Object(
     startedAt: Nullable(Timestamp('When the release entered the ring')),
     deployedAt: Nullable(Timestamp('When every wave had deployed')),
     bakeUntil: Nullable(Timestamp('When the bake ends')),
+    approvalExpiresAt: Nullable(
+      Timestamp('When its approval wait expires and the system rejects it; null: no timeout'),
+    ),
     finishedAt: Nullable(Timestamp('When the stage ended')),
     freezeOverride: Nullable(
       Type.Object(

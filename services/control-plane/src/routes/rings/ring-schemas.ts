@@ -51,6 +51,14 @@ const policyFields = {
     maximum: 43200,
     description: 'How long the ring must stay healthy before promotion',
   }),
+  approvalTimeoutMinutes: Nullable(
+    Type.Integer({
+      minimum: 1,
+      maximum: 43200,
+      description:
+        'How long a stage may await approval before the system rejects it; null: no limit',
+    }),
+  ),
   maxParallel: Type.Integer({
     minimum: 1,
     maximum: 1000,
@@ -75,7 +83,7 @@ export const RingPolicyInput = Type.Partial(Type.Object(policyFields), {
   $id: 'RingPolicyInput',
   additionalProperties: false,
   description:
-    'How a release moves through the ring. Omitted fields keep their value (defaults on create: no approvals, bake 0, maxParallel 1, automatic promotion, autoRollback true, no health thresholds)',
+    'How a release moves through the ring. Omitted fields keep their value (defaults on create: no approvals, bake 0, no approval timeout, maxParallel 1, automatic promotion, autoRollback true, no health thresholds)',
 })
 
 export const Ring = Type.Object(

@@ -1,0 +1,1 @@
+ALTER TABLE "release_stages" ADD COLUMN "approval_expires_at" timestamp with time zone;
