@@ -172,7 +172,9 @@ export const errorHandlerPlugin = fp(
         })
       }
       if (error.validation) {
-        const errors = error.validation.map((issue) => describeValidationIssue(error, issue))
+        const errors = withoutAlternativeNoise(error.validation).map((issue) =>
+          describeValidationIssue(error, issue),
+        )
         return sendProblem(request, reply, {
           status: 400,
           type: 'validation-failed',
@@ -219,6 +221,20 @@ interface ValidationIssue {
   keyword: string
   message?: string | undefined
   params: Record<string, unknown>
+}
+
+/**
+ * A nullable model is `anyOf: [model, null]` once it is a `$ref`: a bad gate then also fails the
+ * null branch ("must be null") and the anyOf itself ("must match a schema in anyOf"). Those two say
+ * nothing the model's own errors do not, so they are dropped while any other error remains.
+ */
+function withoutAlternativeNoise(issues: ValidationIssue[]): ValidationIssue[] {
+  const noise = (issue: ValidationIssue) =>
+    issue.keyword === 'anyOf' ||
+    issue.keyword === 'oneOf' ||
+    (issue.keyword === 'type' && issue.params.type === 'null')
+  const kept = issues.filter((issue) => !noise(issue))
+  return kept.length > 0 ? kept : issues
 }
 
 function describeValidationIssue(
