@@ -703,6 +703,18 @@ class DrizzleHealthReportRepository implements HealthReportRepository {
       .limit(filter.limit)
     return rows.map(toHealthReport)
   }
+
+  async latestFor(service: string, scaleUnits: readonly string[]): Promise<HealthReport[]> {
+    if (scaleUnits.length === 0) return []
+    const rows = await this.db
+      .selectDistinctOn([healthReports.scaleUnit])
+      .from(healthReports)
+      .where(
+        and(eq(healthReports.service, service), inArray(healthReports.scaleUnit, [...scaleUnits])),
+      )
+      .orderBy(healthReports.scaleUnit, desc(healthReports.at), desc(healthReports.id))
+    return rows.map(toHealthReport)
+  }
 }
 
 function toHealthReport(row: typeof healthReports.$inferSelect): HealthReport {

@@ -976,6 +976,13 @@ t.test(`DrizzleStore on ${testDatabaseKind}`, async (t) => {
     t.strictSame(await recent.listRecent({ service, scaleUnit: unit, limit: 1 }), [latest])
     t.strictSame(await recent.listRecent({ scaleUnit: `${unit}-2`, limit: 10 }), [other])
     t.strictSame(await recent.listRecent({ service: unique('svc'), limit: 10 }), [])
+    t.strictSame(
+      await recent.latestFor(service, [unit, `${unit}-2`, `${unit}-never`]),
+      [latest, other],
+      'the newest report per scale unit; units never reported are absent',
+    )
+    t.strictSame(await recent.latestFor(unique('svc'), [unit]), [])
+    t.strictSame(await recent.latestFor(service, []), [])
   })
 
   t.test('installed versions: set, read, replace and remove', async (t) => {

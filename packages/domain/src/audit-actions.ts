@@ -25,6 +25,7 @@ export const auditActions = [
   'halt.created',
   'halt.lifted',
   'health-gate.failed',
+  'health-gate.passed',
   'incident.created',
   'incident.mitigated',
   'incident.resolved',

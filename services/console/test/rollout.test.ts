@@ -78,6 +78,26 @@ if (running) {
         if (index === 0 && scaleUnit === rollout.scaleUnits[0]![0]) await screenshot(page, 'board')
         t.equal(await reportOnScaleUnit(executor, scaleUnit, 'complete'), 1, `${scaleUnit} done`)
         await cell(scaleUnit).and(page.locator('[data-state="succeeded"]')).waitFor()
+        if (index === 1 && scaleUnit === rollout.scaleUnits[1]![0]) {
+          const mark = cell(scaleUnit).locator('[data-health]')
+          t.equal(await mark.getAttribute('data-health'), 'none', `${scaleUnit}: no report yet`)
+          // Deployed, its ring still deploying: the report gates the release, and the board hears.
+          await executor.post('/v1/scale-units/{name}/health', {
+            params: { path: { name: scaleUnit } },
+            body: { service: rollout.service, status: 'healthy', signals: { errorRate: 0.002 } },
+          })
+          await cell(scaleUnit).locator('[data-health="healthy"]').waitFor()
+          t.match(
+            await mark.getAttribute('title'),
+            /^Health: healthy, errorRate 0\.002, reported by checkout-ci/,
+            'the mark says what was reported, and by whom',
+          )
+          t.match(
+            await page.getByTestId('health-reports').textContent(),
+            new RegExp(`${scaleUnit} \\(${ring}\\): healthy`),
+            'the Health card lists the latest report',
+          )
+        }
       }
     }
     await page.getByTestId('release-state').filter({ hasText: 'succeeded' }).waitFor()

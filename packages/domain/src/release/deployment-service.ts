@@ -3,6 +3,7 @@ import { type Clock, systemClock } from '../clock.js'
 import { audit, executeCommand } from '../command.js'
 import { discardEffects, type EffectOutlet, type Effects } from '../effect.js'
 import { ConflictError, InvalidInputError, NotFoundError } from '../errors.js'
+import type { HealthThresholds } from '../ring-policy.js'
 import type { Store, StoreTransaction } from '../store.js'
 import {
   deploymentSpan,
@@ -50,6 +51,27 @@ export interface HealthGateVerdict {
   reasons: string[]
   /** What the failed gate did to the release. */
   action: 'none' | 'halted' | 'rolled_back'
+}
+
+/** The latest health report of one scale unit a release targets, against its ring's thresholds. */
+export interface ScaleUnitHealth {
+  scaleUnit: string
+  ring: string
+  thresholds: HealthThresholds
+  status: HealthStatus
+  signals: Record<string, number>
+  /** Whether the report holds against the ring's health gate, and why not. */
+  passed: boolean
+  reasons: string[]
+  reportedAt: string
+  reportedBy: string
+}
+
+export interface ReleaseHealth {
+  releaseId: number
+  service: string
+  /** One per scale unit of the release that has a report, in ring and wave order. */
+  scaleUnits: ScaleUnitHealth[]
 }
 
 export interface HealthReportResult {
@@ -240,6 +262,38 @@ export class DeploymentService {
     return retried
   }
 
+  /** The latest health report of each scale unit the release targets. */
+  async releaseHealth(releaseId: number): Promise<ReleaseHealth> {
+    const release = await this.store.read.releases.findById(releaseId)
+    if (!release) throw new NotFoundError('release-not-found', `no release with id ${releaseId}`)
+    const targets = (await this.store.read.stages.listByRelease(releaseId)).flatMap((stage) =>
+      stage.waves.flat().map((scaleUnit) => ({ scaleUnit, stage })),
+    )
+    const reports = await this.store.read.healthReports.latestFor(
+      release.service,
+      targets.map((target) => target.scaleUnit),
+    )
+    const latest = new Map(reports.map((report) => [report.scaleUnit, report]))
+    const scaleUnits: ScaleUnitHealth[] = []
+    for (const { scaleUnit, stage } of targets) {
+      const report = latest.get(scaleUnit)
+      if (!report) continue
+      const verdict = evaluateHealth(stage.policy.health, report)
+      scaleUnits.push({
+        scaleUnit,
+        ring: stage.ring,
+        thresholds: stage.policy.health,
+        status: report.status,
+        signals: report.signals,
+        passed: verdict.passed,
+        reasons: verdict.reasons,
+        reportedAt: report.at,
+        reportedBy: report.reportedBy,
+      })
+    }
+    return { releaseId, service: release.service, scaleUnits }
+  }
+
   async reportHealth(
     context: CommandContext,
     scaleUnit: string,
@@ -297,6 +351,12 @@ export class DeploymentService {
       }),
     ])
     if (verdict.passed) {
+      // Recorded so that the board of a rollout hears of every report that gates it.
+      await audit(tx, context, 'health-gate.passed', `release:${releaseId}:${stage.ring}`, {
+        scaleUnit: report.scaleUnit,
+        reportId: report.id,
+        status: report.status,
+      })
       return { releaseId, ring: stage.ring, passed: true, reasons: [], action: 'none' }
     }
     const reason = `health gate failed on ${report.scaleUnit} in ${stage.ring}: ${verdict.reasons.join('; ')}`

@@ -241,6 +241,8 @@ export interface HealthReportRepository {
     scaleUnit?: string
     limit: number
   }): Promise<HealthReport[]>
+  /** The newest report of `service` on each of these scale units; units never reported are absent. */
+  latestFor(service: string, scaleUnits: readonly string[]): Promise<HealthReport[]>
 }
 
 /** What version of each service runs on each scale unit, as last reported done by an executor. */

@@ -90,6 +90,10 @@ export interface paths {
         /** Get a release with its stages, waves, deployments, approvals and what it waits for @description Roles: admin, approver, pipeline, sre, viewer. */
         get: operations["getRelease"];
     }>;
+    "/v1/releases/{id}/health": PathItem<{
+        /** The latest health report of each scale unit a release targets, against its ring's thresholds @description Roles: admin, approver, pipeline, sre, viewer. */
+        get: operations["getReleaseHealth"];
+    }>;
     "/v1/releases/{id}/stages/{ring}/approvals": PathItem<{
         /** Approve or reject the open approval gate of a release in a ring @description The ring's policy names the role that may approve (admins may always); the requester of a release never approves it, a pipeline token never approves, and each person counts once. A rejection fails the stage and stops the release. Once the wait expires (approvalTimeoutMinutes), 409 /problems/approval-expired. Roles: admin, approver, pipeline, sre, viewer. */
         post: operations["decideApproval"];
@@ -813,6 +817,36 @@ export interface components {
             stages: components["schemas"]["Stage"][];
             /** @description Why the release is not moving right now; empty when it is moving or done */
             blockedBy: components["schemas"]["BlockedBy"][];
+        };
+        /** @description The latest health report of each scale unit a release targets */
+        ReleaseHealth: {
+            /** @description The release */
+            releaseId: number;
+            /** @description Its service */
+            service: string;
+            /** @description Latest report per scale unit, in ring and wave order; unreported are absent */
+            scaleUnits: {
+                /** @description The scale unit */
+                scaleUnit: string;
+                /** @description Its ring in the release */
+                ring: string;
+                /** @description The ring's health gate thresholds */
+                thresholds: components["schemas"]["HealthThresholds"];
+                /** @description The reported status */
+                status: "healthy" | "degraded" | "unhealthy";
+                /** @description The reported measurements, e.g. errorRate, p99Ms */
+                signals: {
+                    [key: string]: number;
+                };
+                /** @description Whether the report holds against the ring's gate */
+                passed: boolean;
+                /** @description Why it does not, one per rule */
+                reasons: string[];
+                /** Format: date-time @description When it was reported */
+                reportedAt: string;
+                /** @description Subject of the reporting token */
+                reportedBy: string;
+            }[];
         };
         /** @description The stage a release is working on: its first that has not succeeded */
         CurrentStage: {
@@ -1936,6 +1970,7 @@ export type Stage = components['schemas']['Stage'];
 export type HoldingHalt = components['schemas']['HoldingHalt'];
 export type BlockedBy = components['schemas']['BlockedBy'];
 export type ReleaseDetail = components['schemas']['ReleaseDetail'];
+export type ReleaseHealth = components['schemas']['ReleaseHealth'];
 export type CurrentStage = components['schemas']['CurrentStage'];
 export type ReleaseList = components['schemas']['ReleaseList'];
 export type ReasonInput = components['schemas']['ReasonInput'];
@@ -2527,6 +2562,25 @@ export interface operations {
         };
         responses: {
             200: components["responses"]["ReleaseDetail"];
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+        };
+    };
+    getReleaseHealth: {
+        parameters: {
+            path: {
+                id: components["parameters"]["ReleasesId"];
+            };
+        };
+        responses: {
+            /** @description The latest health report of each scale unit a release targets */
+            200: {
+                content: {
+                    "application/json": components["schemas"]["ReleaseHealth"];
+                };
+            };
             400: components["responses"]["Problem"];
             401: components["responses"]["Problem"];
             403: components["responses"]["Problem"];

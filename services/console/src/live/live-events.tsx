@@ -31,7 +31,14 @@ export function queriesTouchedBy(event: AuditEvent): QueryKey[] {
   const [kind, id] = event.subject.split(':')
   switch (kind) {
     case 'release':
-      return [['release', Number(id)], ['releases'], ['inbox'], ['halts']]
+      // Deployment and health-gate events of a release also move its board's health marks.
+      return [
+        ['release', Number(id)],
+        ['release-health', Number(id)],
+        ['releases'],
+        ['inbox'],
+        ['halts'],
+      ]
     case 'halt':
       return [['halts'], ['inbox'], ['release'], ['releases']]
     case 'incident':

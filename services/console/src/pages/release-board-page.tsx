@@ -1,6 +1,6 @@
-import type { AuditEvent, Deployment, ReleaseDetail, Stage } from '@ringmaster/sdk'
+import type { AuditEvent, Deployment, ReleaseDetail, ReleaseHealth, Stage } from '@ringmaster/sdk'
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query'
-import { memo, useState } from 'react'
+import { memo, useMemo, useState } from 'react'
 import { Link } from 'wouter'
 import { may } from '../access.js'
 import { ApprovalForm } from '../components/approval-form.js'
@@ -9,6 +9,8 @@ import { useReleaseTimeline } from '../live/release-timeline.js'
 import { useNow } from '../live/use-now.js'
 import { useSession } from '../session/session.js'
 import { BlockedByList } from './inbox-page.js'
+
+const noReports: UnitHealth[] = []
 
 type CellState = Deployment['state'] | 'not-started'
 
@@ -30,6 +32,47 @@ const cellWords: Record<CellState, string> = {
   rolled_back: 'rolled back',
 }
 
+type UnitHealth = ReleaseHealth['scaleUnits'][number]
+type HealthMark = 'healthy' | 'unhealthy' | 'none'
+
+const healthMarks: Record<HealthMark, string> = { healthy: '♥', unhealthy: '⚠', none: '?' }
+const healthWords: Record<HealthMark, string> = {
+  healthy: 'healthy',
+  unhealthy: 'unhealthy',
+  none: 'no health report',
+}
+const signalLimits: Record<string, keyof UnitHealth['thresholds']> = {
+  errorRate: 'maxErrorRate',
+  p99Ms: 'maxP99Ms',
+}
+
+/** The signals of a report against the ring's thresholds: `errorRate 0.004 (≤ 0.01)`. */
+function describeSignals(health: UnitHealth): string {
+  return Object.entries(health.signals)
+    .map(([signal, value]) => {
+      const limitName = signalLimits[signal]
+      const limit = limitName ? health.thresholds[limitName] : undefined
+      return `${signal} ${value}${limit === undefined ? '' : ` (≤ ${limit})`}`
+    })
+    .join(', ')
+}
+
+function describeHealth(health: UnitHealth): string {
+  const signals = describeSignals(health)
+  return `${health.status}${signals ? `, ${signals}` : ''}${health.passed ? '' : `: ${health.reasons.join('; ')}`}, reported by ${health.reportedBy} ${formatTime(health.reportedAt)}`
+}
+
+function HealthBadge({ health }: { health: UnitHealth | undefined }) {
+  const mark: HealthMark = !health ? 'none' : health.passed ? 'healthy' : 'unhealthy'
+  const title = health ? `Health: ${describeHealth(health)}` : 'Health: no report yet'
+  return (
+    <span className={`health health-${mark}`} title={title} data-health={mark}>
+      <span aria-hidden="true">{healthMarks[mark]}</span>
+      <span className="visually-hidden">, {healthWords[mark]}</span>
+    </span>
+  )
+}
+
 /** The newest deployment of each scale unit in the stage. */
 function latestDeployments(stage: Stage): Map<string, Deployment> {
   const latest = new Map<string, Deployment>()
@@ -43,11 +86,13 @@ function latestDeployments(stage: Stage): Map<string, Deployment> {
 const Cell = memo(function Cell({
   scaleUnit,
   deployment,
+  health,
   canRetry,
   onRetry,
 }: {
   scaleUnit: string
   deployment: Deployment | undefined
+  health: UnitHealth | undefined
   canRetry: boolean
   onRetry: (id: number) => void
 }) {
@@ -65,6 +110,7 @@ const Cell = memo(function Cell({
       </span>
       {scaleUnit}
       <span className="visually-hidden">: {cellWords[state]}</span>
+      <HealthBadge health={health} />
       {state === 'failed' && canRetry && deployment ? (
         <button type="button" className="secondary small" onClick={() => onRetry(deployment.id)}>
           Retry {scaleUnit}
@@ -95,10 +141,12 @@ function BakeCountdown({ stage }: { stage: Stage }) {
 
 const RingRow = memo(function RingRow({
   stage,
+  health,
   canRetry,
   onRetry,
 }: {
   stage: Stage
+  health: ReadonlyMap<string, UnitHealth>
   canRetry: boolean
   onRetry: (id: number) => void
 }) {
@@ -154,6 +202,7 @@ const RingRow = memo(function RingRow({
                   key={scaleUnit}
                   scaleUnit={scaleUnit}
                   deployment={latest.get(scaleUnit)}
+                  health={health.get(scaleUnit)}
                   canRetry={canRetry}
                   onRetry={onRetry}
                 />
@@ -175,6 +224,12 @@ function Legend() {
             {cellMarks[state]}
           </span>
           {cellWords[state]}
+        </li>
+      ))}
+      {(Object.keys(healthMarks) as HealthMark[]).map((mark) => (
+        <li key={mark} className={`health health-${mark}`}>
+          <span aria-hidden="true">{healthMarks[mark]} </span>
+          {healthWords[mark]}
         </li>
       ))}
     </ul>
@@ -274,12 +329,24 @@ function ReleaseActions({ release }: { release: ReleaseDetail }) {
   )
 }
 
-function Timeline({ events }: { events: AuditEvent[] }) {
-  const health = events.filter((event) => event.action.startsWith('health'))
+function Timeline({ events, reports }: { events: AuditEvent[]; reports: UnitHealth[] }) {
+  const health = events.filter((event) => event.action === 'health-gate.failed')
   return (
     <div className="grid-2">
       <section className="card" aria-labelledby="health-title">
         <h2 id="health-title">Health</h2>
+        {reports.length === 0 ? (
+          <p className="empty">No health report yet.</p>
+        ) : (
+          <ul aria-label="Latest health reports" data-testid="health-reports">
+            {reports.map((report) => (
+              <li key={report.scaleUnit} data-scale-unit-health={report.scaleUnit}>
+                <HealthBadge health={report} /> {report.scaleUnit} ({report.ring}):{' '}
+                {describeHealth(report)}
+              </li>
+            ))}
+          </ul>
+        )}
         {health.length === 0 ? (
           <p className="empty">No health gate has failed.</p>
         ) : (
@@ -318,6 +385,15 @@ export function ReleaseBoardPage({ id }: { id: number }) {
     queryKey: ['release', id],
     queryFn: () => client.get('/v1/releases/{id}', { params: { path: { id } } }),
   })
+  const health = useQuery({
+    queryKey: ['release-health', id],
+    queryFn: () => client.get('/v1/releases/{id}/health', { params: { path: { id } } }),
+  })
+  const reports = health.data?.scaleUnits ?? noReports
+  const healthByUnit = useMemo(
+    () => new Map(reports.map((report) => [report.scaleUnit, report])),
+    [reports],
+  )
   const timeline = useReleaseTimeline(client, id)
   const retry = useMutation({
     mutationFn: (deploymentId: number) =>
@@ -400,12 +476,14 @@ export function ReleaseBoardPage({ id }: { id: number }) {
           <RingRow
             key={stage.id}
             stage={stage}
+            health={healthByUnit}
             canRetry={may(session.role, 'retry-deployment')}
             onRetry={retry.mutate}
           />
         ))}
       </div>
-      <Timeline events={timeline.events} />
+      {health.error ? <p role="alert">{describeError(health.error)}</p> : null}
+      <Timeline events={timeline.events} reports={reports} />
     </>
   )
 }

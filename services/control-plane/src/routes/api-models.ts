@@ -63,6 +63,7 @@ import {
   Release,
   ReleaseDetail,
   ReleaseHalt,
+  ReleaseHealth,
   ReleaseList,
   Stage,
 } from './releases/release-schemas.js'
@@ -122,6 +123,7 @@ export const apiModels = [
   HoldingHalt,
   BlockedBy,
   ReleaseDetail,
+  ReleaseHealth,
   CurrentStage,
   ReleaseList,
   ReasonBody,

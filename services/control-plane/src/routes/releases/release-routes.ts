@@ -8,6 +8,7 @@ import {
   CreateReleaseBody,
   ReasonBody,
   ReleaseDetail,
+  ReleaseHealth,
   ReleaseList,
   ReleaseParams,
   ReleaseQuery,
@@ -74,6 +75,22 @@ export const releaseRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       },
     },
     async (request) => fastify.releases.getRelease(request.params.id),
+  )
+
+  fastify.get(
+    '/v1/releases/:id/health',
+    {
+      config: { access: anyRole },
+      schema: {
+        operationId: 'getReleaseHealth',
+        summary:
+          "The latest health report of each scale unit a release targets, against its ring's thresholds",
+        tags: ['releases'],
+        params: ReleaseParams,
+        response: { 200: ReleaseHealth, ...problemResponses(400, 401, 403, 404) },
+      },
+    },
+    async (request) => fastify.deployments.releaseHealth(request.params.id),
   )
 
   fastify.post(

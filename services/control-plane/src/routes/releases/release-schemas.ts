@@ -1,8 +1,14 @@
-import { haltScopes, releaseListStates, releaseStates, stageStates } from '@ringmaster/domain'
+import {
+  haltScopes,
+  healthStatuses,
+  releaseListStates,
+  releaseStates,
+  stageStates,
+} from '@ringmaster/domain'
 import { Type } from 'typebox'
-import { Name, Nullable, StringEnum, Timestamp } from '../../schemas/common.js'
+import { Described, Name, Nullable, StringEnum, Timestamp } from '../../schemas/common.js'
 import { Deployment } from '../deployments/deployment-schemas.js'
-import { RingPolicy } from '../rings/ring-schemas.js'
+import { HealthThresholds, RingPolicy } from '../rings/ring-schemas.js'
 
 const Version = Type.String({
   minLength: 1,
@@ -360,6 +366,39 @@ export const ApprovalResult = Type.Object(
   {
     $id: 'ApprovalResult',
     description: 'An approval decision, the gate after it and the release after it',
+    additionalProperties: false,
+  },
+)
+
+export const ReleaseHealth = Type.Object(
+  {
+    releaseId: Type.Integer({ description: 'The release' }),
+    service: Type.String({ description: 'Its service' }),
+    scaleUnits: Type.Array(
+      Type.Object(
+        {
+          scaleUnit: Type.String({ description: 'The scale unit' }),
+          ring: Type.String({ description: 'Its ring in the release' }),
+          thresholds: Described(HealthThresholds, "The ring's health gate thresholds"),
+          status: StringEnum(healthStatuses, 'The reported status'),
+          signals: Type.Record(Type.String(), Type.Number(), {
+            description: 'The reported measurements, e.g. errorRate, p99Ms',
+          }),
+          passed: Type.Boolean({ description: "Whether the report holds against the ring's gate" }),
+          reasons: Type.Array(Type.String(), { description: 'Why it does not, one per rule' }),
+          reportedAt: Timestamp('When it was reported'),
+          reportedBy: Type.String({ description: 'Subject of the reporting token' }),
+        },
+        { additionalProperties: false },
+      ),
+      {
+        description: 'Latest report per scale unit, in ring and wave order; unreported are absent',
+      },
+    ),
+  },
+  {
+    $id: 'ReleaseHealth',
+    description: 'The latest health report of each scale unit a release targets',
     additionalProperties: false,
   },
 )
