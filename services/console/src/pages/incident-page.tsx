@@ -4,6 +4,7 @@ import { Link } from 'wouter'
 import { may } from '../access.js'
 import { haltScopeInWords } from '../components/halt-banner.js'
 import { IncidentState, incidentScopeInWords } from '../components/incident-state.js'
+import { TraceLink } from '../components/trace-link.js'
 import { describeError, formatDuration, formatTime } from '../format.js'
 import { actorOf, useIncidentTimeline } from '../live/incident-timeline.js'
 import { useSession } from '../session/session.js'
@@ -60,9 +61,6 @@ function IncidentTimes({ incident, events }: { incident: Incident; events: Audit
 
 /** What it concerns: the service, where, the release it blames, and its links. */
 function IncidentScope({ incident }: { incident: Incident }) {
-  const { session } = useSession()
-  const template = session.console.traceUrlTemplate
-  const traceUrl = template ? template.replaceAll('{traceId}', incident.traceId) : undefined
   return (
     <dl className="facts" data-testid="incident-scope">
       <dt>Service</dt>
@@ -92,13 +90,7 @@ function IncidentScope({ incident }: { incident: Incident }) {
       </dd>
       <dt>Trace</dt>
       <dd>
-        {traceUrl ? (
-          <a href={traceUrl} target="_blank" rel="noreferrer">
-            Open trace {incident.traceId}
-          </a>
-        ) : (
-          <code>{incident.traceId}</code>
-        )}
+        <TraceLink traceId={incident.traceId} />
       </dd>
     </dl>
   )

@@ -4,6 +4,7 @@ import { memo, useMemo, useState } from 'react'
 import { Link } from 'wouter'
 import { may } from '../access.js'
 import { ApprovalForm } from '../components/approval-form.js'
+import { TraceLink } from '../components/trace-link.js'
 import { describeError, formatTime, since, until } from '../format.js'
 import { useReleaseTimeline } from '../live/release-timeline.js'
 import { useNow } from '../live/use-now.js'
@@ -410,8 +411,6 @@ export function ReleaseBoardPage({ id }: { id: number }) {
   }
   const data = release.data
   if (!data) return <p className="loading">Loading release {id}…</p>
-  const template = session.console.traceUrlTemplate
-  const traceUrl = template ? template.replaceAll('{traceId}', data.traceId) : undefined
   return (
     <>
       <p>
@@ -440,13 +439,7 @@ export function ReleaseBoardPage({ id }: { id: number }) {
         </dd>
         <dt>Trace</dt>
         <dd>
-          {traceUrl ? (
-            <a href={traceUrl} target="_blank" rel="noreferrer">
-              Open trace {data.traceId}
-            </a>
-          ) : (
-            <code>{data.traceId}</code>
-          )}
+          <TraceLink traceId={data.traceId} />
         </dd>
         {data.halt ? (
           <>
