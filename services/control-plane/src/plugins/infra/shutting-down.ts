@@ -20,8 +20,10 @@ export const shuttingDownPlugin = fp(
     })
     // A request in flight when the close began is answered as usual, but on a connection that
     // then closes: a keep-alive socket left open would hold the exit until the client drops it.
-    fastify.addHook('onSend', async (_request, reply) => {
+    // Callback style: every response runs this, and an async hook would cost each one a promise.
+    fastify.addHook('onSend', (_request, reply, payload, done) => {
       if (closing) reply.header('connection', 'close')
+      done(null, payload)
     })
     fastify.addHook('onRequest', async (request, reply) => {
       if (!closing) return
